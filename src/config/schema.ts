@@ -1,0 +1,257 @@
+/**
+ * The one configuration schema: every key with its environment variable, default, parser and
+ * description. `docs/config.md` is generated from this table (`sesame config --markdown`), and a test
+ * fails when the two disagree, so the documentation cannot drift from the code.
+ */
+import { hostname } from 'node:os';
+
+/** A configuration value after parsing. */
+export type ConfigValue = string | number | boolean | string[] | number[] | undefined;
+
+/** Why a value could not be parsed; the message names the variable and what it accepts. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** One configuration key. `default` is a function when it depends on other keys or the machine. */
+export interface ConfigKey<T> {
+  /** Environment variable name (also the key in a config file). */
+  env: string;
+  /** Parses the raw string; throws ConfigError with a readable message. */
+  parse: (raw: string, env: string) => T;
+  /** Default value, possibly derived from keys parsed before it. */
+  default: T | ((c: Partial<Record<string, unknown>>) => T);
+  /** How the default reads in docs when it is computed. */
+  defaultDoc?: string;
+  /** One-sentence meaning. */
+  description: string;
+  /** Which capability reads it, for the docs. */
+  usedBy: string;
+  /** Never print the value (logs, `sesame config`). */
+  secret?: boolean;
+}
+
+/** Parses durations such as `250ms`, `60s`, `5m`, `2h` (a bare number is seconds) into milliseconds. */
+export function parseDuration(raw: string, env = 'duration'): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(raw);
+  if (!m) throw new ConfigError(`${env}: "${raw}" is not a duration (use e.g. 500ms, 60s, 5m, 2h)`);
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 's').toLowerCase();
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit] ?? 1000;
+  return Math.round(n * factor);
+}
+
+function parsePort(raw: string, env: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${env}: "${raw}" is not a TCP port (0-65535)`);
+  return n;
+}
+
+function parseInteger(min: number, max: number) {
+  return (raw: string, env: string): number => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${env}: "${raw}" must be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function parseString(raw: string): string {
+  return raw.trim();
+}
+
+function parseUrl(schemes: string[]) {
+  return (raw: string, env: string): string => {
+    let u: URL;
+    try {
+      u = new URL(raw.trim());
+    } catch {
+      throw new ConfigError(`${env}: "${raw}" is not a URL`);
+    }
+    const scheme = u.protocol.replace(/:$/, '');
+    if (!schemes.includes(scheme)) throw new ConfigError(`${env}: scheme "${scheme}" is not one of ${schemes.join(', ')}`);
+    return raw.trim();
+  };
+}
+
+const ROLES = ['api', 'smtp', 'mx', 'worker'] as const;
+/** A part of Sesame that a node may run. */
+export type Role = (typeof ROLES)[number];
+
+function parseRoles(raw: string, env: string): Role[] {
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const r of list) {
+    if (!(ROLES as readonly string[]).includes(r)) throw new ConfigError(`${env}: unknown role "${r}" (roles: ${ROLES.join(', ')})`);
+  }
+  if (list.length === 0) throw new ConfigError(`${env}: at least one role is needed (${ROLES.join(', ')})`);
+  return list as Role[];
+}
+
+function parseDnsServers(raw: string, env: string): string[] {
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of list) {
+    // host, host:port, [v6]:port, or a bare IPv6 address
+    if (!/^(\[[0-9a-f:.]+\](:\d+)?|[0-9a-f:]+:[0-9a-f:]*|[A-Za-z0-9.-]+(:\d+)?)$/i.test(s)) {
+      throw new ConfigError(`${env}: "${s}" is not host[:port]`);
+    }
+  }
+  return list;
+}
+
+function parseRetrySchedule(raw: string, env: string): number[] {
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) throw new ConfigError(`${env}: give at least one delay, e.g. 60s,5m,15m`);
+  return list.map((s) => parseDuration(s, env));
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Every configuration key, in documentation order. */
+export const schema = {
+  dataDir: { env: 'SESAME_DATA_DIR', parse: parseString, default: './data', description: 'Directory for the SQLite database, message spool, generated keys and certificates.', usedBy: 'all' },
+  databaseUrl: {
+    env: 'SESAME_DATABASE_URL',
+    parse: parseUrl(['postgres', 'postgresql', 'sqlite', 'file']),
+    default: undefined as string | undefined,
+    defaultDoc: 'SQLite file `sesame.db` in the data dir',
+    description: '`postgres://user@host:5432/db` to run on PostgreSQL (several nodes may share it); `sqlite:/path/file.db` for another SQLite file.',
+    usedBy: 'all',
+    secret: true,
+  },
+  listenHost: { env: 'SESAME_LISTEN_HOST', parse: parseString, default: '127.0.0.1', description: 'Address every listener binds; `0.0.0.0` in production.', usedBy: 'api, smtp, mx' },
+  httpPort: { env: 'SESAME_HTTP_PORT', parse: parsePort, default: 8080, description: 'SES v2 REST, SES v1 Query, SNS-compatible Query, tracking, console, `/health`, `/metrics`.', usedBy: 'api' },
+  smtpPort: { env: 'SESAME_SMTP_PORT', parse: parsePort, default: 2587, description: 'SMTP submission with STARTTLS (SES\'s alternate port).', usedBy: 'smtp' },
+  smtpsPort: { env: 'SESAME_SMTPS_PORT', parse: parsePort, default: 2465, description: 'SMTP submission with implicit TLS.', usedBy: 'smtp' },
+  mxPort: { env: 'SESAME_MX_PORT', parse: parsePort, default: 2525, description: 'Inbound MX (25 in production).', usedBy: 'mx' },
+  hostname: {
+    env: 'SESAME_HOSTNAME',
+    parse: parseString,
+    default: () => hostname(),
+    defaultDoc: 'the OS hostname',
+    description: "This server's name: EHLO, `Message-ID` domain, default MAIL FROM domain.",
+    usedBy: 'smtp, mx, worker',
+  },
+  region: { env: 'SESAME_REGION', parse: parseString, default: 'us-east-1', description: 'Region in SigV4 scopes, ARNs and SMTP password derivation.', usedBy: 'api, smtp' },
+  accountId: {
+    env: 'SESAME_ACCOUNT_ID',
+    parse: (raw: string, env: string) => {
+      if (!/^\d{12}$/.test(raw.trim())) throw new ConfigError(`${env}: "${raw}" must be 12 digits, like an AWS account id`);
+      return raw.trim();
+    },
+    default: '000000000000',
+    description: "The default account's id in ARNs.",
+    usedBy: 'api, smtp',
+  },
+  rootAccessKeyId: {
+    env: 'SESAME_ROOT_ACCESS_KEY_ID',
+    parse: (raw: string, env: string) => {
+      if (!/^[A-Z0-9]{16,128}$/.test(raw.trim())) throw new ConfigError(`${env}: access key ids are 16-128 upper-case letters and digits`);
+      return raw.trim();
+    },
+    default: undefined as string | undefined,
+    defaultDoc: 'generated on first start',
+    description: 'Bootstrap administrator access key id. When generated, the pair is stored (mode 0600) in the data dir and printed once.',
+    usedBy: 'api, smtp',
+  },
+  rootSecretAccessKey: {
+    env: 'SESAME_ROOT_SECRET_ACCESS_KEY',
+    parse: (raw: string, env: string) => {
+      if (raw.trim().length < 16) throw new ConfigError(`${env}: a secret access key needs at least 16 characters`);
+      return raw.trim();
+    },
+    default: undefined as string | undefined,
+    defaultDoc: 'generated on first start',
+    description: 'Bootstrap administrator secret access key (set together with `SESAME_ROOT_ACCESS_KEY_ID`).',
+    usedBy: 'api, smtp',
+    secret: true,
+  },
+  publicUrl: {
+    env: 'SESAME_PUBLIC_URL',
+    parse: parseUrl(['http', 'https']),
+    default: (c: Partial<Record<string, unknown>>) => `http://${String(c.listenHost)}:${String(c.httpPort)}`,
+    defaultDoc: '`http://<listen host>:<http port>`',
+    description: 'Base of tracking, unsubscribe and verification links.',
+    usedBy: 'api, worker',
+  },
+  dnsServers: {
+    env: 'SESAME_DNS_SERVERS',
+    parse: parseDnsServers,
+    default: [] as string[],
+    defaultDoc: 'system resolvers',
+    description: '`host[:port],…` used for every DNS lookup (MX, SPF, DKIM, verification).',
+    usedBy: 'worker, mx',
+  },
+  outboundPort: { env: 'SESAME_OUTBOUND_PORT', parse: parsePort, default: 25, description: "Port used to connect to recipients' MX hosts.", usedBy: 'worker' },
+  smartHost: {
+    env: 'SESAME_SMART_HOST',
+    parse: parseUrl(['smtp', 'smtps']),
+    default: undefined as string | undefined,
+    defaultDoc: 'none',
+    description: '`smtp://[user:pass@]host:port` relay that all outbound mail goes through.',
+    usedBy: 'worker',
+    secret: true,
+  },
+  tlsCert: { env: 'SESAME_TLS_CERT', parse: parseString, default: undefined as string | undefined, defaultDoc: 'self-signed certificate created in the data dir', description: 'PEM certificate file for STARTTLS, implicit TLS and HTTPS.', usedBy: 'smtp, mx' },
+  tlsKey: { env: 'SESAME_TLS_KEY', parse: parseString, default: undefined as string | undefined, defaultDoc: 'key created in the data dir', description: 'PEM private key file matching `SESAME_TLS_CERT`.', usedBy: 'smtp, mx' },
+  retrySchedule: {
+    env: 'SESAME_RETRY_SCHEDULE',
+    parse: parseRetrySchedule,
+    default: [60_000, 300_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000],
+    defaultDoc: '`60s,5m,15m,30m,1h,2h,4h`',
+    description: 'Delays between delivery attempts; the last one repeats.',
+    usedBy: 'worker',
+  },
+  maxDeliverySeconds: {
+    env: 'SESAME_MAX_DELIVERY_SECONDS',
+    parse: parseInteger(1, 10 * 86400),
+    default: 50_400,
+    defaultDoc: '`50400` (14 h)',
+    description: 'After this many seconds a deferred recipient bounces (`Transient`).',
+    usedBy: 'worker',
+  },
+  verifyIntervalMs: {
+    env: 'SESAME_VERIFY_INTERVAL',
+    parse: parseDuration,
+    default: 300_000,
+    defaultDoc: '`5m`',
+    description: 'How often pending identities and MAIL FROM domains are re-checked in DNS.',
+    usedBy: 'worker',
+  },
+  masterKey: {
+    env: 'SESAME_MASTER_KEY',
+    parse: (raw: string, env: string) => {
+      const b = Buffer.from(raw.trim(), 'base64');
+      if (b.length !== 32 && !/^[0-9a-f]{64}$/i.test(raw.trim())) throw new ConfigError(`${env}: give 32 bytes as base64 (44 characters) or hex (64 characters); generate one with: openssl rand -base64 32`);
+      return raw.trim();
+    },
+    default: undefined as string | undefined,
+    defaultDoc: 'generated key file `master.key` in the data dir',
+    description: 'Key (32 bytes, base64 or hex) that encrypts secrets and stored mail at rest.',
+    usedBy: 'all',
+    secret: true,
+  },
+  rspamdUrl: { env: 'SESAME_RSPAMD_URL', parse: parseUrl(['http', 'https']), default: undefined as string | undefined, defaultDoc: 'none', description: "rspamd's HTTP endpoint (`http://127.0.0.1:11333`) for spam verdicts on received mail.", usedBy: 'mx' },
+  clamdUrl: { env: 'SESAME_CLAMD_URL', parse: parseUrl(['tcp']), default: undefined as string | undefined, defaultDoc: 'none', description: "clamd's TCP address (`tcp://127.0.0.1:3310`) for virus verdicts on received mail.", usedBy: 'mx' },
+  roles: { env: 'SESAME_ROLES', parse: parseRoles, default: ['api', 'smtp', 'mx', 'worker'] as Role[], defaultDoc: '`api,smtp,mx,worker`', description: 'Which parts this node runs (several nodes may share one PostgreSQL).', usedBy: 'all' },
+  logLevel: {
+    env: 'SESAME_LOG_LEVEL',
+    parse: (raw: string, env: string) => {
+      const v = raw.trim().toLowerCase();
+      if (!LOG_LEVELS.includes(v)) throw new ConfigError(`${env}: "${raw}" is not one of ${LOG_LEVELS.join(', ')}`);
+      return v;
+    },
+    default: 'info',
+    description: 'pino log level.',
+    usedBy: 'all',
+  },
+} satisfies Record<string, ConfigKey<unknown>>;
+
+type Schema = typeof schema;
+type ValueOf<K extends keyof Schema> = Schema[K] extends ConfigKey<infer T> ? T : never;
+
+/** The parsed configuration. */
+export type Config = { [K in keyof Schema]: ValueOf<K> } & {
+  /** Variables that looked like ours but are not in the schema (reported at start). */
+  unknownVariables: string[];
+  /** Where the config file was read from, if any. */
+  configFile?: string;
+};

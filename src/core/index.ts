@@ -1,0 +1,58 @@
+/**
+ * What front ends may import from core: the services, their input and output types, and the error
+ * catalogue. Core is assembled by `createCore` from ports (storage, clock, DNS) chosen in src/main.
+ */
+import type { SecretBox } from '../lib/secretbox.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Storage } from '../storage/ports.ts';
+import { AccountsService } from './accounts/service.ts';
+import type { Clock, DnsResolver } from './clock.ts';
+import { IdentitiesService, type IdentitySettings, type VerificationMailer } from './identities/service.ts';
+import { VerificationWorker } from './identities/verification.ts';
+import { TagsService } from './tags/service.ts';
+
+export { AccountsService, type Principal, type AccessKeyInfo, type NewAccessKey, type BootstrapResult } from './accounts/service.ts';
+export { parsePolicy, type PolicyDocument } from './accounts/policy.ts';
+export { IdentitiesService, type CreateIdentityInput, type DnsRecord } from './identities/service.ts';
+export { dkimView, verifiedForSending, type Identity, type DkimAttributesView } from './identities/model.ts';
+export { VerificationWorker } from './identities/verification.ts';
+export { TagsService } from './tags/service.ts';
+export { SesError, ERROR_CODES, badRequest, notFound, type ErrorCode } from './errors.ts';
+export { systemClock, type Clock, type DnsResolver, type MxRecord } from './clock.ts';
+
+/** Everything core needs from the outside. */
+export interface CoreDeps {
+  storage: Storage;
+  box: SecretBox;
+  clock: Clock;
+  resolver: DnsResolver;
+  logger: Logger;
+  settings: IdentitySettings;
+  /** Sends the email-address verification mail (logs the link until sending exists). */
+  sendVerificationMail?: VerificationMailer;
+  onVerificationCheck?: (result: 'success' | 'pending' | 'temporary_failure' | 'failed') => void;
+}
+
+/** The assembled core. */
+export interface Core {
+  accounts: AccountsService;
+  identities: IdentitiesService;
+  tags: TagsService;
+  verification: VerificationWorker;
+  settings: IdentitySettings;
+}
+
+/** Wires the core services together. */
+export function createCore(deps: CoreDeps): Core {
+  const accounts = new AccountsService(deps.storage, deps.box, deps.clock, deps.settings.accountId);
+  const tags = new TagsService(deps.storage, accounts, deps.settings.region);
+  const mailer: VerificationMailer =
+    deps.sendVerificationMail ??
+    (async (to, link, accountId) => {
+      deps.logger.info({ code: 'IDENTITY_VERIFICATION_LINK', identity: to, accountId, link }, `verification link for ${to}: ${link}`);
+    });
+  const identities = new IdentitiesService(deps.storage, accounts, tags, deps.box, deps.clock, deps.settings, mailer);
+  tags.registerResourceType('identity', async (accountId, _type, name) => (await deps.storage.identities.get(accountId, name)) !== undefined);
+  const verification = new VerificationWorker(deps.storage, deps.resolver, deps.clock, deps.settings, deps.logger, deps.onVerificationCheck);
+  return { accounts, identities, tags, verification, settings: deps.settings };
+}

@@ -1,0 +1,20 @@
+/** The `sesame` command line: one file per command, assembled here. */
+import { Command } from 'commander';
+import { registerConfig } from './config.ts';
+import type { CliContext } from './context.ts';
+import { registerDns } from './dns.ts';
+import { registerKeys } from './keys.ts';
+import { registerServe } from './serve.ts';
+
+/** Builds the program; `ctx` comes from the composition root. */
+export function buildProgram(ctx: CliContext, version: string): Command {
+  const program = new Command('sesame')
+    .description('Sesame: a self-hosted email platform that speaks Amazon SES. Every command reads the same environment and data dir as the server.')
+    .version(version)
+    .showHelpAfterError();
+  registerServe(program, ctx);
+  registerKeys(program, ctx);
+  registerDns(program, ctx);
+  registerConfig(program, ctx);
+  return program;
+}

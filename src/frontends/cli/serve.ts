@@ -1,0 +1,13 @@
+/** `sesame serve`: every front end and worker in one process (see SESAME_ROLES). */
+import type { Command } from 'commander';
+import type { CliContext } from './context.ts';
+
+/** Registers the command. */
+export function registerServe(program: Command, ctx: CliContext): void {
+  program
+    .command('serve')
+    .description('start Sesame: HTTP API, SMTP, MX and workers (embedded SQLite under ./data unless SESAME_DATABASE_URL is set)')
+    .action(async () => {
+      await ctx.serve(ctx.loadConfig());
+    });
+}

@@ -1,0 +1,6 @@
+/** Every SES v1 action Sesame serves. */
+import type { V1Action } from '../handler.ts';
+import { identityActions } from './identities.ts';
+
+/** The action table. */
+export const actions: V1Action[] = [...identityActions];

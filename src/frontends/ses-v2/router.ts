@@ -1,0 +1,100 @@
+/**
+ * The SES v2 REST JSON front end: routes `/v2/email/…` to one handler per operation, authenticates
+ * every call with SigV4 (service `ses`), and translates core's errors into SES's wire errors
+ * (status, `x-amzn-ErrorType`, `{"message": …}`, `x-amzn-RequestId`).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SesError, type Core, type Principal } from '../../core/index.ts';
+import { newRequestId } from '../../lib/ids.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import { V2_ERRORS } from './errors.ts';
+import { parseJsonBody, type Body } from './validate.ts';
+import { operations } from './operations/index.ts';
+
+/** What an operation handler receives. */
+export interface V2Context {
+  core: Core;
+  principal: Principal;
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+  body: Body;
+}
+
+/** One SES v2 operation: its route and handler. The handler returns the JSON response body. */
+export interface V2Operation {
+  name: string;
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  handler: (ctx: V2Context) => Promise<Record<string, unknown>>;
+}
+
+/** Dependencies of the v2 front end. */
+export interface V2Deps {
+  core: Core;
+  region: string;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** Sends an SES v2 error response. */
+export function sendV2Error(reply: FastifyReply, requestId: string, err: SesError): FastifyReply {
+  const m = V2_ERRORS[err.code];
+  return reply
+    .status(m.status)
+    .header('x-amzn-RequestId', requestId)
+    .header('x-amzn-ErrorType', m.type)
+    .header('content-type', 'application/json')
+    .send(JSON.stringify({ message: err.message }));
+}
+
+/** Registers every v2 route on the Fastify instance. */
+export function registerSesV2(app: FastifyInstance, deps: V2Deps): void {
+  for (const op of operations) {
+    app.route({
+      method: op.method,
+      url: op.path,
+      handler: (req, reply) => handle(deps, op, req, reply),
+    });
+  }
+  // Paths under /v2/email that name no operation.
+  app.all('/v2/*', async (req, reply) => {
+    const requestId = newRequestId();
+    deps.metrics.apiRequests.inc({ api: 'v2', operation: 'unknown', code: 'UnknownOperation' });
+    return sendV2Error(reply, requestId, new SesError('UnknownOperation', `No SES v2 operation matches ${req.method} ${req.url.split('?')[0]}.`));
+  });
+}
+
+async function handle(deps: V2Deps, op: V2Operation, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const requestId = newRequestId();
+  const started = process.hrtime.bigint();
+  let code = 'OK';
+  try {
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const q = req.url.indexOf('?');
+    const principal = await deps.core.accounts.authenticateSigV4(
+      { method: req.method, path: q < 0 ? req.url : req.url.slice(0, q), query: q < 0 ? '' : req.url.slice(q + 1), headers: req.headers, body: raw },
+      { region: deps.region, services: ['ses'] },
+    );
+    const body = op.method === 'GET' || op.method === 'DELETE' ? {} : parseJsonBody(raw);
+    const result = await op.handler({ core: deps.core, principal, params: req.params as Record<string, string>, query: req.query as Record<string, unknown>, body });
+    return reply.status(200).header('x-amzn-RequestId', requestId).header('content-type', 'application/json').send(JSON.stringify(result));
+  } catch (err) {
+    const e = toSesError(err, deps.logger, requestId, op.name);
+    code = e.code;
+    if (['MissingAuthenticationToken', 'IncompleteSignature', 'InvalidClientTokenId', 'SignatureDoesNotMatch'].includes(e.code)) {
+      deps.metrics.authFailures.inc({ code: e.code });
+    }
+    return sendV2Error(reply, requestId, e);
+  } finally {
+    deps.metrics.apiRequests.inc({ api: 'v2', operation: op.name, code });
+    deps.metrics.apiDuration.observe({ api: 'v2' }, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+}
+
+/** Turns anything thrown into a SesError; unexpected errors are logged and become InternalServiceError. */
+export function toSesError(err: unknown, logger: Logger, requestId: string, operation: string): SesError {
+  if (err instanceof SesError) return err;
+  logger.error({ code: 'API_INTERNAL_ERROR', err, requestId, operation }, `internal error in ${operation}`);
+  return new SesError('InternalServiceErrorException', `Internal error; request id ${requestId}.`);
+}

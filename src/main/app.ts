@@ -1,0 +1,177 @@
+/**
+ * The composition root of a Sesame node: opens storage, assembles core, starts the HTTP front ends
+ * and the workers its roles ask for, and closes them in order. `sesame serve` and the test helpers
+ * both start Sesame through `startSesame`.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config/schema.ts';
+import { createCore, systemClock, type BootstrapResult, type Clock, type Core, type DnsResolver } from '../core/index.ts';
+import { handleSesV1 } from '../frontends/ses-v1/handler.ts';
+import { registerSesV2 } from '../frontends/ses-v2/router.ts';
+import { registerPublicRoutes } from '../frontends/http-public/routes.ts';
+import { SecretBox } from '../lib/secretbox.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
+import { Metrics } from '../observability/metrics.ts';
+import { openStorage } from '../storage/open.ts';
+import type { Storage } from '../storage/ports.ts';
+import { createResolver } from './dns.ts';
+import { loadMasterKey } from './master-key.ts';
+
+/** Options a caller (tests, the CLI) may inject instead of the real thing. */
+export interface StartOptions {
+  logger?: Logger;
+  clock?: Clock;
+  resolver?: DnsResolver;
+}
+
+/** A running Sesame node. */
+export interface SesameInstance {
+  config: Config;
+  core: Core;
+  storage: Storage;
+  logger: Logger;
+  metrics: Metrics;
+  bootstrap: BootstrapResult;
+  /** `http://host:port` of the HTTP listener (the real port when configured as 0). */
+  httpUrl?: string;
+  /** Runs one verification pass now (tests and `sesame` maintenance commands). */
+  verifyNow(): Promise<void>;
+  /** Stops accepting, finishes in-flight work, closes storage. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Opens storage and assembles core without starting listeners (used by CLI commands). */
+export async function openCore(config: Config, options: StartOptions = {}) {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const box = new SecretBox(loadMasterKey(config.masterKey, config.dataDir));
+  const storage = await openStorage(config.databaseUrl, config.dataDir);
+  const metrics = new Metrics();
+  const core = createCore({
+    storage,
+    box,
+    clock: options.clock ?? systemClock,
+    resolver: options.resolver ?? createResolver(config.dnsServers),
+    logger,
+    settings: {
+      region: config.region,
+      accountId: config.accountId,
+      hostname: config.hostname,
+      publicUrl: config.publicUrl,
+      verifyIntervalMs: config.verifyIntervalMs,
+    },
+    onVerificationCheck: (result) => metrics.verificationChecks.inc({ result }),
+  });
+  let bootstrap: BootstrapResult;
+  try {
+    bootstrap = await core.accounts.bootstrap(
+      config.rootAccessKeyId && config.rootSecretAccessKey ? { accessKeyId: config.rootAccessKeyId, secretAccessKey: config.rootSecretAccessKey } : undefined,
+    );
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+  return { logger, storage, metrics, core, bootstrap };
+}
+
+/** Starts every part of Sesame that `config.roles` names. */
+export async function startSesame(config: Config, options: StartOptions = {}): Promise<SesameInstance> {
+  const { logger, storage, metrics, core, bootstrap } = await openCore(config, options);
+  for (const v of config.unknownVariables) {
+    logger.warn({ code: 'CONFIG_UNKNOWN_VARIABLE', variable: v }, `unknown configuration variable ${v} is ignored (see docs/config.md)`);
+  }
+  const waiting = new Set<string>();
+  let app: FastifyInstance | undefined;
+  let httpUrl: string | undefined;
+  let closing = false;
+
+  // Verification worker: one pass at a time, re-armed after each pass.
+  let verifyTimer: NodeJS.Timeout | undefined;
+  let verifyRunning: Promise<void> = Promise.resolve();
+  const verifyPass = async () => {
+    try {
+      for (;;) {
+        const pass = await core.verification.runOnce(100);
+        if (pass.checked < 100) break; // a full batch means more may be due
+      }
+    } catch (err) {
+      logger.error({ code: 'VERIFICATION_PASS_FAILED', err }, 'identity verification pass failed; will retry');
+    }
+  };
+  const scheduleVerify = () => {
+    if (closing) return;
+    // Poll often enough that a due identity waits at most a second (or the interval, if shorter).
+    verifyTimer = setTimeout(() => {
+      verifyRunning = verifyPass().finally(scheduleVerify);
+    }, Math.min(1000, config.verifyIntervalMs));
+    verifyTimer.unref();
+  };
+
+  const instance: SesameInstance = {
+    config,
+    core,
+    storage,
+    logger,
+    metrics,
+    bootstrap,
+    async verifyNow() {
+      await verifyRunning;
+      await verifyPass();
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      logger.info({ code: 'SHUTDOWN_STARTED' }, 'shutting down: no new connections, finishing in-flight work');
+      metrics.ready.set(0);
+      if (verifyTimer) clearTimeout(verifyTimer);
+      if (app) await app.close();
+      await verifyRunning;
+      await storage.close();
+      logger.info({ code: 'SHUTDOWN_COMPLETE' }, 'shut down cleanly');
+    },
+  };
+
+  try {
+    if (config.roles.includes('api')) {
+      waiting.add('http');
+      app = buildHttpApp(instance, () => [...waiting]);
+      await app.listen({ host: config.listenHost, port: config.httpPort });
+      const addr = app.server.address() as AddressInfo;
+      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      httpUrl = `http://${host}:${addr.port}`;
+      instance.httpUrl = httpUrl;
+      waiting.delete('http');
+      logger.info({ code: 'HTTP_LISTENING', url: httpUrl }, `HTTP API listening on ${httpUrl}`);
+    }
+    if (config.roles.includes('worker')) {
+      scheduleVerify();
+    }
+  } catch (err) {
+    await instance.close();
+    throw err;
+  }
+  metrics.ready.set(waiting.size === 0 ? 1 : 0);
+  return instance;
+}
+
+/** Largest request body: a 40 MB raw message base64-encoded in JSON, with room for the envelope. */
+const BODY_LIMIT = 56 * 1024 * 1024;
+
+function buildHttpApp(s: SesameInstance, notReady: () => string[]): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, return503OnClosing: true, forceCloseConnections: 'idle' });
+  // Keep every body as raw bytes: SigV4 hashes the exact bytes, and each front end parses its own format.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  const deps = { core: s.core, region: s.config.region, logger: s.logger, metrics: s.metrics };
+  registerPublicRoutes(app, { core: s.core, metrics: s.metrics, health: { notReady, pingStorage: () => s.storage.ping() } });
+  registerSesV2(app, deps);
+  // POST / carries SES v1 Query calls (SNS and S3 join later, told apart by the credential scope's service).
+  app.post('/', (req, reply) => handleSesV1(deps, req, reply));
+  app.setErrorHandler((err, _req, reply) => {
+    const status = (err as { statusCode?: number }).statusCode ?? 500;
+    if (status >= 500) s.logger.error({ code: 'HTTP_INTERNAL_ERROR', err }, 'unhandled HTTP error');
+    const message = status === 413 ? 'Request body is too large.' : status < 500 ? (err as Error).message : 'Internal error.';
+    return reply.status(status).header('content-type', 'application/json').send(JSON.stringify({ message }));
+  });
+  return app;
+}

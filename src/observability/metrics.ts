@@ -1,0 +1,27 @@
+/** Prometheus metrics (prom-client), one registry per Sesame instance so tests can run several. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The metrics Sesame exports at /metrics. */
+export class Metrics {
+  readonly registry = new Registry();
+  /** API requests by operation and outcome. */
+  readonly apiRequests = new Counter({ name: 'sesame_api_requests_total', help: 'SES API requests by API, operation and result code', labelNames: ['api', 'operation', 'code'] as const, registers: [this.registry] });
+  /** API latency. */
+  readonly apiDuration = new Histogram({
+    name: 'sesame_api_request_duration_seconds',
+    help: 'SES API request duration',
+    labelNames: ['api'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  /** Authentication failures by reason. */
+  readonly authFailures = new Counter({ name: 'sesame_auth_failures_total', help: 'Refused API authentications by error code', labelNames: ['code'] as const, registers: [this.registry] });
+  /** DNS verification checks by outcome. */
+  readonly verificationChecks = new Counter({ name: 'sesame_identity_verification_checks_total', help: 'Identity DNS checks by resulting status', labelNames: ['result'] as const, registers: [this.registry] });
+  /** 1 once every listener and worker is ready. */
+  readonly ready = new Gauge({ name: 'sesame_ready', help: '1 when every listener and worker of this node is ready', registers: [this.registry] });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'sesame_' });
+  }
+}

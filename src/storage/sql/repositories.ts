@@ -1,0 +1,295 @@
+/**
+ * The repositories of storage/ports.ts over Kysely, shared by both backends: the queries here use
+ * only SQL that SQLite and PostgreSQL both accept. A backend supplies the Kysely instance, its
+ * migrations run first, and its own `isUniqueViolation`.
+ */
+import type { Kysely, Selectable } from 'kysely';
+import {
+  StorageConflictError,
+  type AccessKeyRecord,
+  type AccessKeyRepository,
+  type AccessKeyStatus,
+  type AccountRecord,
+  type AccountRepository,
+  type IdentityRecord,
+  type IdentityRepository,
+  type IdentityType,
+  type Storage,
+  type Tag,
+  type TagRepository,
+  type VerificationStatus,
+} from '../ports.ts';
+import type { AccessKeysTable, Database, IdentitiesTable } from './tables.ts';
+
+/** Tells whether a driver error is a primary-key or unique violation. */
+export type UniqueViolationTest = (err: unknown) => boolean;
+
+async function insertOrConflict(run: () => Promise<unknown>, isUnique: UniqueViolationTest, what: string): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    if (isUnique(err)) throw new StorageConflictError(`${what} already exists`);
+    throw err;
+  }
+}
+
+class SqlAccounts implements AccountRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async ensure(account: AccountRecord): Promise<AccountRecord> {
+    await this.db
+      .insertInto('accounts')
+      .values({ id: account.id, created_at: account.createdAt, settings: JSON.stringify(account.settings) })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+    const got = await this.get(account.id);
+    if (!got) throw new Error(`account ${account.id} vanished after insert`);
+    return got;
+  }
+
+  async get(id: string): Promise<AccountRecord | undefined> {
+    const row = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? { id: row.id, createdAt: Number(row.created_at), settings: JSON.parse(row.settings) as Record<string, unknown> } : undefined;
+  }
+
+  async updateSettings(id: string, settings: Record<string, unknown>): Promise<void> {
+    await this.db.updateTable('accounts').set({ settings: JSON.stringify(settings) }).where('id', '=', id).execute();
+  }
+}
+
+function toKey(row: Selectable<AccessKeysTable>): AccessKeyRecord {
+  return {
+    accessKeyId: row.access_key_id,
+    accountId: row.account_id,
+    secretSealed: row.secret_sealed,
+    policy: row.policy,
+    description: row.description,
+    status: row.status as AccessKeyStatus,
+    isRoot: Number(row.is_root) === 1,
+    createdAt: Number(row.created_at),
+  };
+}
+
+class SqlAccessKeys implements AccessKeyRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly isUnique: UniqueViolationTest,
+  ) {}
+
+  async create(key: AccessKeyRecord): Promise<void> {
+    await insertOrConflict(
+      () =>
+        this.db
+          .insertInto('access_keys')
+          .values({
+            access_key_id: key.accessKeyId,
+            account_id: key.accountId,
+            secret_sealed: key.secretSealed,
+            policy: key.policy,
+            description: key.description,
+            status: key.status,
+            is_root: key.isRoot ? 1 : 0,
+            created_at: key.createdAt,
+          })
+          .execute(),
+      this.isUnique,
+      `access key ${key.accessKeyId}`,
+    );
+  }
+
+  async get(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
+    const row = await this.db.selectFrom('access_keys').selectAll().where('access_key_id', '=', accessKeyId).executeTakeFirst();
+    return row ? toKey(row) : undefined;
+  }
+
+  async list(accountId: string): Promise<AccessKeyRecord[]> {
+    const rows = await this.db.selectFrom('access_keys').selectAll().where('account_id', '=', accountId).orderBy('created_at').orderBy('access_key_id').execute();
+    return rows.map(toKey);
+  }
+
+  async update(key: AccessKeyRecord): Promise<void> {
+    await this.db
+      .updateTable('access_keys')
+      .set({ secret_sealed: key.secretSealed, policy: key.policy, description: key.description, status: key.status, is_root: key.isRoot ? 1 : 0 })
+      .where('access_key_id', '=', key.accessKeyId)
+      .execute();
+  }
+
+  async setStatus(accessKeyId: string, status: AccessKeyStatus): Promise<boolean> {
+    const r = await this.db.updateTable('access_keys').set({ status }).where('access_key_id', '=', accessKeyId).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async delete(accessKeyId: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('access_keys').where('access_key_id', '=', accessKeyId).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async findRoot(accountId: string): Promise<AccessKeyRecord | undefined> {
+    const row = await this.db
+      .selectFrom('access_keys')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('is_root', '=', 1)
+      .orderBy('created_at')
+      .executeTakeFirst();
+    return row ? toKey(row) : undefined;
+  }
+}
+
+function toIdentity(row: Selectable<IdentitiesTable>): IdentityRecord {
+  return {
+    accountId: row.account_id,
+    name: row.name,
+    type: row.type as IdentityType,
+    verificationStatus: row.verification_status as VerificationStatus,
+    nextCheckAt: row.next_check_at === null ? null : Number(row.next_check_at),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    data: JSON.parse(row.data) as Record<string, unknown>,
+  };
+}
+
+class SqlIdentities implements IdentityRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly isUnique: UniqueViolationTest,
+  ) {}
+
+  async create(i: IdentityRecord): Promise<void> {
+    await insertOrConflict(
+      () =>
+        this.db
+          .insertInto('identities')
+          .values({
+            account_id: i.accountId,
+            name: i.name,
+            type: i.type,
+            verification_status: i.verificationStatus,
+            next_check_at: i.nextCheckAt,
+            created_at: i.createdAt,
+            updated_at: i.updatedAt,
+            data: JSON.stringify(i.data),
+          })
+          .execute(),
+      this.isUnique,
+      `identity ${i.name}`,
+    );
+  }
+
+  async get(accountId: string, name: string): Promise<IdentityRecord | undefined> {
+    const row = await this.db.selectFrom('identities').selectAll().where('account_id', '=', accountId).where('name', '=', name).executeTakeFirst();
+    return row ? toIdentity(row) : undefined;
+  }
+
+  async list(accountId: string, options: { after?: string; limit: number; type?: IdentityType }): Promise<IdentityRecord[]> {
+    let q = this.db.selectFrom('identities').selectAll().where('account_id', '=', accountId);
+    if (options.after !== undefined) q = q.where('name', '>', options.after);
+    if (options.type) q = q.where('type', '=', options.type);
+    const rows = await q.orderBy('name').limit(options.limit).execute();
+    return rows.map(toIdentity);
+  }
+
+  async update(i: IdentityRecord, expectedUpdatedAt: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('identities')
+      .set({
+        verification_status: i.verificationStatus,
+        next_check_at: i.nextCheckAt,
+        updated_at: i.updatedAt,
+        data: JSON.stringify(i.data),
+      })
+      .where('account_id', '=', i.accountId)
+      .where('name', '=', i.name)
+      .where('updated_at', '=', expectedUpdatedAt)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async delete(accountId: string, name: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('identities').where('account_id', '=', accountId).where('name', '=', name).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async listDue(now: number, limit: number): Promise<IdentityRecord[]> {
+    const rows = await this.db
+      .selectFrom('identities')
+      .selectAll()
+      .where('next_check_at', 'is not', null)
+      .where('next_check_at', '<=', now)
+      .orderBy('next_check_at')
+      .limit(limit)
+      .execute();
+    return rows.map(toIdentity);
+  }
+
+  async count(accountId: string): Promise<number> {
+    const r = await this.db.selectFrom('identities').select((eb) => eb.fn.countAll().as('n')).where('account_id', '=', accountId).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+}
+
+class SqlTags implements TagRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async put(accountId: string, resourceArn: string, tags: Tag[]): Promise<void> {
+    if (tags.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      const existing = await trx
+        .selectFrom('tags')
+        .select((eb) => eb.fn.max('position').as('p'))
+        .where('account_id', '=', accountId)
+        .where('resource_arn', '=', resourceArn)
+        .executeTakeFirst();
+      let position = Number(existing?.p ?? 0);
+      for (const t of tags) {
+        position += 1;
+        await trx
+          .insertInto('tags')
+          .values({ account_id: accountId, resource_arn: resourceArn, tag_key: t.key, tag_value: t.value, position })
+          .onConflict((oc) => oc.columns(['account_id', 'resource_arn', 'tag_key']).doUpdateSet({ tag_value: t.value }))
+          .execute();
+      }
+    });
+  }
+
+  async remove(accountId: string, resourceArn: string, keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.db.deleteFrom('tags').where('account_id', '=', accountId).where('resource_arn', '=', resourceArn).where('tag_key', 'in', keys).execute();
+  }
+
+  async list(accountId: string, resourceArn: string): Promise<Tag[]> {
+    const rows = await this.db
+      .selectFrom('tags')
+      .select(['tag_key', 'tag_value'])
+      .where('account_id', '=', accountId)
+      .where('resource_arn', '=', resourceArn)
+      .orderBy('position')
+      .execute();
+    return rows.map((r) => ({ key: r.tag_key, value: r.tag_value }));
+  }
+
+  async removeAll(accountId: string, resourceArn: string): Promise<void> {
+    await this.db.deleteFrom('tags').where('account_id', '=', accountId).where('resource_arn', '=', resourceArn).execute();
+  }
+}
+
+/** Builds a Storage over a migrated Kysely instance. */
+export function sqlStorage(kind: Storage['kind'], db: Kysely<Database>, isUnique: UniqueViolationTest, close: () => Promise<void>): Storage {
+  let closed = false;
+  return {
+    kind,
+    accounts: new SqlAccounts(db),
+    accessKeys: new SqlAccessKeys(db, isUnique),
+    identities: new SqlIdentities(db, isUnique),
+    tags: new SqlTags(db),
+    async ping() {
+      await db.selectFrom('accounts').select('id').limit(1).execute();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await close();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * The embedded default backend: one SQLite file in the data dir through better-sqlite3 12.x, in WAL
+ * mode with `synchronous = FULL`, so that a commit is on disk before any reply that depends on it.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { Storage } from '../ports.ts';
+import { migrateToLatest } from '../sql/migrations.ts';
+import { sqlStorage } from '../sql/repositories.ts';
+import type { Database } from '../sql/tables.ts';
+
+/** Opens (creating if needed) the SQLite database at `file`, migrates it, and returns the Storage. */
+export async function openSqliteStorage(file: string): Promise<Storage> {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const sqlite = new BetterSqlite3(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('foreign_keys = ON');
+  // Another process (the CLI while the server runs) may hold the write lock briefly.
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  try {
+    await migrateToLatest(db as Kysely<unknown>);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return sqlStorage(
+    'sqlite',
+    db,
+    (err) => typeof (err as { code?: unknown })?.code === 'string' && /^SQLITE_CONSTRAINT_(PRIMARYKEY|UNIQUE)$/.test((err as { code: string }).code),
+    async () => {
+      await db.destroy();
+    },
+  );
+}
