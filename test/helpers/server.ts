@@ -1,0 +1,161 @@
+/**
+ * Starts a whole Sesame node in-process on port 0 in a temporary data dir, with known root
+ * credentials and, optionally, a test DNS server; disposes of everything afterwards. Every later
+ * capability's tests start Sesame through this helper.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { SESClient } from '@aws-sdk/client-ses';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import pg from 'pg';
+import { loadConfig } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { startSesame, type SesameInstance, type StartOptions } from '../../src/main/app.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import type { TestDnsServer } from './dns-server.ts';
+
+/** Which storage backends the current environment can test. */
+export function testBackends(): Array<'sqlite' | 'postgres'> {
+  return process.env.SESAME_TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+}
+
+/** Options of a test server. */
+export interface TestServerOptions {
+  backend?: 'sqlite' | 'postgres';
+  dns?: TestDnsServer;
+  /** Extra SESAME_* variables. */
+  env?: Record<string, string>;
+  /** Typed overrides applied after the environment. */
+  overrides?: Partial<Config>;
+  start?: StartOptions;
+  /** Reuse a data dir (restart tests); it is then not deleted on close. */
+  dataDir?: string;
+}
+
+/** A running test server and clients pointed at it. */
+export interface TestServer {
+  instance: SesameInstance;
+  url: string;
+  dataDir: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  databaseUrl?: string;
+  /** Log lines the server wrote (JSON objects). */
+  logs: Array<Record<string, unknown>>;
+  sesv2(credentials?: { accessKeyId: string; secretAccessKey: string }, extra?: Record<string, unknown>): SESv2Client;
+  ses(credentials?: { accessKeyId: string; secretAccessKey: string }, extra?: Record<string, unknown>): SESClient;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** A fresh PostgreSQL schema on SESAME_TEST_DATABASE_URL, and a function that drops it. */
+export async function freshPostgresSchema(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const base = process.env.SESAME_TEST_DATABASE_URL;
+  if (!base) throw new Error('SESAME_TEST_DATABASE_URL is not set');
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const u = new URL(base);
+  u.searchParams.set('schema', schema);
+  return {
+    url: u.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: base });
+      await c.connect();
+      try {
+        await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/** Starts Sesame on loopback port 0. */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'sesame-test-')));
+  const accessKeyId = `AKIATEST${randomBytes(6).toString('hex').toUpperCase()}`;
+  const secretAccessKey = randomBytes(30).toString('base64');
+  let pgSchema: { url: string; drop: () => Promise<void> } | undefined;
+  if (options.backend === 'postgres') pgSchema = await freshPostgresSchema();
+  const logs: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const env: NodeJS.ProcessEnv = {
+    SESAME_DATA_DIR: dataDir,
+    SESAME_HTTP_PORT: '0',
+    SESAME_LISTEN_HOST: '127.0.0.1',
+    SESAME_HOSTNAME: 'mta.sesame.test',
+    SESAME_VERIFY_INTERVAL: '200ms',
+    SESAME_ROOT_ACCESS_KEY_ID: accessKeyId,
+    SESAME_ROOT_SECRET_ACCESS_KEY: secretAccessKey,
+    SESAME_LOG_LEVEL: 'debug',
+    ...(options.dns ? { SESAME_DNS_SERVERS: options.dns.address } : {}),
+    ...(pgSchema ? { SESAME_DATABASE_URL: pgSchema.url } : {}),
+    ...options.env,
+  };
+  const config = loadConfig(env, options.overrides);
+  let instance: SesameInstance;
+  try {
+    instance = await startSesame(config, { logger: createLogger(config.logLevel, sink), ...options.start });
+  } catch (err) {
+    await pgSchema?.drop();
+    if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  const url = instance.httpUrl!;
+  const clients: Array<{ destroy(): void }> = [];
+  let closed = false;
+  const server: TestServer = {
+    instance,
+    url,
+    dataDir,
+    accessKeyId,
+    secretAccessKey,
+    databaseUrl: pgSchema?.url,
+    logs,
+    sesv2(credentials = { accessKeyId, secretAccessKey }, extra = {}) {
+      const c = new SESv2Client({ endpoint: url, region: config.region, credentials, maxAttempts: 1, ...extra });
+      clients.push(c);
+      return c;
+    },
+    ses(credentials = { accessKeyId, secretAccessKey }, extra = {}) {
+      const c = new SESClient({ endpoint: url, region: config.region, credentials, maxAttempts: 1, ...extra });
+      clients.push(c);
+      return c;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const c of clients) c.destroy();
+      await instance.close();
+      await pgSchema?.drop();
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+    [Symbol.asyncDispose]() {
+      return server.close();
+    },
+  };
+  return server;
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes (no fixed sleeps in tests). */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
