@@ -113,7 +113,7 @@ export const schema = {
     parse: parseUrl(['postgres', 'postgresql', 'sqlite', 'file']),
     default: undefined as string | undefined,
     defaultDoc: 'SQLite file `sesame.db` in the data dir',
-    description: '`postgres://user@host:5432/db` to run on PostgreSQL (several nodes may share it); `sqlite:/path/file.db` for another SQLite file.',
+    description: '`postgres://user@host:5432/db` to run on PostgreSQL (several nodes may share it; add `?schema=name` to keep the tables in their own schema); `sqlite:/path/file.db` for another SQLite file.',
     usedBy: 'all',
     secret: true,
   },

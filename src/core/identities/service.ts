@@ -158,8 +158,14 @@ export class IdentitiesService {
     return out;
   }
 
-  /** Lists identities in name order; `nextToken` is opaque (the last name, base64url). */
-  async list(p: Principal, options: { nextToken?: string; pageSize?: number; type?: IdentityType; action?: string }): Promise<{ items: Identity[]; nextToken?: string }> {
+  /**
+   * Lists identities in name order; `nextToken` is opaque (the last name, base64url). The filters
+   * are those of the SES v2 ListEmailIdentities `Filter` map (name substring, type, status).
+   */
+  async list(
+    p: Principal,
+    options: { nextToken?: string; pageSize?: number; type?: IdentityType; nameContains?: string; status?: string; action?: string },
+  ): Promise<{ items: Identity[]; nextToken?: string }> {
     this.accounts.authorize(p, { action: options.action ?? 'ses:ListEmailIdentities', resource: '*' });
     const pageSize = options.pageSize ?? 100;
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw badRequest('PageSize must be an integer from 1 to 1000.');
@@ -168,10 +174,26 @@ export class IdentitiesService {
       after = Buffer.from(options.nextToken, 'base64url').toString('utf8');
       if (!after || Buffer.from(after, 'utf8').toString('base64url') !== options.nextToken) throw badRequest('Invalid NextToken.', 'InvalidParameterValue');
     }
-    const rows = await this.storage.identities.list(p.accountId, { after, limit: pageSize + 1, type: options.type });
-    const items = rows.slice(0, pageSize).map(fromRecord);
+    const needle = options.nameContains?.toLowerCase();
+    const keep = (i: Identity) => (!needle || i.name.toLowerCase().includes(needle)) && (!options.status || i.verificationStatus === options.status);
+    const items: Identity[] = [];
+    let more = false;
+    // Read in batches until the page is full (filters may skip rows), looking one row ahead for NextToken.
+    for (;;) {
+      const batch = (await this.storage.identities.list(p.accountId, { after, limit: 500, type: options.type })).map(fromRecord);
+      for (const i of batch) {
+        if (!keep(i)) continue;
+        if (items.length === pageSize) {
+          more = true;
+          break;
+        }
+        items.push(i);
+      }
+      if (more || batch.length < 500) break;
+      after = batch[batch.length - 1]!.name;
+    }
     const last = items[items.length - 1];
-    return { items, nextToken: rows.length > pageSize && last ? Buffer.from(last.name, 'utf8').toString('base64url') : undefined };
+    return { items, nextToken: more && last ? Buffer.from(last.name, 'utf8').toString('base64url') : undefined };
   }
 
   /** SES v2 DeleteEmailIdentity (NotFound when missing) and v1 DeleteIdentity (`ifExists`: no error). */

@@ -3,7 +3,7 @@ import type { V2Operation } from '../router.ts';
 import { createEmailIdentity } from './create-email-identity.ts';
 import { deleteEmailIdentity } from './delete-email-identity.ts';
 import { getEmailIdentity } from './get-email-identity.ts';
-import { listEmailIdentities } from './list-email-identities.ts';
+import { listEmailIdentities, listEmailIdentitiesPost } from './list-email-identities.ts';
 import { listTagsForResource } from './list-tags-for-resource.ts';
 import { putEmailIdentityDkimAttributes } from './put-email-identity-dkim-attributes.ts';
 import { putEmailIdentityDkimSigningAttributes } from './put-email-identity-dkim-signing-attributes.ts';
@@ -16,6 +16,7 @@ export const operations: V2Operation[] = [
   createEmailIdentity,
   getEmailIdentity,
   listEmailIdentities,
+  listEmailIdentitiesPost,
   deleteEmailIdentity,
   putEmailIdentityDkimAttributes,
   putEmailIdentityDkimSigningAttributes,
