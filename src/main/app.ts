@@ -140,6 +140,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       httpUrl = `http://${host}:${addr.port}`;
       instance.httpUrl = httpUrl;
+      // With SESAME_HTTP_PORT=0 the default public URL only becomes known now.
+      if (config.httpPort === 0 && core.settings.publicUrl === `http://${config.listenHost}:0`) core.settings.publicUrl = httpUrl;
       waiting.delete('http');
       logger.info({ code: 'HTTP_LISTENING', url: httpUrl }, `HTTP API listening on ${httpUrl}`);
     }
