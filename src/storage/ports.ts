@@ -116,6 +116,133 @@ export interface TagRepository {
   removeAll(accountId: string, resourceArn: string): Promise<void>;
 }
 
+/** A message accepted for delivery: stored once, however many recipients it has. */
+export interface MessageRecord {
+  messageId: string;
+  accountId: string;
+  /** Envelope sender (Return-Path) used for every delivery attempt. */
+  mailFrom: string;
+  /** The signed message, exactly as it will be sent. */
+  body: Buffer;
+  configurationSet: string | null;
+  createdAt: number;
+  /** When recipients still deferred bounce as `Transient` (createdAt + max delivery seconds). */
+  expiresAt: number;
+  /** What events need about the message (SES's `mail` object), owned by core. */
+  meta: Record<string, unknown>;
+}
+
+/** Where a recipient is in its life. Terminal states: delivered, bounced, suppressed. */
+export type RecipientState = 'queued' | 'delivered' | 'bounced' | 'suppressed';
+
+/** One recipient of a message: the unit of the queue. Leases let several workers share it. */
+export interface RecipientRecord {
+  messageId: string;
+  /** Recipient address as given. */
+  rcpt: string;
+  /** Lower-case destination domain, the unit of MX lookup and throttling. */
+  domain: string;
+  state: RecipientState;
+  attempts: number;
+  /** Earliest time of the next attempt (ms); meaningful while queued. */
+  nextAttemptAt: number;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  /** Last remote reply or local reason. */
+  lastResponse: string | null;
+  updatedAt: number;
+}
+
+/** A recipient handed to a worker, with what delivery needs of its message (not the body). */
+export interface LeasedRecipient extends RecipientRecord {
+  accountId: string;
+  mailFrom: string;
+  expiresAt: number;
+  configurationSet: string | null;
+}
+
+/** An event in SES's event-publishing JSON, stored in the same transaction as the change it describes. */
+export interface EventRecord {
+  /** Assigned by storage; increasing. */
+  id?: number;
+  messageId: string;
+  accountId: string;
+  /** SES eventType: Send, Delivery, Bounce, DeliveryDelay, Reject, Rendering Failure, … */
+  type: string;
+  createdAt: number;
+  payload: Record<string, unknown>;
+}
+
+/** A change to one leased recipient, applied only while the lease is still held. */
+export interface RecipientUpdate {
+  messageId: string;
+  rcpt: string;
+  state: RecipientState;
+  attempts: number;
+  nextAttemptAt: number;
+  lastResponse: string | null;
+}
+
+/** One accepted message with its recipients and its first events, committed together. */
+export interface EnqueueItem {
+  message: MessageRecord;
+  recipients: RecipientRecord[];
+  events: EventRecord[];
+}
+
+/** The durable queue: messages, per-recipient rows with leases, and the event outbox. */
+export interface QueueRepository {
+  /** Commits many accepted messages in ONE transaction (group commit). All or nothing. */
+  enqueue(items: EnqueueItem[]): Promise<void>;
+  /**
+   * Leases up to `limit` queued recipients that are due (nextAttemptAt ≤ now and no live lease),
+   * setting owner and expiry. Two workers never get the same recipient.
+   */
+  lease(owner: string, now: number, leaseMs: number, limit: number): Promise<LeasedRecipient[]>;
+  /** The stored body of a message. */
+  body(messageId: string): Promise<Buffer | undefined>;
+  /**
+   * Applies updates of recipients still leased by `owner`, with each update's events, in one
+   * transaction, and releases the leases. Returns how many applied: an update whose lease was lost
+   * (expired and taken by another worker) changes nothing and its events are dropped.
+   */
+  complete(owner: string, items: Array<{ update: RecipientUpdate; events: EventRecord[] }>): Promise<number>;
+  /** Releases leases without changing state (shutdown). */
+  release(owner: string): Promise<void>;
+  message(messageId: string): Promise<MessageRecord | undefined>;
+  recipients(messageId: string): Promise<RecipientRecord[]>;
+  events(messageId: string): Promise<EventRecord[]>;
+  /** Queued recipients, soonest first (for `sesame queue list`). */
+  listQueued(limit: number): Promise<RecipientRecord[]>;
+  /** Makes queued recipients of a message due now; returns how many. */
+  retryNow(messageId: string, now: number): Promise<number>;
+  /** Counts of recipients by state. */
+  stats(): Promise<Record<RecipientState, number>>;
+  /** Recipients accepted for an account since `since` (ms), for Max24HourSend and GetSendQuota. */
+  sentSince(accountId: string, since: number): Promise<number>;
+}
+
+/** A suppression-list entry. */
+export interface SuppressionRecord {
+  accountId: string;
+  /** Lower-cased address. */
+  email: string;
+  reason: 'BOUNCE' | 'COMPLAINT';
+  lastUpdateTime: number;
+  messageId: string | null;
+  feedbackId: string | null;
+}
+
+/** The account-level suppression list. */
+export interface SuppressionRepository {
+  put(entry: SuppressionRecord): Promise<void>;
+  get(accountId: string, email: string): Promise<SuppressionRecord | undefined>;
+  /** Entries among `emails` (lower-cased), for one send. */
+  findMany(accountId: string, emails: string[]): Promise<SuppressionRecord[]>;
+  delete(accountId: string, email: string): Promise<boolean>;
+  list(accountId: string, options: { after?: string; limit: number; reasons?: Array<'BOUNCE' | 'COMPLAINT'>; start?: number; end?: number }): Promise<SuppressionRecord[]>;
+}
+
 /** The repositories one backend provides, plus its lifecycle. */
 export interface Storage {
   readonly kind: 'sqlite' | 'postgres';
@@ -123,6 +250,8 @@ export interface Storage {
   readonly accessKeys: AccessKeyRepository;
   readonly identities: IdentityRepository;
   readonly tags: TagRepository;
+  readonly queue: QueueRepository;
+  readonly suppression: SuppressionRepository;
   /** Cheap round trip, for /health. */
   ping(): Promise<void>;
   /** Flushes and closes; idempotent. */

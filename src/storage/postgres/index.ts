@@ -18,6 +18,9 @@ const types = {
   },
 };
 
+// Arbitrary constant naming Sesame's migration lock (pg_advisory_lock takes a bigint).
+const MIGRATION_LOCK_KEY = 0x5e5a3e;
+
 /** Opens a pool to `url`, migrates the schema and returns the Storage. */
 export async function openPostgresStorage(url: string, options: { poolSize?: number } = {}): Promise<Storage> {
   const u = new URL(url);
@@ -45,7 +48,16 @@ export async function openPostgresStorage(url: string, options: { poolSize?: num
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
-    await migrateToLatest(db as Kysely<unknown>);
+    // Nodes starting together race to create Kysely's own migration tables; a session-level
+    // advisory lock makes them migrate one after the other (the later ones find nothing to do).
+    const lockClient = await pool.connect();
+    try {
+      await lockClient.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+      await migrateToLatest(db as Kysely<unknown>, 'postgres', schema ?? 'public');
+    } finally {
+      await lockClient.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+      lockClient.release();
+    }
   } catch (err) {
     await db.destroy();
     throw err;

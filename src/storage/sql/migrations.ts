@@ -5,7 +5,10 @@
  */
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
-const migrations: Record<string, Migration> = {
+/** The SQL dialect a migration runs on, for the few types that differ (blobs, identity columns). */
+export type Dialect = 'sqlite' | 'postgres';
+
+const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0001_foundation': {
     async up(db: Kysely<unknown>) {
       await db.schema
@@ -50,18 +53,83 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
-};
+  '0002_queue': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('messages')
+        .addColumn('message_id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('mail_from', 'text', (c) => c.notNull())
+        .addColumn('body', dialect === 'postgres' ? sql`bytea` : 'blob', (c) => c.notNull())
+        .addColumn('configuration_set', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('meta', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('recipients')
+        .addColumn('message_id', 'text', (c) => c.notNull().references('messages.message_id').onDelete('cascade'))
+        .addColumn('rcpt', 'text', (c) => c.notNull())
+        .addColumn('domain', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_expires_at', 'bigint')
+        .addColumn('last_response', 'text')
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('recipients_pk', ['message_id', 'rcpt'])
+        .execute();
+      await db.schema.createIndex('recipients_due').on('recipients').columns(['state', 'next_attempt_at']).execute();
+      await db.schema
+        .createTable('events')
+        .addColumn('id', dialect === 'postgres' ? sql`bigserial` : 'integer', (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('message_id', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('events_message').on('events').columns(['message_id', 'id']).execute();
+      await db.schema
+        .createTable('suppressed_destinations')
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('last_update_time', 'bigint', (c) => c.notNull())
+        .addColumn('message_id', 'text')
+        .addColumn('feedback_id', 'text')
+        .addPrimaryKeyConstraint('suppressed_pk', ['account_id', 'email'])
+        .execute();
+      await db.schema
+        .createTable('send_counters')
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('bucket', 'bigint', (c) => c.notNull())
+        .addColumn('recipients', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('send_counters_pk', ['account_id', 'bucket'])
+        .execute();
+    },
+  },
+});
 
 /** Provides the migrations above to Kysely's Migrator. */
 class StaticProvider implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
   async getMigrations(): Promise<Record<string, Migration>> {
-    return migrations;
+    return migrations(this.dialect);
   }
 }
 
 /** Brings the schema up to date; throws with the failing migration's error. */
-export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
-  const migrator = new Migrator({ db, provider: new StaticProvider(), migrationTableName: 'sesame_migrations', migrationLockTableName: 'sesame_migrations_lock' });
+export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: new StaticProvider(dialect),
+    migrationTableName: 'sesame_migrations',
+    migrationLockTableName: 'sesame_migrations_lock',
+    // On PostgreSQL, Kysely looks for its tables by name across schemas unless told which one.
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

@@ -19,6 +19,7 @@ import {
   type TagRepository,
   type VerificationStatus,
 } from '../ports.ts';
+import { SqlQueue, SqlSuppression } from './queue.ts';
 import type { AccessKeysTable, Database, IdentitiesTable } from './tables.ts';
 
 /** Tells whether a driver error is a primary-key or unique violation. */
@@ -283,6 +284,8 @@ export function sqlStorage(kind: Storage['kind'], db: Kysely<Database>, isUnique
     accessKeys: new SqlAccessKeys(db, isUnique),
     identities: new SqlIdentities(db, isUnique),
     tags: new SqlTags(db),
+    queue: new SqlQueue(db, kind),
+    suppression: new SqlSuppression(db),
     async ping() {
       await db.selectFrom('accounts').select('id').limit(1).execute();
     },

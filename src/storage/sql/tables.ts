@@ -41,10 +41,68 @@ export interface TagsTable {
   position: Generated<number>;
 }
 
+/** `messages`: one row per accepted message, holding the signed body once. */
+export interface MessagesTable {
+  message_id: string;
+  account_id: string;
+  mail_from: string;
+  body: Buffer;
+  configuration_set: string | null;
+  created_at: number;
+  expires_at: number;
+  meta: string;
+}
+
+/** `recipients`: the queue, one row per recipient, state and lease in columns. */
+export interface RecipientsTable {
+  message_id: string;
+  rcpt: string;
+  domain: string;
+  state: string;
+  attempts: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  last_response: string | null;
+  updated_at: number;
+}
+
+/** `events`: the outbox of SES events. */
+export interface EventsTable {
+  id: Generated<number>;
+  message_id: string;
+  account_id: string;
+  type: string;
+  created_at: number;
+  payload: string;
+}
+
+/** `suppressed_destinations`: the account-level suppression list. */
+export interface SuppressionTable {
+  account_id: string;
+  email: string;
+  reason: string;
+  last_update_time: number;
+  message_id: string | null;
+  feedback_id: string | null;
+}
+
+/** `send_counters`: recipients accepted per account per 15-minute bucket. */
+export interface SendCountersTable {
+  account_id: string;
+  bucket: number;
+  recipients: number;
+}
+
 /** The whole schema. */
 export interface Database {
   accounts: AccountsTable;
   access_keys: AccessKeysTable;
   identities: IdentitiesTable;
   tags: TagsTable;
+  messages: MessagesTable;
+  recipients: RecipientsTable;
+  events: EventsTable;
+  suppressed_destinations: SuppressionTable;
+  send_counters: SendCountersTable;
 }

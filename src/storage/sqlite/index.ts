@@ -22,7 +22,7 @@ export async function openSqliteStorage(file: string): Promise<Storage> {
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   try {
-    await migrateToLatest(db as Kysely<unknown>);
+    await migrateToLatest(db as Kysely<unknown>, 'sqlite');
   } catch (err) {
     await db.destroy();
     throw err;

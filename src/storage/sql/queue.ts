@@ -1,0 +1,279 @@
+/**
+ * The durable queue and the suppression list over Kysely. Enqueue writes a batch of messages, their
+ * recipient rows, their first events and the send counters in ONE transaction, so a commit (one
+ * disk flush) covers many concurrent requests. Leasing differs by dialect: PostgreSQL uses
+ * `FOR UPDATE SKIP LOCKED` so several nodes never lease the same row; SQLite has one writer, so an
+ * UPDATE … RETURNING inside its transaction is already exclusive.
+ */
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type {
+  EnqueueItem,
+  EventRecord,
+  LeasedRecipient,
+  MessageRecord,
+  QueueRepository,
+  RecipientRecord,
+  RecipientState,
+  RecipientUpdate,
+  SuppressionRecord,
+  SuppressionRepository,
+} from '../ports.ts';
+import type { Dialect } from './migrations.ts';
+import type { Database, RecipientsTable } from './tables.ts';
+
+const BUCKET_MS = 15 * 60_000;
+
+function toRecipient(r: Selectable<RecipientsTable>): RecipientRecord {
+  return {
+    messageId: r.message_id,
+    rcpt: r.rcpt,
+    domain: r.domain,
+    state: r.state as RecipientState,
+    attempts: Number(r.attempts),
+    nextAttemptAt: Number(r.next_attempt_at),
+    leaseOwner: r.lease_owner,
+    leaseExpiresAt: r.lease_expires_at === null ? null : Number(r.lease_expires_at),
+    lastResponse: r.last_response,
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+function eventRow(e: EventRecord) {
+  return { message_id: e.messageId, account_id: e.accountId, type: e.type, created_at: e.createdAt, payload: JSON.stringify(e.payload) };
+}
+
+/** The queue repository. */
+export class SqlQueue implements QueueRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
+
+  async enqueue(items: EnqueueItem[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      const counters = new Map<string, number>();
+      for (const { message: m, recipients, events } of items) {
+        await trx
+          .insertInto('messages')
+          .values({
+            message_id: m.messageId,
+            account_id: m.accountId,
+            mail_from: m.mailFrom,
+            body: m.body,
+            configuration_set: m.configurationSet,
+            created_at: m.createdAt,
+            expires_at: m.expiresAt,
+            meta: JSON.stringify(m.meta),
+          })
+          .execute();
+        if (recipients.length > 0) {
+          await trx
+            .insertInto('recipients')
+            .values(
+              recipients.map((r) => ({
+                message_id: r.messageId,
+                rcpt: r.rcpt,
+                domain: r.domain,
+                state: r.state,
+                attempts: r.attempts,
+                next_attempt_at: r.nextAttemptAt,
+                lease_owner: null,
+                lease_expires_at: null,
+                last_response: r.lastResponse,
+                updated_at: r.updatedAt,
+              })),
+            )
+            .execute();
+        }
+        if (events.length > 0) await trx.insertInto('events').values(events.map(eventRow)).execute();
+        const key = `${m.accountId}\u0000${Math.floor(m.createdAt / BUCKET_MS) * BUCKET_MS}`;
+        counters.set(key, (counters.get(key) ?? 0) + recipients.length);
+      }
+      for (const [key, n] of counters) {
+        const [accountId, bucket] = key.split('\u0000') as [string, string];
+        await trx
+          .insertInto('send_counters')
+          .values({ account_id: accountId, bucket: Number(bucket), recipients: n })
+          .onConflict((oc) => oc.columns(['account_id', 'bucket']).doUpdateSet({ recipients: sql`send_counters.recipients + ${n}` }))
+          .execute();
+      }
+    });
+  }
+
+  async lease(owner: string, now: number, leaseMs: number, limit: number): Promise<LeasedRecipient[]> {
+    const expires = now + leaseMs;
+    const due = sql`state = 'queued' AND next_attempt_at <= ${now} AND (lease_expires_at IS NULL OR lease_expires_at < ${now})`;
+    const rows =
+      this.dialect === 'postgres'
+        ? await sql<RecipientsTable>`
+            UPDATE recipients SET lease_owner = ${owner}, lease_expires_at = ${expires}
+            WHERE (message_id, rcpt) IN (
+              SELECT message_id, rcpt FROM recipients WHERE ${due}
+              ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+            RETURNING *`.execute(this.db)
+        : await sql<RecipientsTable>`
+            UPDATE recipients SET lease_owner = ${owner}, lease_expires_at = ${expires}
+            WHERE rowid IN (SELECT rowid FROM recipients WHERE ${due} ORDER BY next_attempt_at LIMIT ${limit})
+            RETURNING *`.execute(this.db);
+    if (rows.rows.length === 0) return [];
+    const ids = [...new Set(rows.rows.map((r) => r.message_id))];
+    const messages = await this.db
+      .selectFrom('messages')
+      .select(['message_id', 'account_id', 'mail_from', 'expires_at', 'configuration_set'])
+      .where('message_id', 'in', ids)
+      .execute();
+    const byId = new Map(messages.map((m) => [m.message_id, m]));
+    return rows.rows.flatMap((r) => {
+      const m = byId.get(r.message_id);
+      if (!m) return [];
+      return [{ ...toRecipient(r), accountId: m.account_id, mailFrom: m.mail_from, expiresAt: Number(m.expires_at), configurationSet: m.configuration_set }];
+    });
+  }
+
+  async body(messageId: string): Promise<Buffer | undefined> {
+    const r = await this.db.selectFrom('messages').select('body').where('message_id', '=', messageId).executeTakeFirst();
+    return r ? Buffer.from(r.body) : undefined;
+  }
+
+  async complete(owner: string, items: Array<{ update: RecipientUpdate; events: EventRecord[] }>): Promise<number> {
+    if (items.length === 0) return 0;
+    return this.db.transaction().execute(async (trx) => {
+      let applied = 0;
+      const now = Date.now();
+      for (const { update: u, events } of items) {
+        const r = await trx
+          .updateTable('recipients')
+          .set({
+            state: u.state,
+            attempts: u.attempts,
+            next_attempt_at: u.nextAttemptAt,
+            last_response: u.lastResponse,
+            lease_owner: null,
+            lease_expires_at: null,
+            updated_at: now,
+          })
+          .where('message_id', '=', u.messageId)
+          .where('rcpt', '=', u.rcpt)
+          .where('lease_owner', '=', owner)
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) === 0) continue;
+        applied++;
+        if (events.length > 0) await trx.insertInto('events').values(events.map(eventRow)).execute();
+      }
+      return applied;
+    });
+  }
+
+  async release(owner: string): Promise<void> {
+    await this.db.updateTable('recipients').set({ lease_owner: null, lease_expires_at: null }).where('lease_owner', '=', owner).execute();
+  }
+
+  async message(messageId: string): Promise<MessageRecord | undefined> {
+    const m = await this.db.selectFrom('messages').selectAll().where('message_id', '=', messageId).executeTakeFirst();
+    if (!m) return undefined;
+    return {
+      messageId: m.message_id,
+      accountId: m.account_id,
+      mailFrom: m.mail_from,
+      body: Buffer.from(m.body),
+      configurationSet: m.configuration_set,
+      createdAt: Number(m.created_at),
+      expiresAt: Number(m.expires_at),
+      meta: JSON.parse(m.meta) as Record<string, unknown>,
+    };
+  }
+
+  async recipients(messageId: string): Promise<RecipientRecord[]> {
+    const rows = await this.db.selectFrom('recipients').selectAll().where('message_id', '=', messageId).orderBy('rcpt').execute();
+    return rows.map(toRecipient);
+  }
+
+  async events(messageId: string): Promise<EventRecord[]> {
+    const rows = await this.db.selectFrom('events').selectAll().where('message_id', '=', messageId).orderBy('id').execute();
+    return rows.map((e) => ({ id: Number(e.id), messageId: e.message_id, accountId: e.account_id, type: e.type, createdAt: Number(e.created_at), payload: JSON.parse(e.payload) as Record<string, unknown> }));
+  }
+
+  async listQueued(limit: number): Promise<RecipientRecord[]> {
+    const rows = await this.db.selectFrom('recipients').selectAll().where('state', '=', 'queued').orderBy('next_attempt_at').limit(limit).execute();
+    return rows.map(toRecipient);
+  }
+
+  async retryNow(messageId: string, now: number): Promise<number> {
+    const r = await this.db
+      .updateTable('recipients')
+      .set({ next_attempt_at: now, updated_at: now })
+      .where('message_id', '=', messageId)
+      .where('state', '=', 'queued')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async stats(): Promise<Record<RecipientState, number>> {
+    const rows = await this.db.selectFrom('recipients').select(['state', (eb) => eb.fn.countAll().as('n')]).groupBy('state').execute();
+    const out: Record<RecipientState, number> = { queued: 0, delivered: 0, bounced: 0, suppressed: 0 };
+    for (const r of rows) out[r.state as RecipientState] = Number(r.n);
+    return out;
+  }
+
+  async sentSince(accountId: string, since: number): Promise<number> {
+    const r = await this.db
+      .selectFrom('send_counters')
+      .select((eb) => eb.fn.sum<number>('recipients').as('n'))
+      .where('account_id', '=', accountId)
+      .where('bucket', '>=', Math.floor(since / BUCKET_MS) * BUCKET_MS)
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+}
+
+/** The suppression list repository. */
+export class SqlSuppression implements SuppressionRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async put(e: SuppressionRecord): Promise<void> {
+    const row = { account_id: e.accountId, email: e.email, reason: e.reason, last_update_time: e.lastUpdateTime, message_id: e.messageId, feedback_id: e.feedbackId };
+    await this.db
+      .insertInto('suppressed_destinations')
+      .values(row)
+      .onConflict((oc) => oc.columns(['account_id', 'email']).doUpdateSet({ reason: e.reason, last_update_time: e.lastUpdateTime, message_id: e.messageId, feedback_id: e.feedbackId }))
+      .execute();
+  }
+
+  async get(accountId: string, email: string): Promise<SuppressionRecord | undefined> {
+    const r = await this.db.selectFrom('suppressed_destinations').selectAll().where('account_id', '=', accountId).where('email', '=', email).executeTakeFirst();
+    return r ? toSuppression(r) : undefined;
+  }
+
+  async findMany(accountId: string, emails: string[]): Promise<SuppressionRecord[]> {
+    if (emails.length === 0) return [];
+    const rows = await this.db.selectFrom('suppressed_destinations').selectAll().where('account_id', '=', accountId).where('email', 'in', emails).execute();
+    return rows.map(toSuppression);
+  }
+
+  async delete(accountId: string, email: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('suppressed_destinations').where('account_id', '=', accountId).where('email', '=', email).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async list(accountId: string, o: { after?: string; limit: number; reasons?: Array<'BOUNCE' | 'COMPLAINT'>; start?: number; end?: number }): Promise<SuppressionRecord[]> {
+    let q = this.db.selectFrom('suppressed_destinations').selectAll().where('account_id', '=', accountId);
+    if (o.after !== undefined) q = q.where('email', '>', o.after);
+    if (o.reasons && o.reasons.length > 0) q = q.where('reason', 'in', o.reasons);
+    if (o.start !== undefined) q = q.where('last_update_time', '>=', o.start);
+    if (o.end !== undefined) q = q.where('last_update_time', '<=', o.end);
+    const rows = await q.orderBy('email').limit(o.limit).execute();
+    return rows.map(toSuppression);
+  }
+}
+
+function toSuppression(r: Selectable<Database['suppressed_destinations']>): SuppressionRecord {
+  return {
+    accountId: r.account_id,
+    email: r.email,
+    reason: r.reason as 'BOUNCE' | 'COMPLAINT',
+    lastUpdateTime: Number(r.last_update_time),
+    messageId: r.message_id,
+    feedbackId: r.feedback_id,
+  };
+}
