@@ -29,15 +29,6 @@ export async function openPostgresStorage(url: string, options: { poolSize?: num
   if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new Error(`SESAME_DATABASE_URL: schema "${schema}" must be a lower-case SQL identifier`);
   }
-  if (schema) {
-    const admin = new pg.Client({ connectionString: u.toString() });
-    await admin.connect();
-    try {
-      await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-    } finally {
-      await admin.end();
-    }
-  }
   const pool = new pg.Pool({
     connectionString: u.toString(),
     max: options.poolSize ?? 10,
@@ -47,20 +38,24 @@ export async function openPostgresStorage(url: string, options: { poolSize?: num
   // An idle client's network error must not crash the process; the pool replaces the client.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // Nodes starting together race to create the schema and Kysely's own migration tables. A
+  // session-level advisory lock, held on a separate connection (so that a pool of size 1 still
+  // works), makes them go one after the other; the later ones find nothing to do.
+  const admin = new pg.Client({ connectionString: u.toString() });
   try {
-    // Nodes starting together race to create Kysely's own migration tables; a session-level
-    // advisory lock makes them migrate one after the other (the later ones find nothing to do).
-    const lockClient = await pool.connect();
+    await admin.connect();
+    await admin.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {
-      await lockClient.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+      if (schema) await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
       await migrateToLatest(db as Kysely<unknown>, 'postgres', schema ?? 'public');
     } finally {
-      await lockClient.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
-      lockClient.release();
+      await admin.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
     }
   } catch (err) {
     await db.destroy();
     throw err;
+  } finally {
+    await admin.end().catch(() => {});
   }
   return sqlStorage('postgres', db, (err) => (err as { code?: unknown })?.code === '23505', async () => {
     await db.destroy();

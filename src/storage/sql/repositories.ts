@@ -266,6 +266,7 @@ class SqlTags implements TagRepository {
       .where('account_id', '=', accountId)
       .where('resource_arn', '=', resourceArn)
       .orderBy('position')
+      .orderBy('tag_key')
       .execute();
     return rows.map((r) => ({ key: r.tag_key, value: r.tag_value }));
   }

@@ -2,7 +2,7 @@
  * The embedded default backend: one SQLite file in the data dir through better-sqlite3 12.x, in WAL
  * mode with `synchronous = FULL`, so that a commit is on disk before any reply that depends on it.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -27,6 +27,9 @@ export async function openSqliteStorage(file: string): Promise<Storage> {
     await db.destroy();
     throw err;
   }
+  // The database holds only sealed secrets, but identities and mail are nobody else's business
+  // (-wal and -shm exist once the migrations have written).
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
   return sqlStorage(
     'sqlite',
     db,
