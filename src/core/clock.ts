@@ -22,6 +22,10 @@ export interface DnsResolver {
   /** TXT records, each as its list of character-strings. */
   resolveTxt(name: string): Promise<string[][]>;
   resolveMx(name: string): Promise<MxRecord[]>;
+  /** IPv4 addresses (A records). */
+  resolve4(name: string): Promise<string[]>;
+  /** IPv6 addresses (AAAA records). */
+  resolve6(name: string): Promise<string[]>;
 }
 
 /** True when a DNS error means "the name or the record does not exist" rather than "DNS failed". */

@@ -10,7 +10,14 @@ import type { Clock, DnsResolver } from './clock.ts';
 import { IdentitiesService, type IdentitySettings, type VerificationMailer } from './identities/service.ts';
 import { VerificationWorker } from './identities/verification.ts';
 import { TagsService } from './tags/service.ts';
+import { CommitBatcher } from './queue/batcher.ts';
+import { SendingService } from './sending/service.ts';
+import { DeliveryWorker, type DeliveryObserver, type DeliverySettings } from './delivery/worker.ts';
 
+export { SendingService, type SendCommand, type SendContent, type AttachmentInput } from './sending/service.ts';
+export { DeliveryWorker } from './delivery/worker.ts';
+export { CommitBatcher } from './queue/batcher.ts';
+export type { MailObject } from './events/model.ts';
 export { AccountsService, type Principal, type AccessKeyInfo, type NewAccessKey, type BootstrapResult } from './accounts/service.ts';
 export { parsePolicy, type PolicyDocument } from './accounts/policy.ts';
 export { IdentitiesService, type CreateIdentityInput, type DnsRecord } from './identities/service.ts';
@@ -28,6 +35,9 @@ export interface CoreDeps {
   resolver: DnsResolver;
   logger: Logger;
   settings: IdentitySettings;
+  /** Sending and delivery settings. */
+  sending: { maxDeliverySeconds: number } & Omit<DeliverySettings, 'hostname'>;
+  deliveryObserver?: DeliveryObserver;
   /** Sends the email-address verification mail (logs the link until sending exists). */
   sendVerificationMail?: VerificationMailer;
   onVerificationCheck?: (result: 'success' | 'pending' | 'temporary_failure' | 'failed') => void;
@@ -39,6 +49,9 @@ export interface Core {
   identities: IdentitiesService;
   tags: TagsService;
   verification: VerificationWorker;
+  sending: SendingService;
+  batcher: CommitBatcher;
+  delivery: DeliveryWorker;
   settings: IdentitySettings;
 }
 
@@ -54,5 +67,17 @@ export function createCore(deps: CoreDeps): Core {
   const identities = new IdentitiesService(deps.storage, accounts, tags, deps.box, deps.clock, deps.settings, mailer);
   tags.registerResourceType('identity', async (accountId, _type, name) => (await deps.storage.identities.get(accountId, name)) !== undefined);
   const verification = new VerificationWorker(deps.storage, deps.resolver, deps.clock, deps.settings, deps.logger, deps.onVerificationCheck);
-  return { accounts, identities, tags, verification, settings: deps.settings };
+  const batcher = new CommitBatcher(deps.storage.queue);
+  const sending = new SendingService(
+    deps.storage,
+    accounts,
+    identities,
+    batcher,
+    deps.clock,
+    { region: deps.settings.region, hostname: deps.settings.hostname, maxDeliverySeconds: deps.sending.maxDeliverySeconds },
+    deps.logger,
+  );
+  const delivery = new DeliveryWorker(deps.storage, deps.resolver, deps.clock, { ...deps.sending, hostname: deps.settings.hostname }, deps.logger, deps.deliveryObserver);
+  batcher.onCommit(() => delivery.wake());
+  return { accounts, identities, tags, verification, sending, batcher, delivery, settings: deps.settings };
 }

@@ -60,6 +60,13 @@ export async function openCore(config: Config, options: StartOptions = {}) {
       publicUrl: config.publicUrl,
       verifyIntervalMs: config.verifyIntervalMs,
     },
+    sending: {
+      maxDeliverySeconds: config.maxDeliverySeconds,
+      outboundPort: config.outboundPort,
+      smartHost: config.smartHost,
+      retryScheduleMs: config.retrySchedule,
+    },
+    deliveryObserver: { outcome: (kind) => metrics.deliveries.inc({ outcome: kind }) },
     onVerificationCheck: (result) => metrics.verificationChecks.inc({ result }),
   });
   let bootstrap: BootstrapResult;
@@ -125,6 +132,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       metrics.ready.set(0);
       if (verifyTimer) clearTimeout(verifyTimer);
       if (app) await app.close();
+      await core.batcher.flush();
+      await core.delivery.stop();
       await verifyRunning;
       await storage.close();
       logger.info({ code: 'SHUTDOWN_COMPLETE' }, 'shut down cleanly');
@@ -147,6 +156,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     }
     if (config.roles.includes('worker')) {
       scheduleVerify();
+      core.delivery.start();
     }
   } catch (err) {
     await instance.close();

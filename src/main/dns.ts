@@ -9,5 +9,7 @@ export function createResolver(servers: string[], options: { timeoutMs?: number;
   return {
     resolveTxt: (name) => r.resolveTxt(name),
     resolveMx: (name) => r.resolveMx(name),
+    resolve4: (name) => r.resolve4(name),
+    resolve6: (name) => r.resolve6(name),
   };
 }

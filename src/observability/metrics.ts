@@ -18,6 +18,8 @@ export class Metrics {
   readonly authFailures = new Counter({ name: 'sesame_auth_failures_total', help: 'Refused API authentications by error code', labelNames: ['code'] as const, registers: [this.registry] });
   /** DNS verification checks by outcome. */
   readonly verificationChecks = new Counter({ name: 'sesame_identity_verification_checks_total', help: 'Identity DNS checks by resulting status', labelNames: ['result'] as const, registers: [this.registry] });
+  /** Delivery attempts by outcome. */
+  readonly deliveries = new Counter({ name: 'sesame_delivery_attempts_total', help: 'Recipient delivery attempts by outcome (delivered, bounced, deferred)', labelNames: ['outcome'] as const, registers: [this.registry] });
   /** 1 once every listener and worker is ready. */
   readonly ready = new Gauge({ name: 'sesame_ready', help: '1 when every listener and worker of this node is ready', registers: [this.registry] });
 

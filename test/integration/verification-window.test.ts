@@ -34,6 +34,12 @@ class FakeResolver implements DnsResolver {
   async resolveMx(): Promise<import('../../src/core/index.ts').MxRecord[]> {
     throw Object.assign(new Error('NODATA'), { code: 'ENODATA' });
   }
+  async resolve4(): Promise<string[]> {
+    throw Object.assign(new Error('NODATA'), { code: 'ENODATA' });
+  }
+  async resolve6(): Promise<string[]> {
+    throw Object.assign(new Error('NODATA'), { code: 'ENODATA' });
+  }
 }
 
 const HOUR = 3_600_000;
@@ -59,6 +65,7 @@ async function setup() {
     resolver,
     logger: createLogger('silent'),
     settings: { region: 'us-east-1', accountId: '000000000000', hostname: 'mta.test', publicUrl: 'http://127.0.0.1', verifyIntervalMs: 5 * 60_000 },
+    sending: { maxDeliverySeconds: 50_400, outboundPort: 25, retryScheduleMs: [60_000] },
   });
   await core.accounts.bootstrap();
   const root: Principal = { accountId: '000000000000', accessKeyId: 'AKIAROOT', isRoot: true, policy: ALLOW_ALL };

@@ -17,6 +17,8 @@ export interface V1Context {
   core: Core;
   principal: Principal;
   params: QueryParams;
+  /** The caller's IP address. */
+  sourceIp: string;
 }
 
 /** One v1 action. The handler returns the members of `<ActionResult>`. */
@@ -56,7 +58,7 @@ export async function handleSesV1(deps: V1Deps, req: FastifyRequest, reply: Fast
     action = op.action;
     const version = params.string('Version');
     if (version !== undefined && version !== '2010-12-01') throw new SesError('BadRequestException', `Version ${version} is not supported; use 2010-12-01.`, 'InvalidParameterValue');
-    const result = await op.handler({ core: deps.core, principal, params });
+    const result = await op.handler({ core: deps.core, principal, params, sourceIp: req.ip });
     return reply.status(200).header('x-amzn-RequestId', requestId).header('content-type', 'text/xml').send(xmlResponse(op.action, result, requestId));
   } catch (err) {
     let e: SesError;

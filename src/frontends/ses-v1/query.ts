@@ -58,6 +58,23 @@ export class QueryParams {
     return out;
   }
 
+  /** A list of structures: `name.member.N.Field` for each field (stops at the first N with none). */
+  structList(name: string, fields: string[]): Array<Record<string, string | undefined>> {
+    const out: Array<Record<string, string | undefined>> = [];
+    for (let i = 1; ; i++) {
+      const entry: Record<string, string | undefined> = {};
+      let any = false;
+      for (const f of fields) {
+        const v = this.map.get(`${name}.member.${i}.${f}`);
+        if (v !== undefined) any = true;
+        entry[f] = v;
+      }
+      if (!any) break;
+      out.push(entry);
+    }
+    return out;
+  }
+
   /** The action name. */
   get action(): string | undefined {
     return this.map.get('Action');

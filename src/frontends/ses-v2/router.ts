@@ -19,6 +19,8 @@ export interface V2Context {
   params: Record<string, string>;
   query: Record<string, unknown>;
   body: Body;
+  /** The caller's IP address. */
+  sourceIp: string;
 }
 
 /** One SES v2 operation: its route and handler. The handler returns the JSON response body. */
@@ -77,7 +79,7 @@ async function handle(deps: V2Deps, op: V2Operation, req: FastifyRequest, reply:
       { region: deps.region, services: ['ses'] },
     );
     const body = op.method === 'GET' || op.method === 'DELETE' ? {} : parseJsonBody(raw);
-    const result = await op.handler({ core: deps.core, principal, params: req.params as Record<string, string>, query: req.query as Record<string, unknown>, body });
+    const result = await op.handler({ core: deps.core, principal, params: req.params as Record<string, string>, query: req.query as Record<string, unknown>, body, sourceIp: req.ip });
     return reply.status(200).header('x-amzn-RequestId', requestId).header('content-type', 'application/json').send(JSON.stringify(result));
   } catch (err) {
     const e = toSesError(err, deps.logger, requestId, op.name);

@@ -8,6 +8,7 @@ import { listTagsForResource } from './list-tags-for-resource.ts';
 import { putEmailIdentityDkimAttributes } from './put-email-identity-dkim-attributes.ts';
 import { putEmailIdentityDkimSigningAttributes } from './put-email-identity-dkim-signing-attributes.ts';
 import { putEmailIdentityMailFromAttributes } from './put-email-identity-mail-from-attributes.ts';
+import { sendEmail } from './send-email.ts';
 import { tagResource } from './tag-resource.ts';
 import { untagResource } from './untag-resource.ts';
 
@@ -21,6 +22,7 @@ export const operations: V2Operation[] = [
   putEmailIdentityDkimAttributes,
   putEmailIdentityDkimSigningAttributes,
   putEmailIdentityMailFromAttributes,
+  sendEmail,
   tagResource,
   untagResource,
   listTagsForResource,

@@ -1,0 +1,418 @@
+/**
+ * Outbound delivery: lease due recipients, group them by destination domain, find the domain's MX
+ * hosts through SESAME_DNS_SERVERS (preference order; implicit MX on no MX records; null MX per
+ * RFC 7505 bounces at once), send over one SMTP connection per domain (STARTTLS when offered,
+ * several messages per connection), and record each recipient's outcome with its event in one
+ * transaction: 2xx delivered, 5xx Permanent bounce (and a suppression entry), 4xx or a network
+ * failure deferred on SESAME_RETRY_SCHEDULE with a DeliveryDelay, and a Transient bounce once the
+ * message's delivery window has passed.
+ */
+import { randomUUID } from 'node:crypto';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { newMessageId } from '../../lib/ids.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { EventRecord, LeasedRecipient, RecipientUpdate, Storage } from '../../storage/ports.ts';
+import { isDnsNotFound, type Clock, type DnsResolver } from '../clock.ts';
+import { bounceEvent, deliveryDelayEvent, deliveryEvent, type MailObject } from '../events/model.ts';
+
+/** Delivery settings. */
+export interface DeliverySettings {
+  hostname: string;
+  outboundPort: number;
+  /** `smtp://[user:pass@]host:port` or `smtps://…`: every message goes through it. */
+  smartHost?: string;
+  retryScheduleMs: number[];
+  leaseMs?: number;
+  batchSize?: number;
+  domainConcurrency?: number;
+  connectTimeoutMs?: number;
+  /** Idle wait between polls when the queue has nothing due. */
+  pollMs?: number;
+}
+
+/** One recipient's outcome. */
+type Outcome =
+  | { kind: 'delivered'; response: string; ip?: string }
+  | { kind: 'permanent'; response: string; ip?: string }
+  | { kind: 'transient'; response: string; delayType: string; ip?: string };
+
+interface Target {
+  host: string;
+  ip: string;
+  port: number;
+  secure: boolean;
+  auth?: { user: string; pass: string };
+}
+
+/** Counters the composition root turns into metrics. */
+export interface DeliveryObserver {
+  outcome(kind: 'delivered' | 'bounced' | 'deferred'): void;
+}
+
+/** The delivery worker of one node. */
+export class DeliveryWorker {
+  readonly owner = `node-${randomUUID()}`;
+  private stopped = true;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly resolver: DnsResolver,
+    private readonly clock: Clock,
+    private readonly settings: DeliverySettings,
+    private readonly logger: Logger,
+    private readonly observer: DeliveryObserver = { outcome() {} },
+  ) {}
+
+  /** Starts the polling loop. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.loop = this.run();
+  }
+
+  /** Asks the loop to look at the queue now (called after each commit). */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Stops leasing, waits for in-flight deliveries, releases leases. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.loop;
+    await this.storage.queue.release(this.owner).catch(() => {});
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let n = 0;
+      try {
+        n = await this.runOnce();
+      } catch (err) {
+        this.logger.error({ code: 'DELIVERY_PASS_FAILED', err }, 'delivery pass failed; retrying');
+      }
+      if (n === 0 && !this.stopped) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, this.settings.pollMs ?? 250);
+          this.wakeUp = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        this.wakeUp = undefined;
+      }
+    }
+  }
+
+  /** Leases one batch and delivers it; returns how many recipients it handled. */
+  async runOnce(): Promise<number> {
+    const now = this.clock.now();
+    const leased = await this.storage.queue.lease(this.owner, now, this.settings.leaseMs ?? 300_000, this.settings.batchSize ?? 200);
+    if (leased.length === 0) return 0;
+    const byDomain = new Map<string, LeasedRecipient[]>();
+    for (const r of leased) {
+      const key = this.settings.smartHost ? '*' : r.domain;
+      const list = byDomain.get(key) ?? [];
+      list.push(r);
+      byDomain.set(key, list);
+    }
+    const domains = [...byDomain.entries()];
+    const limit = this.settings.domainConcurrency ?? 16;
+    let next = 0;
+    const workers = Array.from({ length: Math.min(limit, domains.length) }, async () => {
+      while (next < domains.length) {
+        const [domain, rcpts] = domains[next++]!;
+        try {
+          await this.deliverDomain(domain, rcpts);
+        } catch (err) {
+          this.logger.error({ code: 'DELIVERY_DOMAIN_FAILED', err, domain }, `delivery to ${domain} failed unexpectedly; deferring`);
+          await this.finish(rcpts, () => ({ kind: 'transient', response: '451 4.3.0 Local error in processing', delayType: 'InternalFailure' }));
+        }
+      }
+    });
+    await Promise.all(workers);
+    return leased.length;
+  }
+
+  private async deliverDomain(domain: string, rcpts: LeasedRecipient[]): Promise<void> {
+    const targets = await this.targets(domain);
+    if ('outcome' in targets) {
+      await this.finish(rcpts, () => targets.outcome);
+      return;
+    }
+    const byMessage = new Map<string, LeasedRecipient[]>();
+    for (const r of rcpts) byMessage.set(r.messageId, [...(byMessage.get(r.messageId) ?? []), r]);
+    const messages = [...byMessage.values()];
+
+    let conn: { c: SMTPConnection; target: Target } | undefined;
+    let lastFailure = '421 4.4.1 Unable to connect to any MX host';
+    for (const t of targets.list) {
+      try {
+        conn = { c: await this.connect(t), target: t };
+        break;
+      } catch (err) {
+        lastFailure = describeError(err, t);
+        this.logger.info({ code: 'DELIVERY_CONNECT_FAILED', domain, host: t.host, ip: t.ip, port: t.port, reason: lastFailure }, `cannot connect to ${t.host} [${t.ip}]:${t.port}`);
+      }
+    }
+    if (!conn) {
+      await this.finish(rcpts, () => ({ kind: 'transient', response: lastFailure, delayType: 'TransientCommunicationFailure' }));
+      return;
+    }
+    try {
+      for (let i = 0; i < messages.length; i++) {
+        const group = messages[i]!;
+        const results = await this.sendOne(conn.c, group);
+        await this.finish(group, (r) => ({ ...results.get(r.rcpt)!, ip: conn!.target.ip }));
+        if (results.broken) {
+          // The connection died: defer the rest now rather than hang on a dead socket.
+          const rest = messages.slice(i + 1).flat();
+          await this.finish(rest, () => ({ kind: 'transient', response: results.brokenReason ?? '421 4.4.2 Connection dropped', delayType: 'TransientCommunicationFailure' }));
+          return;
+        }
+      }
+    } finally {
+      try {
+        conn.c.quit();
+      } catch {
+        conn.c.close();
+      }
+    }
+  }
+
+  /** Sends one message to its recipients on an open connection; per-recipient outcomes. */
+  private async sendOne(c: SMTPConnection, group: LeasedRecipient[]): Promise<Map<string, Outcome> & { broken?: boolean; brokenReason?: string }> {
+    const out = new Map<string, Outcome>() as Map<string, Outcome> & { broken?: boolean; brokenReason?: string };
+    const body = await this.storage.queue.body(group[0]!.messageId);
+    if (!body) {
+      for (const r of group) out.set(r.rcpt, { kind: 'permanent', response: '554 5.3.0 Message body missing from the queue' });
+      return out;
+    }
+    const info = await new Promise<{ err?: SmtpError; info?: SMTPConnection.SentMessageInfo }>((resolve) => {
+      c.send({ from: group[0]!.mailFrom, to: group.map((r) => r.rcpt) }, body, (err, info) => resolve(err ? { err: err as SmtpError } : { info }));
+    });
+    if (info.info) {
+      const accepted = new Set(info.info.accepted.map((a) => a.toLowerCase()));
+      const rejected = new Map((info.info.rejectedErrors ?? []).map((e) => [String((e as SmtpError).recipient ?? '').toLowerCase(), e as SmtpError]));
+      for (const r of group) {
+        if (accepted.has(r.rcpt.toLowerCase())) out.set(r.rcpt, { kind: 'delivered', response: info.info.response });
+        else out.set(r.rcpt, classify(rejected.get(r.rcpt.toLowerCase()) ?? { message: 'recipient refused', response: '550 5.1.1 Recipient refused' }));
+      }
+      return out;
+    }
+    const err = info.err!;
+    // Every recipient refused at RCPT: nodemailer reports EENVELOPE with the per-recipient errors.
+    const per = new Map((err.rejectedErrors ?? []).map((e) => [String(e.recipient ?? '').toLowerCase(), e]));
+    for (const r of group) out.set(r.rcpt, classify(per.get(r.rcpt.toLowerCase()) ?? err));
+    if (!err.responseCode) {
+      out.broken = true;
+      out.brokenReason = describeError(err);
+    } else {
+      await new Promise<void>((resolve) => c.reset(() => resolve()));
+    }
+    return out;
+  }
+
+  private connect(t: Target): Promise<SMTPConnection> {
+    return new Promise((resolve, reject) => {
+      const c = new SMTPConnection({
+        host: t.ip,
+        port: t.port,
+        secure: t.secure,
+        servername: t.host,
+        name: this.settings.hostname,
+        // Opportunistic STARTTLS as MTAs do (RFC 3207): use it when offered, do not verify the peer.
+        opportunisticTLS: true,
+        tls: { rejectUnauthorized: false, servername: t.host },
+        connectionTimeout: this.settings.connectTimeoutMs ?? 30_000,
+        greetingTimeout: 30_000,
+        socketTimeout: 120_000,
+      });
+      let settled = false;
+      c.once('error', (err: Error) => {
+        if (!settled) {
+          settled = true;
+          reject(err);
+        }
+      });
+      c.connect(() => {
+        const done = () => {
+          if (settled) return;
+          settled = true;
+          c.removeAllListeners('error');
+          c.on('error', () => {}); // errors after this surface through send()
+          resolve(c);
+        };
+        if (t.auth) c.login({ user: t.auth.user, pass: t.auth.pass }, (err) => (err ? (settled = true, reject(err)) : done()));
+        else done();
+      });
+    });
+  }
+
+  /** Where to connect for a domain, or an outcome for all its recipients when DNS decides. */
+  private async targets(domain: string): Promise<{ list: Target[] } | { outcome: Outcome }> {
+    if (this.settings.smartHost) {
+      const u = new URL(this.settings.smartHost);
+      const secure = u.protocol === 'smtps:';
+      const host = u.hostname.replace(/^\[|\]$/g, '');
+      const ips = /^[\d.]+$|:/.test(host) ? [host] : await this.addresses(host).catch(() => [] as string[]);
+      const auth = u.username ? { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } : undefined;
+      if (ips.length === 0) return { outcome: { kind: 'transient', response: `451 4.4.3 Cannot resolve smart host ${host}`, delayType: 'TransientCommunicationFailure' } };
+      return { list: ips.map((ip) => ({ host, ip, port: Number(u.port || (secure ? 465 : 587)), secure, auth })) };
+    }
+    let hosts: string[];
+    try {
+      const mx = await this.resolver.resolveMx(domain);
+      if (mx.length === 1 && (mx[0]!.exchange === '' || mx[0]!.exchange === '.')) {
+        return { outcome: { kind: 'permanent', response: `556 5.1.10 ${domain} does not accept mail (null MX, RFC 7505)` } };
+      }
+      hosts = [...mx].sort((a, b) => a.priority - b.priority).map((m) => m.exchange.replace(/\.$/, '')).filter((h) => h !== '');
+      if (hosts.length === 0) hosts = [domain];
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ENODATA') hosts = [domain]; // implicit MX (RFC 5321 §5.1)
+      else if (isDnsNotFound(err)) return { outcome: { kind: 'permanent', response: `550 5.1.2 Domain ${domain} does not exist (NXDOMAIN)` } };
+      else return { outcome: { kind: 'transient', response: `451 4.4.3 DNS lookup of MX for ${domain} failed (${code ?? 'error'})`, delayType: 'TransientCommunicationFailure' } };
+    }
+    const list: Target[] = [];
+    let dnsTrouble: string | undefined;
+    for (const host of hosts) {
+      try {
+        for (const ip of await this.addresses(host)) list.push({ host, ip, port: this.settings.outboundPort, secure: false });
+      } catch (err) {
+        if (!isDnsNotFound(err)) dnsTrouble = (err as { code?: string }).code ?? 'error';
+      }
+    }
+    if (list.length === 0) {
+      if (dnsTrouble) return { outcome: { kind: 'transient', response: `451 4.4.3 DNS lookup of ${hosts.join(', ')} failed (${dnsTrouble})`, delayType: 'TransientCommunicationFailure' } };
+      return { outcome: { kind: 'transient', response: `451 4.4.4 No address for the MX hosts of ${domain} (${hosts.join(', ')})`, delayType: 'TransientCommunicationFailure' } };
+    }
+    return { list };
+  }
+
+  private async addresses(host: string): Promise<string[]> {
+    const v4 = await this.resolver.resolve4(host).catch((err: unknown) => {
+      if (isDnsNotFound(err)) return [] as string[];
+      throw err;
+    });
+    const v6 = await this.resolver.resolve6(host).catch(() => [] as string[]);
+    if (v4.length === 0 && v6.length === 0) throw Object.assign(new Error(`no address for ${host}`), { code: 'ENODATA' });
+    return [...v4, ...v6];
+  }
+
+  /** Records outcomes for leased recipients (with their events) in one transaction. */
+  private async finish(rcpts: LeasedRecipient[], outcomeOf: (r: LeasedRecipient) => Outcome): Promise<void> {
+    if (rcpts.length === 0) return;
+    const now = this.clock.now();
+    const mails = new Map<string, { mail: MailObject; createdAt: number }>();
+    for (const id of new Set(rcpts.map((r) => r.messageId))) {
+      const m = await this.storage.queue.message(id);
+      if (m) mails.set(id, { mail: m.meta.mail as MailObject, createdAt: m.createdAt });
+    }
+    const items: Array<{ update: RecipientUpdate; events: EventRecord[] }> = [];
+    const suppress: Array<{ accountId: string; email: string; messageId: string; feedbackId: string }> = [];
+    for (const r of rcpts) {
+      const o = outcomeOf(r);
+      const m = mails.get(r.messageId);
+      const attempts = r.attempts + 1;
+      const ev = (type: string, payload: Record<string, unknown>): EventRecord => ({ messageId: r.messageId, accountId: r.accountId, type, createdAt: now, payload });
+      const reportingMTA = this.settings.hostname;
+      if (o.kind === 'delivered') {
+        this.observer.outcome('delivered');
+        items.push({
+          update: { messageId: r.messageId, rcpt: r.rcpt, state: 'delivered', attempts, nextAttemptAt: now, lastResponse: o.response },
+          events: m ? [ev('Delivery', deliveryEvent(m.mail, { at: now, recipients: [r.rcpt], smtpResponse: o.response, reportingMTA, remoteMtaIp: o.ip, acceptedAt: m.createdAt }))] : [],
+        });
+        continue;
+      }
+      const expired = now >= r.expiresAt;
+      if (o.kind === 'permanent' || expired) {
+        this.observer.outcome('bounced');
+        const feedbackId = newMessageId(now);
+        const status = enhancedStatus(o.response, o.kind === 'permanent' ? '5.0.0' : '4.4.7');
+        items.push({
+          update: { messageId: r.messageId, rcpt: r.rcpt, state: 'bounced', attempts, nextAttemptAt: now, lastResponse: o.response },
+          events: m
+            ? [
+                ev(
+                  'Bounce',
+                  bounceEvent(m.mail, {
+                    ...(o.kind === 'permanent' ? { bounceType: 'Permanent' as const, bounceSubType: 'General' as const } : { bounceType: 'Transient' as const, bounceSubType: 'General' as const }),
+                    at: now,
+                    feedbackId,
+                    recipients: [{ emailAddress: r.rcpt, action: 'failed', status, diagnosticCode: `smtp; ${o.response}` }],
+                    reportingMTA: `dns; ${reportingMTA}`,
+                    remoteMtaIp: o.ip,
+                  }),
+                ),
+              ]
+            : [],
+        });
+        if (o.kind === 'permanent') suppress.push({ accountId: r.accountId, email: r.rcpt.toLowerCase(), messageId: r.messageId, feedbackId });
+        continue;
+      }
+      this.observer.outcome('deferred');
+      const delay = this.settings.retryScheduleMs[Math.min(attempts - 1, this.settings.retryScheduleMs.length - 1)] ?? 60_000;
+      const nextAttemptAt = Math.min(now + delay, r.expiresAt);
+      items.push({
+        update: { messageId: r.messageId, rcpt: r.rcpt, state: 'queued', attempts, nextAttemptAt, lastResponse: o.response },
+        events: m
+          ? [
+              ev(
+                'DeliveryDelay',
+                deliveryDelayEvent(m.mail, {
+                  at: now,
+                  delayType: o.delayType,
+                  expirationTime: r.expiresAt,
+                  recipients: [{ emailAddress: r.rcpt, status: enhancedStatus(o.response, '4.0.0'), diagnosticCode: `smtp; ${o.response}` }],
+                  reportingMTA,
+                }),
+              ),
+            ]
+          : [],
+      });
+    }
+    await this.storage.queue.complete(this.owner, items);
+    for (const s of suppress) {
+      await this.storage.suppression.put({ accountId: s.accountId, email: s.email, reason: 'BOUNCE', lastUpdateTime: now, messageId: s.messageId, feedbackId: s.feedbackId });
+    }
+    for (const { update } of items) {
+      this.logger.info(
+        { code: update.state === 'delivered' ? 'DELIVERY_OK' : update.state === 'bounced' ? 'DELIVERY_BOUNCED' : 'DELIVERY_DEFERRED', messageId: update.messageId, rcpt: update.rcpt, attempts: update.attempts, response: update.lastResponse },
+        `${update.messageId} to ${update.rcpt}: ${update.state}`,
+      );
+    }
+  }
+}
+
+/** The error shape nodemailer's SMTP connection reports. */
+interface SmtpError {
+  message: string;
+  code?: string;
+  response?: string;
+  responseCode?: number;
+  recipient?: string;
+  rejectedErrors?: SmtpError[];
+}
+
+function classify(e: SmtpError): Outcome {
+  const response = (e.response ?? e.message).replace(/\r?\n/g, ' ').trim();
+  const code = e.responseCode ?? Number(/^(\d{3})/.exec(response)?.[1] ?? 0);
+  if (code >= 500) return { kind: 'permanent', response };
+  if (code >= 400) return { kind: 'transient', response, delayType: /mailbox full|quota/i.test(response) ? 'MailboxFull' : 'RecipientServerError' };
+  return { kind: 'transient', response: describeError(e), delayType: 'TransientCommunicationFailure' };
+}
+
+function describeError(err: unknown, t?: Target): string {
+  const e = err as SmtpError;
+  if (e?.responseCode) return (e.response ?? e.message).replace(/\r?\n/g, ' ');
+  const where = t ? ` ${t.host} [${t.ip}]:${t.port}` : '';
+  return `421 4.4.1 Connection to${where || ' remote host'} failed: ${e?.code ?? ''} ${e?.message ?? String(err)}`.replace(/\s+/g, ' ').trim();
+}
+
+/** The RFC 3463 enhanced status code in a reply, or a default. */
+function enhancedStatus(response: string, fallback: string): string {
+  return /\b([245]\.\d{1,3}\.\d{1,3})\b/.exec(response)?.[1] ?? fallback;
+}

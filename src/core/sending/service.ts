@@ -1,0 +1,391 @@
+/**
+ * The one sending pipeline that every way in calls (SES v2 SendEmail, v1 SendEmail/SendRawEmail, and
+ * SMTP submission later): validate → authorize (key policy; From must be a verified identity) →
+ * sandbox, quota, rate and pause checks → suppression → build or normalise MIME (Message-ID, Date)
+ * → DKIM sign once → commit to the queue (group commit) → the MessageId. A refused message leaves
+ * nothing behind; the MessageId is returned only after the commit.
+ */
+import MailComposer from 'nodemailer/lib/mail-composer';
+import { dkimSign } from 'mailauth/lib/dkim/sign.js';
+import { checkEmailAddress } from '../../lib/domain.ts';
+import { newMessageId } from '../../lib/ids.ts';
+import { field, hasLineBreak, headerValue, headerValues, joinMessage, MimeError, parseAddressList, splitMessage, type HeaderField } from '../../lib/mime.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { EventRecord, RecipientRecord, Storage } from '../../storage/ports.ts';
+import type { AccountsService, Principal } from '../accounts/service.ts';
+import { identityArn } from '../arn.ts';
+import type { Clock } from '../clock.ts';
+import { badRequest, notFound, SesError } from '../errors.ts';
+import { bounceEvent, sendEvent, type MailObject } from '../events/model.ts';
+import { fromRecord, type Identity } from '../identities/model.ts';
+import type { IdentitiesService } from '../identities/service.ts';
+import type { CommitBatcher } from '../queue/batcher.ts';
+import { accountSettings } from './account-settings.ts';
+import { RateLimiter } from './rate-limiter.ts';
+
+/** A message attachment as SES v2 describes it. */
+export interface AttachmentInput {
+  content: Buffer;
+  fileName: string;
+  contentType?: string;
+  disposition?: 'ATTACHMENT' | 'INLINE';
+  contentId?: string;
+  description?: string;
+  transferEncoding?: 'BASE64' | 'QUOTED_PRINTABLE' | 'SEVEN_BIT';
+}
+
+/** Content of a message to send. */
+export type SendContent =
+  | {
+      kind: 'simple';
+      subject: string;
+      text?: string;
+      html?: string;
+      headers?: Array<{ name: string; value: string }>;
+      attachments?: AttachmentInput[];
+    }
+  | { kind: 'raw'; data: Buffer };
+
+/** One send, whatever the way in. */
+export interface SendCommand {
+  /** The IAM action this send is authorized as. */
+  action: 'ses:SendEmail' | 'ses:SendRawEmail';
+  /** `FromEmailAddress` / `Source`; for raw content it may be omitted (From header is used). */
+  from?: string;
+  /** To/Cc/Bcc for built messages; for raw, explicit envelope recipients (else taken from headers). */
+  to?: string[];
+  cc?: string[];
+  bcc?: string[];
+  replyTo?: string[];
+  content: SendContent;
+  tags?: Array<{ name: string; value: string }>;
+  configurationSetName?: string;
+  /** Largest accepted message in bytes (40 MB for v2 and SMTP, 10 MB for v1). */
+  maxBytes: number;
+  /** Caller's IP for the `ses:source-ip` tag. */
+  sourceIp?: string;
+  /** Wire operation name for the `ses:operation` tag (SendEmail, SendRawEmail, …). */
+  operation: string;
+}
+
+/** Settings the pipeline needs. */
+export interface SendingSettings {
+  region: string;
+  hostname: string;
+  maxDeliverySeconds: number;
+}
+
+const MAX_RECIPIENTS = 50;
+const TAG = /^[A-Za-z0-9_-]{1,256}$/;
+
+/** The sending pipeline. */
+export class SendingService {
+  private readonly rates = new Map<string, RateLimiter>();
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly accounts: AccountsService,
+    private readonly identities: IdentitiesService,
+    private readonly batcher: CommitBatcher,
+    private readonly clock: Clock,
+    private readonly settings: SendingSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Runs the pipeline; returns the MessageId after the durable commit. */
+  async send(p: Principal, cmd: SendCommand): Promise<string> {
+    const now = this.clock.now();
+    const tags = this.validateTags(cmd.tags ?? []);
+    if (cmd.configurationSetName !== undefined) {
+      throw notFound(`Configuration set <${cmd.configurationSetName}> does not exist.`, 'ConfigurationSetDoesNotExist');
+    }
+    // Parse raw input first: its From and recipients may come from its headers.
+    let raw: { headers: HeaderField[]; body: Buffer } | undefined;
+    if (cmd.content.kind === 'raw') {
+      if (cmd.content.data.length > cmd.maxBytes) throw new SesError('MessageRejected', `Message length is more than ${cmd.maxBytes} bytes long: '${cmd.content.data.length}'.`);
+      try {
+        raw = splitMessage(cmd.content.data);
+      } catch (err) {
+        if (err instanceof MimeError) throw new SesError('MessageRejected', `The raw message is not a valid MIME message: ${err.message}.`);
+        throw err;
+      }
+    }
+    const fromField = cmd.from ?? (raw ? headerValue(raw.headers, 'From') : undefined);
+    if (!fromField) throw new SesError('MessageRejected', 'Missing required header \'From\'.');
+    if (hasLineBreak(fromField)) throw badRequest('FromEmailAddress must not contain line breaks.');
+    const fromList = parseAddressList(fromField);
+    if (fromList.length !== 1) throw badRequest(`Illegal address in From: ${fromField}`);
+    const from = this.address(fromList[0]!, 'From');
+
+    const recipients = this.recipients(cmd, raw);
+    for (const h of [...(cmd.replyTo ?? []), ...recipients]) if (hasLineBreak(h)) throw badRequest('Addresses must not contain line breaks.');
+
+    // Authorization: the key's policy, on the From identity, with SES's condition keys.
+    const fromDomain = from.slice(from.lastIndexOf('@') + 1);
+    const verifying = await this.verifyingIdentity(p.accountId, from);
+    this.accounts.authorize(p, {
+      action: cmd.action,
+      resource: identityArn({ region: this.settings.region, accountId: p.accountId }, verifying?.name ?? from),
+      context: { 'ses:FromAddress': from, 'ses:Recipients': recipients, 'ses:FromDisplayName': displayName(fromField) },
+    });
+    if (!verifying) throw this.notVerified([from]);
+
+    const account = accountSettings(await this.storage.accounts.get(p.accountId));
+    if (!account.sendingEnabled) throw new SesError('SendingPausedException', 'Sending is paused for this account.', 'AccountSendingPausedException');
+    if (!account.productionAccessEnabled) {
+      const unverified: string[] = [];
+      for (const r of recipients) if (!(await this.verifyingIdentity(p.accountId, r))) unverified.push(r);
+      if (unverified.length > 0) throw this.notVerified(unverified);
+    }
+    if (account.max24HourSend >= 0 && (await this.storage.queue.sentSince(p.accountId, now - 86_400_000)) + recipients.length > account.max24HourSend) {
+      throw new SesError('TooManyRequestsException', 'Daily message quota exceeded.', 'Throttling');
+    }
+    if (account.maxSendRate > 0 && !this.rate(p.accountId, account.maxSendRate).take(recipients.length, now)) {
+      throw new SesError('TooManyRequestsException', 'Maximum sending rate exceeded.', 'Throttling');
+    }
+
+    const messageId = newMessageId(now);
+    const mailFrom = await this.mailFrom(verifying, fromDomain, messageId);
+    const built = raw ? this.normaliseRaw(raw, messageId, now) : await this.build(cmd, fromField, messageId, now);
+    if (built.length > cmd.maxBytes) throw new SesError('MessageRejected', `Message length is more than ${cmd.maxBytes} bytes long: '${built.length}'.`);
+    const body = await this.sign(p.accountId, fromDomain, built, now);
+
+    const suppressed = new Set((await this.storage.suppression.findMany(p.accountId, recipients.map((r) => r.toLowerCase()))).map((s) => s.email));
+    const mail = this.mailObject(p, cmd, { messageId, now, fromField, from, recipients, headers: splitMessage(built).headers, tags, verifying });
+    const rows: RecipientRecord[] = recipients.map((rcpt) => ({
+      messageId,
+      rcpt,
+      domain: rcpt.slice(rcpt.lastIndexOf('@') + 1).toLowerCase(),
+      state: suppressed.has(rcpt.toLowerCase()) ? 'suppressed' : 'queued',
+      attempts: 0,
+      nextAttemptAt: now,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      lastResponse: suppressed.has(rcpt.toLowerCase()) ? 'Address is on the account-level suppression list' : null,
+      updatedAt: now,
+    }));
+    const events: EventRecord[] = [{ messageId, accountId: p.accountId, type: 'Send', createdAt: now, payload: sendEvent(mail) }];
+    for (const r of rows.filter((x) => x.state === 'suppressed')) {
+      events.push({
+        messageId,
+        accountId: p.accountId,
+        type: 'Bounce',
+        createdAt: now,
+        payload: bounceEvent(mail, {
+          bounceType: 'Permanent',
+          bounceSubType: 'OnAccountSuppressionList',
+          at: now,
+          feedbackId: newMessageId(now),
+          recipients: [{ emailAddress: r.rcpt, action: 'failed', status: '5.1.1', diagnosticCode: 'Amazon SES did not send the message to this address because it is on the suppression list for your account.' }],
+          reportingMTA: `dns; ${this.settings.hostname}`,
+        }),
+      });
+    }
+    await this.batcher.enqueue({
+      message: {
+        messageId,
+        accountId: p.accountId,
+        mailFrom,
+        body,
+        configurationSet: null,
+        createdAt: now,
+        expiresAt: now + this.settings.maxDeliverySeconds * 1000,
+        meta: { mail },
+      },
+      recipients: rows,
+      events,
+    });
+    this.logger.debug({ messageId, accountId: p.accountId, recipients: recipients.length, bytes: body.length }, 'message accepted');
+    return messageId;
+  }
+
+  private validateTags(tags: Array<{ name: string; value: string }>): Array<{ name: string; value: string }> {
+    for (const t of tags) {
+      if (typeof t.name !== 'string' || !TAG.test(t.name)) throw badRequest(`Invalid message tag name <${String(t.name)}>: use ASCII letters, digits, '_' and '-' (at most 256).`);
+      if (typeof t.value !== 'string' || !TAG.test(t.value)) throw badRequest(`Invalid message tag value <${String(t.value)}>: use ASCII letters, digits, '_' and '-' (at most 256).`);
+      if (t.name.startsWith('ses:')) throw badRequest('Message tag names cannot start with "ses:".');
+    }
+    return tags;
+  }
+
+  private address(a: string, where: string): string {
+    const c = checkEmailAddress(a.trim());
+    if (!c.ok) throw new SesError('MessageRejected', `Illegal address in ${where}: <${a}> (${c.reason}).`, 'InvalidParameterValue');
+    return c.value;
+  }
+
+  private recipients(cmd: SendCommand, raw: { headers: HeaderField[] } | undefined): string[] {
+    let list = [...(cmd.to ?? []), ...(cmd.cc ?? []), ...(cmd.bcc ?? [])];
+    if (list.length === 0 && raw) {
+      list = ['To', 'Cc', 'Bcc'].flatMap((h) => headerValues(raw.headers, h).flatMap(parseAddressList));
+    }
+    if (list.length === 0) throw new SesError('MessageRejected', 'Missing final destination: give at least one recipient.', 'InvalidParameterValue');
+    if (list.length > MAX_RECIPIENTS) throw new SesError('MessageRejected', `Recipient count exceeds ${MAX_RECIPIENTS}.`, 'InvalidParameterValue');
+    const seen = new Set<string>();
+    const out: string[] = [];
+    for (const r of list) {
+      const a = this.address(r, 'a recipient');
+      if (seen.has(a.toLowerCase())) continue;
+      seen.add(a.toLowerCase());
+      out.push(a);
+    }
+    return out;
+  }
+
+  /** The verified identity that lets `address` send: the address, its domain, or a parent domain. */
+  private async verifyingIdentity(accountId: string, address: string): Promise<Identity | undefined> {
+    const candidates = [address];
+    const labels = address.slice(address.lastIndexOf('@') + 1).split('.');
+    for (let i = 0; i < labels.length - 1; i++) candidates.push(labels.slice(i).join('.'));
+    for (const name of candidates) {
+      const r = await this.storage.identities.get(accountId, name);
+      if (r && r.verificationStatus === 'SUCCESS') return fromRecord(r);
+    }
+    return undefined;
+  }
+
+  private notVerified(addresses: string[]): SesError {
+    return new SesError('MessageRejected', `Email address is not verified. The following identities failed the check in region ${this.settings.region.toUpperCase()}: ${addresses.join(', ')}`);
+  }
+
+  /** The per-message bounce address: on the verified custom MAIL FROM domain, else on SESAME_HOSTNAME. */
+  private async mailFrom(verifying: Identity, fromDomain: string, messageId: string): Promise<string> {
+    const domainIdentity = verifying.type === 'DOMAIN' ? verifying : fromRecordOrUndefined(await this.storage.identities.get(verifying.accountId, fromDomain)) ?? verifying;
+    const mf = domainIdentity.data.mailFrom;
+    if (mf && mf.status === 'SUCCESS') return `${messageId}@${mf.domain}`;
+    if (mf && mf.behaviorOnMxFailure === 'REJECT_MESSAGE') {
+      throw new SesError('MailFromDomainNotVerifiedException', `The custom MAIL FROM domain ${mf.domain} of ${domainIdentity.name} is not verified, and its BehaviorOnMxFailure is REJECT_MESSAGE.`, 'MailFromDomainNotVerifiedException');
+    }
+    return `${messageId}@${this.settings.hostname}`;
+  }
+
+  private async build(cmd: SendCommand, fromField: string, messageId: string, now: number): Promise<Buffer> {
+    const c = cmd.content as Extract<SendContent, { kind: 'simple' }>;
+    if (hasLineBreak(c.subject)) throw badRequest('Subject must not contain line breaks.');
+    const headers: Array<{ key: string; value: string }> = [];
+    for (const h of c.headers ?? []) {
+      if (!/^[\x21-\x39\x3b-\x7e]{1,126}$/.test(h.name)) throw badRequest(`Invalid header name <${h.name}>.`);
+      if (hasLineBreak(h.value) || h.value.length > 995 || h.name.length + h.value.length > 996) throw badRequest(`Invalid value for header ${h.name}.`);
+      headers.push({ key: h.name, value: h.value });
+    }
+    const composer = new MailComposer({
+      from: fromField,
+      to: cmd.to,
+      cc: cmd.cc,
+      replyTo: cmd.replyTo,
+      subject: c.subject,
+      text: c.text,
+      html: c.html,
+      headers,
+      messageId: `<${messageId}@${this.settings.hostname}>`,
+      date: new Date(now),
+      attachments: (c.attachments ?? []).map((a) => ({
+        content: a.content,
+        filename: a.fileName,
+        contentType: a.contentType,
+        contentDisposition: a.disposition === 'INLINE' ? 'inline' : 'attachment',
+        cid: a.contentId,
+        headers: a.description ? { 'Content-Description': a.description } : undefined,
+        contentTransferEncoding: a.transferEncoding === 'QUOTED_PRINTABLE' ? 'quoted-printable' : a.transferEncoding === 'SEVEN_BIT' ? '7bit' : 'base64',
+      })),
+    });
+    return composer.compile().build();
+  }
+
+  /** SES replaces Message-ID and Date, drops Bcc, and strips its own X-SES-* control headers. */
+  private normaliseRaw(raw: { headers: HeaderField[]; body: Buffer }, messageId: string, now: number): Buffer {
+    const drop = new Set(['message-id', 'date', 'bcc', 'return-path']);
+    const kept = raw.headers.filter((h) => !drop.has(h.name.toLowerCase()) && !h.name.toLowerCase().startsWith('x-ses-'));
+    return joinMessage([field('Message-ID', `<${messageId}@${this.settings.hostname}>`), field('Date', new Date(now).toUTCString().replace('GMT', '+0000')), ...kept], raw.body);
+  }
+
+  /** Signs with the From domain's DKIM key when its DKIM is verified and enabled (signing happens once per message). */
+  private async sign(accountId: string, fromDomain: string, message: Buffer, now: number): Promise<Buffer> {
+    const labels = fromDomain.split('.');
+    for (let i = 0; i < labels.length - 1; i++) {
+      const r = await this.storage.identities.get(accountId, labels.slice(i).join('.'));
+      if (!r) continue;
+      const identity = fromRecord(r);
+      const dkim = identity.data.dkim;
+      if (!dkim || !dkim.signingEnabled || dkim.status !== 'SUCCESS' || dkim.keys.length === 0) continue;
+      const key = dkim.keys[0]!;
+      const signature = {
+        signingDomain: identity.name,
+        selector: key.selector,
+        privateKey: this.identities.openDkimKey(identity, key),
+        algorithm: 'rsa-sha256',
+        canonicalization: 'relaxed/relaxed',
+      };
+      // mailauth 4.13 signs only what is in signatureData (its typings also ask for the top level).
+      const { signatures, errors } = await dkimSign(message, { ...signature, signTime: new Date(now), signatureData: [signature] });
+      if ((errors && errors.length > 0) || !/^DKIM-Signature:/i.test(signatures)) {
+        this.logger.error({ code: 'DKIM_SIGN_FAILED', domain: identity.name, errors }, `DKIM signing failed for ${identity.name}`);
+        throw new SesError('InternalServiceErrorException', 'DKIM signing failed.');
+      }
+      return Buffer.concat([Buffer.from(signatures), message]);
+    }
+    return message;
+  }
+
+  private mailObject(
+    p: Principal,
+    cmd: SendCommand,
+    m: { messageId: string; now: number; fromField: string; from: string; recipients: string[]; headers: HeaderField[]; tags: Array<{ name: string; value: string }>; verifying: Identity },
+  ): MailObject {
+    const tags: Record<string, string[]> = {
+      'ses:operation': [cmd.operation],
+      'ses:configuration-set': [],
+      'ses:source-ip': cmd.sourceIp ? [cmd.sourceIp] : [],
+      'ses:from-domain': [m.from.slice(m.from.lastIndexOf('@') + 1)],
+      'ses:caller-identity': [p.accessKeyId],
+    };
+    for (const k of Object.keys(tags)) if (tags[k]!.length === 0) delete tags[k];
+    for (const t of m.tags) (tags[t.name] ??= []).push(t.value);
+    const h = (name: string) => headerValue(m.headers, name);
+    const list = (name: string) => headerValues(m.headers, name).flatMap((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+    const common: Record<string, unknown> = { from: list('From'), messageId: m.messageId };
+    if (h('To')) common.to = list('To');
+    if (h('Cc')) common.cc = list('Cc');
+    if (h('Reply-To')) common.replyTo = list('Reply-To');
+    if (h('Date')) common.date = h('Date');
+    if (h('Subject') !== undefined) common.subject = h('Subject');
+    const headers = m.headers.map((x) => ({ name: x.name, value: x.value }));
+    let size = 0;
+    const kept: Array<{ name: string; value: string }> = [];
+    for (const x of headers) {
+      size += x.name.length + x.value.length;
+      if (size > 10_240) break;
+      kept.push(x);
+    }
+    return {
+      timestamp: new Date(m.now).toISOString(),
+      source: m.fromField,
+      sourceArn: identityArn({ region: this.settings.region, accountId: p.accountId }, m.verifying.name),
+      sendingAccountId: p.accountId,
+      messageId: m.messageId,
+      destination: m.recipients,
+      headersTruncated: kept.length < headers.length,
+      headers: kept,
+      commonHeaders: common,
+      tags,
+    };
+  }
+
+  private rate(accountId: string, perSecond: number): RateLimiter {
+    let r = this.rates.get(accountId);
+    if (!r || r.rate !== perSecond) {
+      r = new RateLimiter(perSecond);
+      this.rates.set(accountId, r);
+    }
+    return r;
+  }
+}
+
+function displayName(fromField: string): string | undefined {
+  const m = /^\s*"?([^"<]*?)"?\s*</.exec(fromField);
+  return m?.[1] ? m[1] : undefined;
+}
+
+function fromRecordOrUndefined(r: Parameters<typeof fromRecord>[0] | undefined): Identity | undefined {
+  return r ? fromRecord(r) : undefined;
+}
