@@ -86,7 +86,8 @@ export function describeConfig(config: Config): string {
   const lines: string[] = [];
   for (const [name, key] of Object.entries(schema) as Array<[string, ConfigKey<unknown>]>) {
     const v = (config as unknown as Record<string, unknown>)[name];
-    const shown = v === undefined ? '(unset)' : key.secret ? '(set, hidden)' : Array.isArray(v) ? v.join(',') : String(v);
+    const unit = key.unit ?? '';
+    const shown = v === undefined ? '(unset)' : key.secret ? '(set, hidden)' : Array.isArray(v) ? v.map((x) => `${String(x)}${unit}`).join(',') : `${String(v)}${unit}`;
     lines.push(`${key.env}=${shown}`);
   }
   return lines.join('\n');

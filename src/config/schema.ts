@@ -29,6 +29,8 @@ export interface ConfigKey<T> {
   usedBy: string;
   /** Never print the value (logs, `sesame config`). */
   secret?: boolean;
+  /** Unit of a numeric value when printed back (`ms` for durations, so the output parses again). */
+  unit?: 'ms';
 }
 
 /** Parses durations such as `250ms`, `60s`, `5m`, `2h` (a bare number is seconds) into milliseconds. */
@@ -149,7 +151,7 @@ export const schema = {
     },
     default: undefined as string | undefined,
     defaultDoc: 'generated on first start',
-    description: 'Bootstrap administrator access key id. When generated, the pair is stored (mode 0600) in the data dir and printed once.',
+    description: 'Bootstrap administrator access key id. When generated, the pair is printed once and kept only sealed with the master key in the database (mode 0600); the secret cannot be shown again.',
     usedBy: 'api, smtp',
   },
   rootSecretAccessKey: {
@@ -197,6 +199,7 @@ export const schema = {
     parse: parseRetrySchedule,
     default: [60_000, 300_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000],
     defaultDoc: '`60s,5m,15m,30m,1h,2h,4h`',
+    unit: 'ms' as const,
     description: 'Delays between delivery attempts; the last one repeats.',
     usedBy: 'worker',
   },
@@ -213,6 +216,7 @@ export const schema = {
     parse: parseDuration,
     default: 300_000,
     defaultDoc: '`5m`',
+    unit: 'ms' as const,
     description: 'How often pending identities and MAIL FROM domains are re-checked in DNS.',
     usedBy: 'worker',
   },
@@ -225,7 +229,7 @@ export const schema = {
     },
     default: undefined as string | undefined,
     defaultDoc: 'generated key file `master.key` in the data dir',
-    description: 'Key (32 bytes, base64 or hex) that encrypts secrets and stored mail at rest.',
+    description: 'Key (32 bytes, base64 or hex) that seals secrets at rest (secret access keys, DKIM private keys) and the stored mail of capabilities that encrypt it. Back it up: without it sealed data cannot be read.',
     usedBy: 'all',
     secret: true,
   },

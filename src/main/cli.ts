@@ -3,7 +3,8 @@
  * server, prints readable errors instead of stack traces for configuration mistakes, and handles
  * SIGINT/SIGTERM for `serve`.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describeConfig, loadConfig, renderConfigMarkdown } from '../config/load.ts';
 import { ConfigError, type Config } from '../config/schema.ts';
 import { printGeneratedCredentials, type CliContext } from '../frontends/cli/context.ts';
@@ -17,6 +18,11 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 const ctx: CliContext = {
   loadConfig: () => loadConfig(process.env),
   async openCore(config: Config) {
+    // Operator commands act on an existing installation; creating a new one by accident (wrong
+    // directory) would hide the real data and mint unseen root credentials.
+    if (!config.databaseUrl && !existsSync(join(config.dataDir, 'sesame.db'))) {
+      throw new Error(`no Sesame database in ${config.dataDir}. Run "sesame serve" once to create it, or set SESAME_DATA_DIR (or SESAME_DATABASE_URL) to your installation.`);
+    }
     // CLI commands log only warnings, so their output stays readable.
     const opened = await openCore(config, { logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr) });
     return { core: opened.core, bootstrap: opened.bootstrap, close: () => opened.storage.close() };

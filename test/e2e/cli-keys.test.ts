@@ -53,6 +53,21 @@ describe('sesame keys / dns', () => {
     expect(missing.stderr).toContain('No access key AKIADOESNOTEXIST0000');
   });
 
+  it('refuses to act on a directory that holds no installation', async () => {
+    const r = await runCli(['keys', 'list'], { SESAME_DATA_DIR: `${server.dataDir}-missing` });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no Sesame database in');
+    expect(r.stderr).toContain('Run "sesame serve" once');
+  });
+
+  it('refuses to print the SMTP password of a revoked key', async () => {
+    const k = JSON.parse((await runCli(['keys', 'create', '--json'], env)).stdout) as { AccessKeyId: string };
+    await runCli(['keys', 'revoke', k.AccessKeyId], env);
+    const r = await runCli(['keys', 'smtp-password', k.AccessKeyId], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('is revoked');
+  });
+
   it('refuses a malformed policy with the reason', async () => {
     const r = await runCli(['keys', 'create', '--policy', '{"Statement":[{"Effect":"Perhaps","Action":"*"}]}'], env);
     expect(r.code).toBe(1);

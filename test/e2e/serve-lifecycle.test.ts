@@ -87,6 +87,24 @@ describe('sesame serve', () => {
     expect(await second.exited).toBe(0);
   });
 
+  it('refuses to start with a master key that does not open the stored secrets', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'sesame-serve-'));
+    dirs.push(cwd);
+    const first = await serve(cwd);
+    first.child.kill('SIGTERM');
+    await first.exited;
+    const child = spawn(process.execPath, [SESAME_BIN, 'serve'], {
+      cwd,
+      env: { PATH: process.env.PATH, SESAME_HTTP_PORT: '0', SESAME_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(1);
+    expect(err).toContain('the master key (SESAME_MASTER_KEY or master.key in the data dir) does not open the secrets');
+  });
+
   it('refuses a bad configuration with a readable message and exit code 2', async () => {
     const cwd = await mkdtemp(join(tmpdir(), 'sesame-serve-'));
     dirs.push(cwd);

@@ -92,6 +92,13 @@ describe('verification window', () => {
     expect(i.verificationStatus).toBe('FAILED');
     expect(i.nextCheckAt).toBeNull();
     expect(await storage.identities.listDue(clock.t + 365 * 24 * HOUR, 10)).toEqual([]);
+
+    // Asking again starts a new 72-hour window, as SES does.
+    await core.identities.verifyDomainIdentity(root, 'late.test');
+    i = await core.identities.require('000000000000', 'late.test');
+    expect(i.verificationStatus).toBe('PENDING');
+    expect(i.data.verificationStartedAt).toBe(clock.t);
+    expect(i.nextCheckAt).toBe(clock.t);
   });
 
   it('reports TEMPORARY_FAILURE during DNS errors and SUCCESS once the token resolves', async () => {

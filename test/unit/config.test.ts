@@ -70,6 +70,15 @@ describe('configuration', () => {
     expect(loadConfig({ SESAME_HTTP_PRT: '1', SESAME_TEST_DATABASE_URL: 'x', OTHER: 'y' }).unknownVariables).toEqual(['SESAME_HTTP_PRT']);
   });
 
+  it('prints durations back in a form that parses again', async () => {
+    const { describeConfig } = await import('../../src/config/load.ts');
+    const text = describeConfig(loadConfig({ SESAME_VERIFY_INTERVAL: '30s', SESAME_MASTER_KEY: Buffer.alloc(32, 1).toString('base64') }));
+    expect(text).toContain('SESAME_VERIFY_INTERVAL=30000ms');
+    expect(text).toContain('SESAME_RETRY_SCHEDULE=60000ms,300000ms,');
+    expect(text).toContain('SESAME_MASTER_KEY=(set, hidden)');
+    expect(parseDuration('30000ms')).toBe(30_000);
+  });
+
   it('parses durations', () => {
     expect(parseDuration('250ms')).toBe(250);
     expect(parseDuration('60')).toBe(60_000);

@@ -81,7 +81,15 @@ export class AccountsService {
       return { kind: 'from-environment', accessKeyId: rootFromEnv.accessKeyId };
     }
     const root = await this.storage.accessKeys.findRoot(this.defaultAccountId);
-    if (root) return { kind: 'existing', accessKeyId: root.accessKeyId };
+    if (root) {
+      // A wrong master key would otherwise surface later as failing API calls; say so at start.
+      try {
+        this.box.open(root.secretSealed, aad(root.accessKeyId));
+      } catch {
+        throw new Error(`the master key (SESAME_MASTER_KEY or master.key in the data dir) does not open the secrets stored in this database; start with the key this data was created with`);
+      }
+      return { kind: 'existing', accessKeyId: root.accessKeyId };
+    }
     const key = await this.createKey({ accountId: this.defaultAccountId, description: 'root (generated on first start)', isRoot: true });
     return { kind: 'generated', key };
   }

@@ -145,13 +145,14 @@ export class IdentitiesService {
     const out = new Map<string, Identity>();
     for (const raw of rawNames) {
       if (typeof raw !== 'string') throw badRequest('Identities must be strings');
-      this.accounts.authorize(p, { action, resource: this.arn(p.accountId, raw) });
       let name: string;
       try {
         name = this.normalise(raw).name;
       } catch {
+        this.accounts.authorize(p, { action, resource: this.arn(p.accountId, raw) });
         continue; // SES leaves invalid or unknown identities out of the map
       }
+      this.accounts.authorize(p, { action, resource: this.arn(p.accountId, name) });
       const r = await this.storage.identities.get(p.accountId, name);
       if (r) out.set(raw, fromRecord(r));
     }
@@ -245,6 +246,11 @@ export class IdentitiesService {
     return this.mutate(p.accountId, name, async (i) => {
       i.data.dkim = dkim;
       if (dkim.status === 'PENDING') i.nextCheckAt = now;
+      if (i.verificationStatus === 'FAILED') {
+        // New keys give a failed domain a new 72-hour window.
+        i.verificationStatus = 'PENDING';
+        i.data.verificationStartedAt = now;
+      }
     });
   }
 
@@ -309,8 +315,9 @@ export class IdentitiesService {
       }
     }
     const updated = await this.mutate(p.accountId, name, async (i) => {
-      if (i.data.verificationToken) return;
-      i.data.verificationToken = Buffer.from(newToken(32)).toString('base64').slice(0, 44);
+      // Asking again after FAILED starts a new 72-hour window, as SES does.
+      if (i.data.verificationToken && i.verificationStatus !== 'FAILED') return;
+      i.data.verificationToken ??= Buffer.from(newToken(32)).toString('base64').slice(0, 44);
       if (i.verificationStatus !== 'SUCCESS') {
         i.verificationStatus = 'PENDING';
         i.data.verificationStartedAt = now;
@@ -427,7 +434,7 @@ export class IdentitiesService {
       out.push({ type: 'MX', name: i.data.mailFrom.domain, value: `10 ${this.settings.hostname}`, purpose: 'custom MAIL FROM: bounces and complaints come back to Sesame' });
       out.push({ type: 'TXT', name: i.data.mailFrom.domain, value: `v=spf1 a:${this.settings.hostname} ~all`, purpose: 'custom MAIL FROM: SPF for the bounce domain' });
     }
-    out.push({ type: 'MX', name: i.name, value: `10 ${this.settings.hostname}`, purpose: 'receiving mail for this domain (only if Sesame should receive it)' });
+    out.push({ type: 'MX', name: i.name, value: `10 ${this.settings.hostname}`, purpose: 'receiving: publish only once Sesame receives mail for this domain (receipt rules); until then keep your current MX' });
     out.push({ type: 'TXT', name: `_dmarc.${i.name}`, value: `v=DMARC1; p=none; rua=mailto:dmarc-reports@${i.name}`, purpose: 'DMARC (suggestion: start with p=none, move to quarantine or reject once reports are clean)' });
     return out;
   }

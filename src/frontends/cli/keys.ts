@@ -99,7 +99,13 @@ export function registerKeys(program: Command, ctx: CliContext): void {
       }
       const opened = await ctx.openCore(config);
       try {
-        const secret = await opened.core.accounts.revealSecret(id);
+        const key = (await opened.core.accounts.listKeys()).find((k) => k.accessKeyId === id);
+        if (key?.status === 'Inactive') {
+          ctx.err(`Access key ${id} is revoked (Inactive); its SMTP password no longer works.`);
+          process.exitCode = 1;
+          return;
+        }
+        const secret = key ? await opened.core.accounts.revealSecret(id) : undefined;
         if (!secret) {
           ctx.err(`No access key ${id}. See: sesame keys list`);
           process.exitCode = 1;

@@ -6,7 +6,7 @@ import type { CliContext } from './context.ts';
 export function registerServe(program: Command, ctx: CliContext): void {
   program
     .command('serve')
-    .description('start Sesame: HTTP API, SMTP, MX and workers (embedded SQLite under ./data unless SESAME_DATABASE_URL is set)')
+    .description('start Sesame: the HTTP API (SES v2, SES v1, /health, /metrics) and the workers (identity verification, delivery); embedded SQLite under ./data unless SESAME_DATABASE_URL is set')
     .action(async () => {
       await ctx.serve(ctx.loadConfig());
     });

@@ -37,7 +37,7 @@ export function registerPublicRoutes(app: FastifyInstance, deps: PublicDeps): vo
       storage = `error: ${(err as Error).message}`;
     }
     const ok = waiting.length === 0 && storage === 'ok';
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'starting', waitingFor: waiting, storage });
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : storage !== 'ok' ? 'unavailable' : 'starting', waitingFor: waiting, storage });
   });
 
   app.get('/metrics', async (_req, reply) => {
