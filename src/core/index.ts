@@ -11,12 +11,14 @@ import { IdentitiesService, type IdentitySettings, type VerificationMailer } fro
 import { VerificationWorker } from './identities/verification.ts';
 import { TagsService } from './tags/service.ts';
 import { CommitBatcher } from './queue/batcher.ts';
+import { QueueAdmin } from './queue/admin.ts';
 import { SendingService } from './sending/service.ts';
 import { DeliveryWorker, type DeliveryObserver, type DeliverySettings } from './delivery/worker.ts';
 
 export { SendingService, type SendCommand, type SendContent, type AttachmentInput } from './sending/service.ts';
 export { DeliveryWorker } from './delivery/worker.ts';
 export { CommitBatcher } from './queue/batcher.ts';
+export { QueueAdmin, PURGED_RESPONSE, type QueueMessageView, type QueueRecipientView, type QueueEventView, type MessageInspection, type QueueStats } from './queue/admin.ts';
 export type { MailObject } from './events/model.ts';
 export { AccountsService, type Principal, type AccessKeyInfo, type NewAccessKey, type BootstrapResult } from './accounts/service.ts';
 export { parsePolicy, type PolicyDocument } from './accounts/policy.ts';
@@ -52,6 +54,8 @@ export interface Core {
   sending: SendingService;
   batcher: CommitBatcher;
   delivery: DeliveryWorker;
+  /** Operator view of the queue: inspect, list, retry, purge. */
+  queueAdmin: QueueAdmin;
   settings: IdentitySettings;
 }
 
@@ -79,5 +83,6 @@ export function createCore(deps: CoreDeps): Core {
   );
   const delivery = new DeliveryWorker(deps.storage, deps.resolver, deps.clock, { ...deps.sending, hostname: deps.settings.hostname }, deps.logger, deps.deliveryObserver);
   batcher.onCommit(() => delivery.wake());
-  return { accounts, identities, tags, verification, sending, batcher, delivery, settings: deps.settings };
+  const queueAdmin = new QueueAdmin(deps.storage, deps.clock, { hostname: deps.settings.hostname }, deps.logger);
+  return { accounts, identities, tags, verification, sending, batcher, delivery, queueAdmin, settings: deps.settings };
 }

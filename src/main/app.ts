@@ -3,12 +3,14 @@
  * and the workers its roles ask for, and closes them in order. `sesame serve` and the test helpers
  * both start Sesame through `startSesame`.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.ts';
 import { createCore, systemClock, type BootstrapResult, type Clock, type Core, type DnsResolver } from '../core/index.ts';
-import { handleSesV1 } from '../frontends/ses-v1/handler.ts';
-import { registerSesV2 } from '../frontends/ses-v2/router.ts';
+import { handleSesV1, sendV1Error } from '../frontends/ses-v1/handler.ts';
+import { registerSesV2, sendV2Error } from '../frontends/ses-v2/router.ts';
+import { SesError } from '../core/index.ts';
+import { newRequestId } from '../lib/ids.ts';
 import { registerPublicRoutes } from '../frontends/http-public/routes.ts';
 import { SecretBox } from '../lib/secretbox.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
@@ -170,7 +172,25 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
 const BODY_LIMIT = 56 * 1024 * 1024;
 
 function buildHttpApp(s: SesameInstance, notReady: () => string[]): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, return503OnClosing: true, forceCloseConnections: 'idle' });
+  // Errors Fastify raises before a route runs (bad percent-encoding, bad Content-Type, too large)
+  // still answer in the wire format of the API the path belongs to, with a request id.
+  const wireError = (req: { url: string; method: string }, reply: FastifyReply, status: number, message: string) => {
+    const requestId = newRequestId();
+    const code = status === 413 ? 'MessageRejected' : 'BadRequestException';
+    const err = new SesError(code, message, 'InvalidParameterValue');
+    if (req.url.startsWith('/v2/')) return sendV2Error(reply, requestId, err);
+    if (req.method === 'POST' && (req.url === '/' || req.url.startsWith('/?'))) return sendV1Error(reply, requestId, err);
+    return reply.status(status).header('x-amzn-RequestId', requestId).header('content-type', 'application/json').send(JSON.stringify({ message }));
+  };
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // Identity names go up to 320 characters and are path parameters.
+    routerOptions: { maxParamLength: 2048 },
+    frameworkErrors: (err, req, reply) => wireError(req, reply, err.statusCode ?? 400, err.code === 'FST_ERR_BAD_URL' ? `The request path is not valid percent-encoding: ${req.url.slice(0, 200)}` : err.message),
+  });
   // Keep every body as raw bytes: SigV4 hashes the exact bytes, and each front end parses its own format.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -179,11 +199,15 @@ function buildHttpApp(s: SesameInstance, notReady: () => string[]): FastifyInsta
   registerSesV2(app, deps);
   // POST / carries SES v1 Query calls (SNS and S3 join later, told apart by the credential scope's service).
   app.post('/', (req, reply) => handleSesV1(deps, req, reply));
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler((err, req, reply) => {
     const status = (err as { statusCode?: number }).statusCode ?? 500;
-    if (status >= 500) s.logger.error({ code: 'HTTP_INTERNAL_ERROR', err }, 'unhandled HTTP error');
-    const message = status === 413 ? 'Request body is too large.' : status < 500 ? (err as Error).message : 'Internal error.';
-    return reply.status(status).header('content-type', 'application/json').send(JSON.stringify({ message }));
+    if (status >= 500) {
+      s.logger.error({ code: 'HTTP_INTERNAL_ERROR', err }, 'unhandled HTTP error');
+      const requestId = newRequestId();
+      return reply.status(500).header('x-amzn-RequestId', requestId).header('content-type', 'application/json').send(JSON.stringify({ message: `Internal error; request id ${requestId}.` }));
+    }
+    const message = status === 413 ? `The request body is larger than ${BODY_LIMIT} bytes.` : status === 415 ? 'The Content-Type header is not valid.' : (err as Error).message;
+    return wireError(req, reply, status, message);
   });
   return app;
 }

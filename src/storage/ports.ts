@@ -216,6 +216,14 @@ export interface QueueRepository {
   listQueued(limit: number): Promise<RecipientRecord[]>;
   /** Makes queued recipients of a message due now; returns how many. */
   retryNow(messageId: string, now: number): Promise<number>;
+  /**
+   * Operator purge (`sesame queue purge`): in ONE transaction, turns each listed recipient of the
+   * message that is still `queued` into `bounced` with its `lastResponse`, inserts that recipient's
+   * events, and drops any lease on it (so a worker's in-flight result no longer applies). A listed
+   * recipient that is no longer queued changes nothing and its events are dropped. Returns the
+   * recipients that were purged.
+   */
+  purge(messageId: string, items: Array<{ rcpt: string; lastResponse: string; events: EventRecord[] }>, now: number): Promise<string[]>;
   /** Counts of recipients by state. */
   stats(): Promise<Record<RecipientState, number>>;
   /** Recipients accepted for an account since `since` (ms), for Max24HourSend and GetSendQuota. */

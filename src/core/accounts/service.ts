@@ -172,6 +172,24 @@ export class AccountsService {
     }
   }
 
+  /**
+   * The principal of an account's root key, for operator commands that act as the account (e.g.
+   * `sesame send`); throws when the account has no active root key.
+   */
+  async rootPrincipal(accountId = this.defaultAccountId): Promise<Principal> {
+    // Several root keys may exist (SESAME_ROOT_ACCESS_KEY_ID changed over time); any active one will do.
+    const roots = (await this.storage.accessKeys.list(accountId)).filter((k) => k.isRoot);
+    const k = roots.find((r) => r.status === 'Active');
+    if (!k) {
+      throw new Error(
+        roots.length === 0
+          ? `account ${accountId} has no root access key; start the server once ("sesame serve") so that it creates one`
+          : `every root access key of account ${accountId} is Inactive (${roots.map((r) => r.accessKeyId).join(', ')})`,
+      );
+    }
+    return { accountId: k.accountId, accessKeyId: k.accessKeyId, isRoot: true, policy: parsePolicy(k.policy) };
+  }
+
   /** Throws AccessDenied unless the principal's policy allows the request (IAM's wording). */
   authorize(principal: Principal, req: AuthorizationRequest): void {
     const verdict = evaluatePolicy(principal.policy, req);

@@ -173,7 +173,8 @@ export class IdentitiesService {
     let after: string | undefined;
     if (options.nextToken !== undefined && options.nextToken !== '') {
       after = Buffer.from(options.nextToken, 'base64url').toString('utf8');
-      if (!after || Buffer.from(after, 'utf8').toString('base64url') !== options.nextToken) throw badRequest('Invalid NextToken.', 'InvalidParameterValue');
+      // eslint-disable-next-line no-control-regex
+      if (!after || /[\x00-\x1f\x7f]/.test(after) || Buffer.from(after, 'utf8').toString('base64url') !== options.nextToken) throw badRequest('Invalid NextToken.', 'InvalidParameterValue');
     }
     const needle = options.nameContains?.toLowerCase();
     const keep = (i: Identity) => (!needle || i.name.toLowerCase().includes(needle)) && (!options.status || i.verificationStatus === options.status);
@@ -388,6 +389,7 @@ export class IdentitiesService {
    * (unknown identity and wrong token look the same to the visitor).
    */
   async confirmEmail(accountId: string, rawName: string, token: string): Promise<'verified' | 'already-verified' | 'expired' | 'invalid'> {
+    if (!/^\d{12}$/.test(accountId) || !/^[a-z2-7]{1,64}$/.test(token)) return 'invalid';
     let name: string;
     try {
       name = this.normalise(rawName).name;

@@ -11,6 +11,7 @@ import { badRequest, notFound } from '../errors.ts';
 export type ResourceExists = (accountId: string, resourceType: string, resourceName: string) => Promise<boolean>;
 
 const MAX_TAGS = 50;
+const TAG_CHARS = /^[\p{L}\p{N}\p{Zs}_.:/=+\-@]*$/u;
 
 /** Tags service. */
 export class TagsService {
@@ -36,6 +37,9 @@ export class TagsService {
     return raw.map((t: unknown) => {
       const { Key, Value } = (t ?? {}) as { Key?: unknown; Value?: unknown };
       if (typeof Key !== 'string' || Key.length < 1 || Key.length > 128) throw badRequest('Tag Key must be 1 to 128 characters.');
+      // SES (as AWS tagging generally): letters, digits, spaces and _ . : / = + - @.
+      if (!TAG_CHARS.test(Key)) throw badRequest('Tag Key may hold only letters, digits, spaces and _ . : / = + - @.');
+      if (typeof Value === 'string' && !TAG_CHARS.test(Value)) throw badRequest('Tag Value may hold only letters, digits, spaces and _ . : / = + - @.');
       if (Key.toLowerCase().startsWith('aws:')) throw badRequest('Tag keys cannot start with "aws:".');
       if (Value !== undefined && (typeof Value !== 'string' || Value.length > 256)) throw badRequest('Tag Value must be at most 256 characters.');
       if (seen.has(Key)) throw badRequest(`Duplicate tag key ${Key}.`);
@@ -85,6 +89,8 @@ export class TagsService {
 
   private async requireResource(p: Principal, resourceArn: unknown, action: string): Promise<string> {
     if (typeof resourceArn !== 'string' || resourceArn.length === 0) throw badRequest('ResourceArn is required.');
+    // eslint-disable-next-line no-control-regex
+    if (resourceArn.length > 1011 || /[\x00-\x1f\x7f]/.test(resourceArn)) throw badRequest(`Invalid ResourceArn.`);
     this.accounts.authorize(p, { action, resource: resourceArn });
     const parsed = parseSesArn(resourceArn);
     if (!parsed) throw badRequest(`Invalid ResourceArn ${resourceArn}.`);

@@ -3,7 +3,10 @@ import { Command } from 'commander';
 import { registerConfig } from './config.ts';
 import type { CliContext } from './context.ts';
 import { registerDns } from './dns.ts';
+import { registerEvents } from './events.ts';
 import { registerKeys } from './keys.ts';
+import { registerQueue } from './queue.ts';
+import { registerSend } from './send.ts';
 import { registerServe } from './serve.ts';
 
 /** Builds the program; `ctx` comes from the composition root. */
@@ -15,6 +18,9 @@ export function buildProgram(ctx: CliContext, version: string): Command {
   registerServe(program, ctx);
   registerKeys(program, ctx);
   registerDns(program, ctx);
+  registerSend(program, ctx);
+  registerQueue(program, ctx);
+  registerEvents(program, ctx);
   registerConfig(program, ctx);
   return program;
 }

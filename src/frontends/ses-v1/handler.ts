@@ -37,6 +37,16 @@ export interface V1Deps {
 
 const byName = new Map(actions.map((a) => [a.action, a]));
 
+/** Sends an SES v1 `ErrorResponse`. */
+export function sendV1Error(reply: FastifyReply, requestId: string, e: SesError): FastifyReply {
+  const m = V1_ERRORS[e.code];
+  return reply
+    .status(m.status)
+    .header('x-amzn-RequestId', requestId)
+    .header('content-type', 'text/xml')
+    .send(xmlError(m.type, e.v1Code ?? m.code, e.message, requestId));
+}
+
 /** Handles one `POST /` request addressed to SES v1. */
 export async function handleSesV1(deps: V1Deps, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const requestId = newRequestId();
@@ -70,12 +80,7 @@ export async function handleSesV1(deps: V1Deps, req: FastifyRequest, reply: Fast
     }
     code = e.code;
     if (['MissingAuthenticationToken', 'IncompleteSignature', 'InvalidClientTokenId', 'SignatureDoesNotMatch'].includes(e.code)) deps.metrics.authFailures.inc({ code: e.code });
-    const m = V1_ERRORS[e.code];
-    return reply
-      .status(m.status)
-      .header('x-amzn-RequestId', requestId)
-      .header('content-type', 'text/xml')
-      .send(xmlError(m.type, e.v1Code ?? m.code, e.message, requestId));
+    return sendV1Error(reply, requestId, e);
   } finally {
     deps.metrics.apiRequests.inc({ api: 'v1', operation: action, code });
     deps.metrics.apiDuration.observe({ api: 'v1' }, Number(process.hrtime.bigint() - started) / 1e9);

@@ -209,6 +209,28 @@ export class SqlQueue implements QueueRepository {
     return Number(r.numUpdatedRows);
   }
 
+  async purge(messageId: string, items: Array<{ rcpt: string; lastResponse: string; events: EventRecord[] }>, now: number): Promise<string[]> {
+    if (items.length === 0) return [];
+    // The first statement writes, so SQLite takes the write lock at once (busy_timeout applies)
+    // instead of failing to upgrade a read snapshot while the server's worker writes.
+    return this.db.transaction().execute(async (trx) => {
+      const purged: string[] = [];
+      for (const it of items) {
+        const r = await trx
+          .updateTable('recipients')
+          .set({ state: 'bounced', last_response: it.lastResponse, lease_owner: null, lease_expires_at: null, updated_at: now })
+          .where('message_id', '=', messageId)
+          .where('rcpt', '=', it.rcpt)
+          .where('state', '=', 'queued')
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) === 0) continue;
+        purged.push(it.rcpt);
+        if (it.events.length > 0) await trx.insertInto('events').values(it.events.map(eventRow)).execute();
+      }
+      return purged;
+    });
+  }
+
   async stats(): Promise<Record<RecipientState, number>> {
     const rows = await this.db.selectFrom('recipients').select(['state', (eb) => eb.fn.countAll().as('n')]).groupBy('state').execute();
     const out: Record<RecipientState, number> = { queued: 0, delivered: 0, bounced: 0, suppressed: 0 };

@@ -1,0 +1,219 @@
+/**
+ * The operator's view of the queue (`sesame queue`, `sesame events`): inspect one message with its
+ * recipients and events, list what is still queued, make a message due now, and purge it. Every
+ * queued message can be inspected (ARCHITECTURE style 7), and a purge leaves the same trail as any
+ * other end of delivery: a terminal state and a Bounce event written in the same transaction.
+ */
+import { newMessageId } from '../../lib/ids.ts';
+import { MimeError, splitMessage } from '../../lib/mime.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { EventRecord, MessageRecord, RecipientRecord, RecipientState, Storage } from '../../storage/ports.ts';
+import type { Clock } from '../clock.ts';
+import { bounceEvent, type MailObject } from '../events/model.ts';
+
+/** What a purged recipient's `lastResponse` says. */
+export const PURGED_RESPONSE = 'purged by operator';
+
+/** A message as an operator sees it (never its body). */
+export interface QueueMessageView {
+  messageId: string;
+  accountId: string;
+  /** `Source` / `FromEmailAddress` as given. */
+  source: string;
+  /** Addresses of the From header. */
+  from: string[];
+  subject?: string;
+  destination: string[];
+  /** Envelope sender (Return-Path) of every attempt. */
+  mailFrom: string;
+  configurationSet: string | null;
+  createdAt: number;
+  /** When recipients still deferred bounce as Transient. */
+  expiresAt: number;
+}
+
+/** One recipient of a message, as an operator sees it. */
+export interface QueueRecipientView {
+  messageId: string;
+  rcpt: string;
+  domain: string;
+  state: RecipientState;
+  attempts: number;
+  /** Next attempt time while queued; null in a terminal state. */
+  nextAttemptAt: number | null;
+  /** True while a delivery worker holds the recipient (an attempt is in flight). */
+  inFlight: boolean;
+  lastResponse: string | null;
+  updatedAt: number;
+}
+
+/** One stored event: SES's event-publishing JSON in `payload`. */
+export interface QueueEventView {
+  id?: number;
+  type: string;
+  createdAt: number;
+  payload: Record<string, unknown>;
+}
+
+/** Everything known about one message. */
+export interface MessageInspection {
+  message: QueueMessageView;
+  recipients: QueueRecipientView[];
+  events: QueueEventView[];
+  /** The header block of the stored (signed) message, as it goes out; only when asked for. */
+  headers?: string;
+}
+
+/** Recipient counts by state. */
+export type QueueStats = Record<RecipientState, number>;
+
+/** Queue administration for operators. */
+export class QueueAdmin {
+  constructor(
+    private readonly storage: Storage,
+    private readonly clock: Clock,
+    private readonly settings: { hostname: string },
+    private readonly logger: Logger,
+  ) {}
+
+  /** The message with its recipients and events in order; undefined when no such message is stored. */
+  async inspect(messageId: string, options: { headers?: boolean } = {}): Promise<MessageInspection | undefined> {
+    const m = await this.storage.queue.message(messageId);
+    if (!m) return undefined;
+    const now = this.clock.now();
+    const [recipients, events] = await Promise.all([this.storage.queue.recipients(messageId), this.storage.queue.events(messageId)]);
+    const out: MessageInspection = {
+      message: messageView(m),
+      recipients: recipients.map((r) => recipientView(r, now)),
+      events: events.map((e) => ({ id: e.id, type: e.type, createdAt: e.createdAt, payload: e.payload })),
+    };
+    if (options.headers) out.headers = headerBlock(m.body);
+    return out;
+  }
+
+  /** Queued recipients of every message, soonest next attempt first. */
+  async listQueued(limit: number): Promise<QueueRecipientView[]> {
+    const now = this.clock.now();
+    return (await this.storage.queue.listQueued(limit)).map((r) => recipientView(r, now));
+  }
+
+  /** Recipient counts by state. */
+  stats(): Promise<QueueStats> {
+    return this.storage.queue.stats();
+  }
+
+  /**
+   * Makes the message's queued recipients due now (a running delivery worker picks them up on its
+   * next poll). Returns how many, or undefined when no such message is stored.
+   */
+  async retry(messageId: string): Promise<number | undefined> {
+    if (!(await this.storage.queue.message(messageId))) return undefined;
+    return this.storage.queue.retryNow(messageId, this.clock.now());
+  }
+
+  /**
+   * Drops a message on the operator's word: every still-queued recipient becomes `bounced` (last
+   * response "purged by operator") with a Permanent/General Bounce event saying so, in one
+   * transaction; delivered, bounced and suppressed recipients are untouched. The address is not put
+   * on the suppression list: the recipient did nothing wrong. A recipient whose attempt is in flight
+   * is purged too, and the worker's result for it is then discarded (its lease is dropped).
+   * Returns the purged recipients, or undefined when no such message is stored.
+   */
+  async purge(messageId: string): Promise<string[] | undefined> {
+    const m = await this.storage.queue.message(messageId);
+    if (!m) return undefined;
+    const queued = (await this.storage.queue.recipients(messageId)).filter((r) => r.state === 'queued');
+    if (queued.length === 0) return [];
+    const now = this.clock.now();
+    const mail = mailOf(m);
+    const items = queued.map((r) => {
+      const event: EventRecord = {
+        messageId,
+        accountId: m.accountId,
+        type: 'Bounce',
+        createdAt: now,
+        payload: bounceEvent(mail, {
+          bounceType: 'Permanent',
+          bounceSubType: 'General',
+          at: now,
+          feedbackId: newMessageId(now),
+          recipients: [
+            {
+              emailAddress: r.rcpt,
+              action: 'failed',
+              status: '5.0.0',
+              diagnosticCode: `Purged by operator (sesame queue purge) after ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}; the message was not delivered to this recipient.`,
+            },
+          ],
+          reportingMTA: `dns; ${this.settings.hostname}`,
+        }),
+      };
+      return { rcpt: r.rcpt, lastResponse: PURGED_RESPONSE, events: [event] };
+    });
+    const purged = await this.storage.queue.purge(messageId, items, now);
+    if (purged.length > 0) {
+      this.logger.info({ code: 'QUEUE_PURGED', messageId, recipients: purged }, `${messageId}: ${purged.length} queued recipient(s) purged by operator`);
+    }
+    return purged;
+  }
+}
+
+function messageView(m: MessageRecord): QueueMessageView {
+  const mail = m.meta.mail as Partial<MailObject> | undefined;
+  const common = (mail?.commonHeaders ?? {}) as { from?: unknown; subject?: unknown };
+  return {
+    messageId: m.messageId,
+    accountId: m.accountId,
+    source: mail?.source ?? '',
+    from: Array.isArray(common.from) ? common.from.map(String) : [],
+    ...(typeof common.subject === 'string' ? { subject: common.subject } : {}),
+    destination: Array.isArray(mail?.destination) ? mail.destination : [],
+    mailFrom: m.mailFrom,
+    configurationSet: m.configurationSet,
+    createdAt: m.createdAt,
+    expiresAt: m.expiresAt,
+  };
+}
+
+function recipientView(r: RecipientRecord, now: number): QueueRecipientView {
+  return {
+    messageId: r.messageId,
+    rcpt: r.rcpt,
+    domain: r.domain,
+    state: r.state,
+    attempts: r.attempts,
+    nextAttemptAt: r.state === 'queued' ? r.nextAttemptAt : null,
+    inFlight: r.state === 'queued' && r.leaseOwner !== null && (r.leaseExpiresAt ?? 0) > now,
+    lastResponse: r.lastResponse,
+    updatedAt: r.updatedAt,
+  };
+}
+
+/** The stored `mail` object, or a minimal one for a message stored without it. */
+function mailOf(m: MessageRecord): MailObject {
+  const mail = m.meta.mail as MailObject | undefined;
+  if (mail) return mail;
+  return {
+    timestamp: new Date(m.createdAt).toISOString(),
+    source: '',
+    sourceArn: '',
+    sendingAccountId: m.accountId,
+    messageId: m.messageId,
+    destination: [],
+    headersTruncated: false,
+    headers: [],
+    commonHeaders: {},
+    tags: {},
+  };
+}
+
+/** The header block exactly as stored (folded lines kept), decoded as UTF-8 for display. */
+function headerBlock(body: Buffer): string {
+  try {
+    const split = splitMessage(body);
+    return body.subarray(0, body.length - split.body.length).toString('utf8').replace(/\r\n/g, '\n').trimEnd();
+  } catch (err) {
+    if (err instanceof MimeError) return `(the stored message has no readable header block: ${err.message})`;
+    throw err;
+  }
+}

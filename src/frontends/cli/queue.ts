@@ -1,0 +1,142 @@
+/**
+ * `sesame queue list|show|retry|purge`: the delivery queue as an operator sees it, read and written
+ * in the data dir directly. A running server's delivery worker notices retried recipients on its next
+ * poll; purged ones end as `bounced` with a Bounce event, so the message's history says why.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import type { QueueStats } from '../../core/index.ts';
+import type { CliContext } from './context.ts';
+import { nextAttemptText, renderSummary, summaryJson, table, unknownMessage } from './events.ts';
+
+/** "queued 2, delivered 10, bounced 1, suppressed 0". */
+export function statsLine(s: QueueStats): string {
+  return `queued ${s.queued}, delivered ${s.delivered}, bounced ${s.bounced}, suppressed ${s.suppressed}`;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('give a whole number of at least 1.');
+  return n;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** Registers the command group. */
+export function registerQueue(program: Command, ctx: CliContext): void {
+  const queue = program.command('queue').description('inspect and manage the delivery queue (list, show, retry, purge)');
+
+  queue
+    .command('list')
+    .description('queued recipients, soonest next attempt first, with counts by state')
+    .option('-n, --limit <n>', 'show at most this many recipients', positiveInt, 100)
+    .option('--json', 'print {"stats","recipients"}')
+    .action(async (opts: { limit: number; json?: boolean }) => {
+      const opened = await ctx.openCore(ctx.loadConfig());
+      try {
+        const admin = opened.core.queueAdmin;
+        const [stats, list] = await Promise.all([admin.stats(), admin.listQueued(opts.limit)]);
+        if (opts.json) {
+          ctx.out(
+            JSON.stringify(
+              {
+                stats,
+                recipients: list.map((r) => ({
+                  messageId: r.messageId,
+                  rcpt: r.rcpt,
+                  attempts: r.attempts,
+                  nextAttemptAt: r.nextAttemptAt === null ? null : new Date(r.nextAttemptAt).toISOString(),
+                  inFlight: r.inFlight,
+                  lastResponse: r.lastResponse,
+                })),
+              },
+              null,
+              2,
+            ),
+          );
+          return;
+        }
+        const now = Date.now();
+        const lines = [`Recipients by state: ${statsLine(stats)}`];
+        if (list.length === 0) {
+          lines.push('Nothing is queued.');
+        } else {
+          lines.push(
+            '',
+            table(
+              ['NEXT ATTEMPT', 'ATTEMPTS', 'MESSAGE ID', 'RECIPIENT', 'LAST RESPONSE'],
+              list.map((r) => [nextAttemptText(r, now), String(r.attempts), r.messageId, r.rcpt, r.lastResponse ?? '-']),
+            ),
+          );
+          if (stats.queued > list.length) lines.push('', `Showing ${list.length} of ${stats.queued} queued recipients; --limit shows more.`);
+        }
+        ctx.out(lines.join('\n'));
+      } finally {
+        await opened.close();
+      }
+    });
+
+  queue
+    .command('show')
+    .alias('inspect')
+    .description("a message's envelope, recipients and header fields (not its body)")
+    .argument('<messageId>')
+    .option('--json', 'print {"message","recipients","headers"}')
+    .action(async (messageId: string, opts: { json?: boolean }) => {
+      const opened = await ctx.openCore(ctx.loadConfig());
+      try {
+        const found = await opened.core.queueAdmin.inspect(messageId, { headers: true });
+        if (!found) {
+          ctx.err(unknownMessage(messageId));
+          process.exitCode = 1;
+          return;
+        }
+        if (opts.json) {
+          ctx.out(JSON.stringify({ ...summaryJson(found), headers: found.headers ?? '' }, null, 2));
+          return;
+        }
+        ctx.out(`${renderSummary(found, Date.now())}\n\nHeaders (as sent, body omitted)\n${found.headers ?? ''}\n\nHistory: sesame events ${messageId}`);
+      } finally {
+        await opened.close();
+      }
+    });
+
+  queue
+    .command('retry')
+    .description("make a message's queued recipients due now; a running server's delivery worker tries them on its next poll")
+    .argument('<messageId>')
+    .action(async (messageId: string) => {
+      const opened = await ctx.openCore(ctx.loadConfig());
+      try {
+        const n = await opened.core.queueAdmin.retry(messageId);
+        if (n === undefined) {
+          ctx.err(unknownMessage(messageId));
+          process.exitCode = 1;
+          return;
+        }
+        if (n === 0) ctx.out(`Nothing to retry: no recipient of ${messageId} is queued (see: sesame events ${messageId}).`);
+        else ctx.out(`${plural(n, 'queued recipient')} of ${messageId} due now; a running server tries ${n === 1 ? 'it' : 'them'} within a second. Follow: sesame events ${messageId}`);
+      } finally {
+        await opened.close();
+      }
+    });
+
+  queue
+    .command('purge')
+    .description('drop a message: every still-queued recipient ends as bounced ("purged by operator") with a Bounce event; delivered ones are untouched')
+    .argument('<messageId>')
+    .action(async (messageId: string) => {
+      const opened = await ctx.openCore(ctx.loadConfig());
+      try {
+        const purged = await opened.core.queueAdmin.purge(messageId);
+        if (purged === undefined) {
+          ctx.err(unknownMessage(messageId));
+          process.exitCode = 1;
+          return;
+        }
+        if (purged.length === 0) ctx.out(`Nothing to purge: no recipient of ${messageId} is queued (see: sesame events ${messageId}).`);
+        else ctx.out(`Purged ${plural(purged.length, 'queued recipient')} of ${messageId} (${purged.join(', ')}): now bounced, with a Bounce event. See: sesame events ${messageId}`);
+      } finally {
+        await opened.close();
+      }
+    });
+}
