@@ -6,12 +6,10 @@
  * fuzzer then throws ~500 garbage requests at the HTTP port. On SQLite, and on PostgreSQL when
  * SESAME_TEST_DATABASE_URL is set.
  */
-import { createHash, createHmac, generateKeyPair, type Hash, type Hmac } from 'node:crypto';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { generateKeyPair } from 'node:crypto';
 import { domainToASCII } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SignatureV4 } from '@smithy/signature-v4';
 import {
   CreateEmailIdentityCommand,
   DeleteEmailIdentityCommand,
@@ -36,138 +34,14 @@ import {
   type SESClient,
   type VerifyDomainIdentityCommandInput,
 } from '@aws-sdk/client-ses';
-import type { DnsResolver } from '../../src/core/index.ts';
+import { expectSdkError, offlineResolver, sendRaw, signed, target, UUID, v1Error, type RawRequest, type RawResponse } from '../helpers/aws-wire.ts';
 import { startTestServer, testBackends, type TestServer } from '../helpers/server.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/** A resolver that knows no names (every lookup is NXDOMAIN): keeps the verification worker off the network. */
-const offlineResolver = new Proxy(
-  {},
-  {
-    get: () => async (name: string) => {
-      throw Object.assign(new Error(`query ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
-    },
-  },
-) as DnsResolver;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const generateKeyPairAsync = promisify(generateKeyPair);
-
-/** What an SDK exception exposes. */
-interface SdkError {
-  name: string;
-  message: string;
-  $metadata?: { httpStatusCode?: number; requestId?: string };
-}
-
-/** Awaits a call that must fail and checks the typed exception: name, status, request id (and message). */
-async function expectSdkError(call: Promise<unknown>, name: string, status: number, message?: string | RegExp): Promise<SdkError> {
-  let err: SdkError | undefined;
-  try {
-    await call;
-  } catch (e) {
-    err = e as SdkError;
-  }
-  expect(err, `expected ${name}, but the call succeeded`).toBeDefined();
-  expect({ name: err!.name, status: err!.$metadata?.httpStatusCode, message: err!.message }).toMatchObject({ name, status });
-  expect(err!.$metadata?.requestId).toMatch(UUID);
-  if (typeof message === 'string') expect(err!.message).toBe(message);
-  else if (message) expect(err!.message).toMatch(message);
-  return err!;
-}
-
-/** @smithy/types' SourceData, restated to avoid depending on a transitive package. */
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-const bytes = (d: SourceData): string | Uint8Array =>
-  typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d);
-
-/** SHA-256 / HMAC-SHA256 in the shape @smithy/signature-v4 expects. */
-class Sha256 {
-  private readonly h: Hash | Hmac;
-  constructor(secret?: SourceData) {
-    this.h = secret ? createHmac('sha256', bytes(secret)) : createHash('sha256');
-  }
-  update(data: SourceData): void {
-    this.h.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest());
-  }
-}
-
-/** A request sent byte for byte as given. */
-interface RawRequest {
-  method: string;
-  /** Path, percent-encoded as it goes on the wire. */
-  path: string;
-  /** Query parameters: encoded per RFC 3986 when sent, unless `rawQuery` is given. */
-  query?: Record<string, string | string[]>;
-  /** The query string exactly as sent (overrides the encoding of `query`, which is still what is signed). */
-  rawQuery?: string;
-  headers?: Record<string, string>;
-  body?: string | Buffer;
-}
-
-interface RawResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
-function target(req: RawRequest): string {
-  const qs =
-    req.rawQuery ??
-    Object.entries(req.query ?? {})
-      .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${rfc3986(k)}=${rfc3986(x)}`))
-      .join('&');
-  return qs ? `${req.path}?${qs}` : req.path;
-}
-
-/** Sends a request over plain node:http (no SDK, no URL normalisation). */
-function sendRaw(baseUrl: string, req: RawRequest, timeoutMs = 15_000): Promise<RawResponse> {
-  const u = new URL(baseUrl);
-  return new Promise((resolve, reject) => {
-    const headers = { ...req.headers };
-    // node:http frames a GET/HEAD/DELETE/OPTIONS body only when told its length.
-    if (req.body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) headers['content-length'] = String(Buffer.byteLength(req.body));
-    const r = httpRequest({ host: u.hostname, port: Number(u.port), method: req.method, path: target(req), headers, agent: false, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    r.on('timeout', () => r.destroy(new Error(`no response within ${timeoutMs} ms`)));
-    r.on('error', reject);
-    r.end(req.body);
-  });
-}
-
-/** Adds SigV4 headers computed by @smithy/signature-v4 (the SDK's own signer). */
-async function signed(
-  baseUrl: string,
-  req: RawRequest,
-  creds: { accessKeyId: string; secretAccessKey: string },
-  opts: { region?: string; service?: string } = {},
-): Promise<RawRequest> {
-  const u = new URL(baseUrl);
-  const signer = new SignatureV4({ credentials: creds, region: opts.region ?? 'us-east-1', service: opts.service ?? 'ses', sha256: Sha256 });
-  const s = await signer.sign({
-    method: req.method,
-    protocol: 'http:',
-    hostname: u.hostname,
-    port: Number(u.port),
-    path: req.path,
-    query: req.query ?? {},
-    headers: { host: u.host, ...req.headers },
-    body: req.body,
-  });
-  return { ...req, headers: s.headers as Record<string, string> };
-}
 
 /** Checks an SES v2 error response: status, x-amzn-ErrorType, request id, JSON `{message}`. */
 function expectV2Error(res: RawResponse, status: number, type: string, message?: string | RegExp): string {
@@ -179,12 +53,6 @@ function expectV2Error(res: RawResponse, status: number, type: string, message?:
   if (typeof message === 'string') expect(body.message).toBe(message);
   else if (message) expect(body.message).toMatch(message);
   return body.message;
-}
-
-/** Parses an SES v1 ErrorResponse. */
-function v1Error(xml: string): { type?: string; code?: string; message?: string; requestId?: string } {
-  const pick = (tag: string) => new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(xml)?.[1];
-  return { type: pick('Type'), code: pick('Code'), message: pick('Message'), requestId: pick('RequestId') };
 }
 
 /** Checks an SES v1 error response: status, `<ErrorResponse>` with Type/Code/Message/RequestId, request id header. */

@@ -2,7 +2,6 @@
 // (@smithy/signature-v4, aws4, and the AWS SDK v3 SES clients over a loopback socket),
 // plus the AWS documentation's signing-key and "get-vanilla" vectors.
 import { describe, it, expect } from 'vitest';
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +16,7 @@ import {
   type SigV4ErrorCode,
   type SigV4Request,
 } from '../../src/lib/sigv4.ts';
+import { Sha256 } from '../helpers/aws-wire.ts';
 
 /** Minimal typing for aws4, which ships no declarations. */
 interface Aws4Request {
@@ -31,25 +31,6 @@ interface Aws4Request {
 const aws4 = createRequire(import.meta.url)('aws4') as {
   sign(req: Aws4Request, creds: { accessKeyId: string; secretAccessKey: string }): Aws4Request;
 };
-
-/** @smithy/types' SourceData, restated to avoid depending on a transitive package. */
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-const bytes = (d: SourceData): string | Uint8Array =>
-  typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d);
-
-/** SHA-256 / HMAC-SHA256 in the shape @smithy/signature-v4 expects. */
-class Sha256 {
-  private readonly h: Hash | Hmac;
-  constructor(secret?: SourceData) {
-    this.h = secret ? createHmac('sha256', bytes(secret)) : createHash('sha256');
-  }
-  update(data: SourceData): void {
-    this.h.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest());
-  }
-}
 
 const AKID = 'AKIDEXAMPLE';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';
