@@ -40,6 +40,8 @@ export interface CoreDeps {
   /** Sending and delivery settings. */
   sending: { maxDeliverySeconds: number } & Omit<DeliverySettings, 'hostname'>;
   deliveryObserver?: DeliveryObserver;
+  /** This node's stable id (lease owner). */
+  nodeId?: string;
   /** Sends the email-address verification mail (logs the link until sending exists). */
   sendVerificationMail?: VerificationMailer;
   onVerificationCheck?: (result: 'success' | 'pending' | 'temporary_failure' | 'failed') => void;
@@ -81,7 +83,7 @@ export function createCore(deps: CoreDeps): Core {
     { region: deps.settings.region, hostname: deps.settings.hostname, maxDeliverySeconds: deps.sending.maxDeliverySeconds },
     deps.logger,
   );
-  const delivery = new DeliveryWorker(deps.storage, deps.resolver, deps.clock, { ...deps.sending, hostname: deps.settings.hostname }, deps.logger, deps.deliveryObserver);
+  const delivery = new DeliveryWorker(deps.storage, deps.resolver, deps.clock, { ...deps.sending, hostname: deps.settings.hostname }, deps.logger, deps.deliveryObserver, deps.nodeId);
   batcher.onCommit(() => delivery.wake());
   const queueAdmin = new QueueAdmin(deps.storage, deps.clock, { hostname: deps.settings.hostname }, deps.logger);
   return { accounts, identities, tags, verification, sending, batcher, delivery, queueAdmin, settings: deps.settings };

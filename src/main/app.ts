@@ -18,7 +18,7 @@ import { Metrics } from '../observability/metrics.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/ports.ts';
 import { createResolver } from './dns.ts';
-import { loadMasterKey } from './master-key.ts';
+import { loadMasterKey, loadNodeId } from './master-key.ts';
 
 /** Options a caller (tests, the CLI) may inject instead of the real thing. */
 export interface StartOptions {
@@ -69,6 +69,7 @@ export async function openCore(config: Config, options: StartOptions = {}) {
       retryScheduleMs: config.retrySchedule,
     },
     deliveryObserver: { outcome: (kind) => metrics.deliveries.inc({ outcome: kind }) },
+    nodeId: loadNodeId(config.dataDir),
     onVerificationCheck: (result) => metrics.verificationChecks.inc({ result }),
   });
   let bootstrap: BootstrapResult;

@@ -51,7 +51,7 @@ export interface DeliveryObserver {
 
 /** The delivery worker of one node. */
 export class DeliveryWorker {
-  readonly owner = `node-${randomUUID()}`;
+  readonly owner: string;
   private stopped = true;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
@@ -63,13 +63,23 @@ export class DeliveryWorker {
     private readonly settings: DeliverySettings,
     private readonly logger: Logger,
     private readonly observer: DeliveryObserver = { outcome() {} },
-  ) {}
+    /** Lease owner: stable per node (its data dir), so a restarted node takes back its own leases. */
+    owner?: string,
+  ) {
+    this.owner = owner ?? `node-${randomUUID()}`;
+  }
 
-  /** Starts the polling loop. */
+  /**
+   * Starts the polling loop. Leases this node still held when it died (kill -9, power loss) are
+   * released first, so its in-flight recipients are retried now rather than when the leases expire.
+   */
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.loop = this.run();
+    this.loop = this.storage.queue
+      .release(this.owner)
+      .catch((err: unknown) => this.logger.error({ code: 'DELIVERY_PASS_FAILED', err }, 'could not release leases left by an earlier run'))
+      .then(() => this.run());
   }
 
   /** Asks the loop to look at the queue now (called after each commit). */

@@ -1,0 +1,88 @@
+/** Process helpers for the benchmarks: free ports, CPU time of other processes from /proc, waiting. */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+
+/** Clock ticks per second of /proc/<pid>/stat times. */
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** A loopback TCP port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+/** Fields of /proc/<pid>/stat after the command name (index 0 = field 3, "state"). */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return s.slice(s.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** User + system CPU seconds a live process has used (undefined once it is gone). */
+export function processCpuSeconds(pid: number): number | undefined {
+  const f = statFields(pid);
+  if (!f) return undefined;
+  // Fields 14 (utime) and 15 (stime) → indexes 11 and 12 here.
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/**
+ * CPU seconds of a process and its direct children: the root's own time, the time of children it
+ * has reaped (cutime + cstime) and the time of children still alive. For Postfix's master this
+ * covers smtpd, cleanup, qmgr, smtp and the rest; a child that exits between two readings moves
+ * from the live sum into the reaped sum, so the difference of two readings stays right.
+ */
+export function treeCpuSeconds(rootPid: number): number | undefined {
+  const root = statFields(rootPid);
+  if (!root) return undefined;
+  let ticks = Number(root[11]) + Number(root[12]) + Number(root[13]) + Number(root[14]);
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const f = statFields(Number(name));
+    // Field 4 (ppid) → index 1.
+    if (f && Number(f[1]) === rootPid) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / CLK_TCK;
+}
+
+/** Resolves after `ms`. */
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The median of a list of numbers. */
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Waits until something accepts TCP connections on 127.0.0.1:`port`; false after `timeoutMs`. */
+export async function waitForTcp(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.on('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
+}
