@@ -13,9 +13,29 @@ import { TagsService } from './tags/service.ts';
 import { CommitBatcher } from './queue/batcher.ts';
 import { QueueAdmin } from './queue/admin.ts';
 import { SendingService } from './sending/service.ts';
+import { TemplatesService } from './templates/service.ts';
+import { ConfigurationSetsService } from './configuration-sets/service.ts';
+import { AccountSettingsService } from './sending/account-settings.ts';
+import { SuppressionService } from './suppression/service.ts';
 import { DeliveryWorker, type DeliveryObserver, type DeliverySettings } from './delivery/worker.ts';
 
-export { SendingService, type SendCommand, type SendContent, type AttachmentInput } from './sending/service.ts';
+export {
+  SendingService,
+  MAX_BULK_ENTRIES,
+  type SendCommand,
+  type SendContent,
+  type AttachmentInput,
+  type HeaderInput,
+  type TemplateRef,
+  type BulkCommand,
+  type BulkEntry,
+  type BulkResult,
+  type BulkStatus,
+} from './sending/service.ts';
+export { TemplatesService, RenderingError, type TemplateContent, type EmailTemplate, type RenderedContent } from './templates/service.ts';
+export { ConfigurationSetsService, MAX_DELIVERY_SECONDS, type ConfigurationSet, type ConfigurationSetOptions, type SuppressionReason } from './configuration-sets/service.ts';
+export { AccountSettingsService, SANDBOX_QUOTA, effectiveQuota, type AccountSendingSettings, type AccountDetails, type SendDataPoint, type OperatorChange } from './sending/account-settings.ts';
+export { SuppressionService } from './suppression/service.ts';
 export { DeliveryWorker } from './delivery/worker.ts';
 export { CommitBatcher } from './queue/batcher.ts';
 export { QueueAdmin, PURGED_RESPONSE, type QueueMessageView, type QueueRecipientView, type QueueEventView, type MessageInspection, type QueueStats } from './queue/admin.ts';
@@ -54,6 +74,11 @@ export interface Core {
   tags: TagsService;
   verification: VerificationWorker;
   sending: SendingService;
+  templates: TemplatesService;
+  configurationSets: ConfigurationSetsService;
+  /** Account-level settings: GetAccount, quotas, statistics, production access, suppression reasons. */
+  accountSettings: AccountSettingsService;
+  suppression: SuppressionService;
   batcher: CommitBatcher;
   delivery: DeliveryWorker;
   /** Operator view of the queue: inspect, list, retry, purge. */
@@ -73,11 +98,15 @@ export function createCore(deps: CoreDeps): Core {
   const identities = new IdentitiesService(deps.storage, accounts, tags, deps.box, deps.clock, deps.settings, mailer);
   tags.registerResourceType('identity', async (accountId, _type, name) => (await deps.storage.identities.get(accountId, name)) !== undefined);
   const verification = new VerificationWorker(deps.storage, deps.resolver, deps.clock, deps.settings, deps.logger, deps.onVerificationCheck);
+  const templates = new TemplatesService(deps.storage, accounts, deps.clock, deps.settings.region);
+  const configurationSets = new ConfigurationSetsService(deps.storage, accounts, tags, deps.clock, deps.settings.region);
+  tags.registerResourceType('configuration-set', async (accountId, _type, name) => (await deps.storage.configurationSets.get(accountId, name)) !== undefined);
+  const accountSettings = new AccountSettingsService(deps.storage, accounts, deps.clock);
+  const suppression = new SuppressionService(deps.storage, accounts, deps.clock);
   const batcher = new CommitBatcher(deps.storage.queue);
   const sending = new SendingService(
     deps.storage,
-    accounts,
-    identities,
+    { accounts, identities, templates, configurationSets, accountSettings },
     batcher,
     deps.clock,
     { region: deps.settings.region, hostname: deps.settings.hostname, maxDeliverySeconds: deps.sending.maxDeliverySeconds },
@@ -86,5 +115,5 @@ export function createCore(deps: CoreDeps): Core {
   const delivery = new DeliveryWorker(deps.storage, deps.resolver, deps.clock, { ...deps.sending, hostname: deps.settings.hostname }, deps.logger, deps.deliveryObserver, deps.nodeId);
   batcher.onCommit(() => delivery.wake());
   const queueAdmin = new QueueAdmin(deps.storage, deps.clock, { hostname: deps.settings.hostname }, deps.logger);
-  return { accounts, identities, tags, verification, sending, batcher, delivery, queueAdmin, settings: deps.settings };
+  return { accounts, identities, tags, verification, sending, templates, configurationSets, accountSettings, suppression, batcher, delivery, queueAdmin, settings: deps.settings };
 }

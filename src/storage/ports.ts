@@ -125,6 +125,8 @@ export interface MessageRecord {
   /** The signed message, exactly as it will be sent. */
   body: Buffer;
   configurationSet: string | null;
+  /** Deliver only over TLS (the configuration set's TlsPolicy is REQUIRE). Default false. */
+  requireTls?: boolean;
   createdAt: number;
   /** When recipients still deferred bounce as `Transient` (createdAt + max delivery seconds). */
   expiresAt: number;
@@ -159,6 +161,11 @@ export interface LeasedRecipient extends RecipientRecord {
   mailFrom: string;
   expiresAt: number;
   configurationSet: string | null;
+  requireTls: boolean;
+  /** When the message was accepted (ms). */
+  messageCreatedAt: number;
+  /** The message's metadata (shared by its recipients in one lease). */
+  meta: Record<string, unknown>;
 }
 
 /** An event in SES's event-publishing JSON, stored in the same transaction as the change it describes. */
@@ -183,6 +190,14 @@ export interface RecipientUpdate {
   lastResponse: string | null;
 }
 
+/** A worker's result for one leased recipient: the change, its events, and a suppression entry it causes. */
+export interface CompletionItem {
+  update: RecipientUpdate;
+  events: EventRecord[];
+  /** Added to the suppression list in the same transaction (a permanent bounce). */
+  suppression?: SuppressionRecord;
+}
+
 /** One accepted message with its recipients and its first events, committed together. */
 export interface EnqueueItem {
   message: MessageRecord;
@@ -202,11 +217,12 @@ export interface QueueRepository {
   /** The stored body of a message. */
   body(messageId: string): Promise<Buffer | undefined>;
   /**
-   * Applies updates of recipients still leased by `owner`, with each update's events, in one
-   * transaction, and releases the leases. Returns how many applied: an update whose lease was lost
-   * (expired and taken by another worker) changes nothing and its events are dropped.
+   * Applies updates of recipients still leased by `owner`, with each update's events and suppression
+   * entry, in one transaction, and releases the leases. Returns how many applied: an update whose
+   * lease was lost (expired and taken by another worker) changes nothing and its events are dropped.
+   * `now` stamps the rows (defaults to the wall clock).
    */
-  complete(owner: string, items: Array<{ update: RecipientUpdate; events: EventRecord[] }>): Promise<number>;
+  complete(owner: string, items: CompletionItem[], now?: number): Promise<number>;
   /** Releases leases without changing state (shutdown). */
   release(owner: string): Promise<void>;
   message(messageId: string): Promise<MessageRecord | undefined>;
@@ -228,6 +244,10 @@ export interface QueueRepository {
   stats(): Promise<Record<RecipientState, number>>;
   /** Recipients accepted for an account since `since` (ms), for Max24HourSend and GetSendQuota. */
   sentSince(accountId: string, since: number): Promise<number>;
+  /** Recipients accepted per 15-minute bucket since `since` (ms), oldest first. */
+  sendCounts(accountId: string, since: number): Promise<SendCount[]>;
+  /** Events of an account since `since` (ms), counted per `bucketMs` bucket and type. */
+  eventCounts(accountId: string, since: number, bucketMs: number, types: string[]): Promise<EventCount[]>;
 }
 
 /** A suppression-list entry. */
@@ -251,6 +271,45 @@ export interface SuppressionRepository {
   list(accountId: string, options: { after?: string; limit: number; reasons?: Array<'BOUNCE' | 'COMPLAINT'>; start?: number; end?: number }): Promise<SuppressionRecord[]>;
 }
 
+/**
+ * A named resource of an account whose state core owns as a document: email templates and
+ * configuration sets. `name` is unique per account (case-sensitive, as SES treats these names).
+ */
+export interface NamedRecord {
+  accountId: string;
+  name: string;
+  data: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Named resources of one kind (templates, configuration sets). */
+export interface NamedRepository {
+  /** Inserts; throws StorageConflictError when the account already has the name. */
+  create(r: NamedRecord): Promise<void>;
+  get(accountId: string, name: string): Promise<NamedRecord | undefined>;
+  /** In name order, after `after` (exclusive). */
+  list(accountId: string, options: { after?: string; limit: number }): Promise<NamedRecord[]>;
+  /** Replaces `data` and `updatedAt` of an existing record; false when it does not exist. */
+  update(r: NamedRecord): Promise<boolean>;
+  delete(accountId: string, name: string): Promise<boolean>;
+  count(accountId: string): Promise<number>;
+}
+
+/** Events of an account counted per time bucket and type (for GetSendStatistics). */
+export interface EventCount {
+  /** Start of the bucket (ms). */
+  bucketStart: number;
+  type: string;
+  count: number;
+}
+
+/** Recipients accepted per time bucket. */
+export interface SendCount {
+  bucketStart: number;
+  recipients: number;
+}
+
 /** The repositories one backend provides, plus its lifecycle. */
 export interface Storage {
   readonly kind: 'sqlite' | 'postgres';
@@ -260,6 +319,8 @@ export interface Storage {
   readonly tags: TagRepository;
   readonly queue: QueueRepository;
   readonly suppression: SuppressionRepository;
+  readonly templates: NamedRepository;
+  readonly configurationSets: NamedRepository;
   /** Cheap round trip, for /health. */
   ping(): Promise<void>;
   /** Flushes and closes; idempotent. */

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { newMessageId } from '../../lib/ids.ts';
 import type { Logger } from '../../observability/logger.ts';
-import type { EventRecord, LeasedRecipient, RecipientUpdate, Storage } from '../../storage/ports.ts';
+import type { CompletionItem, EventRecord, LeasedRecipient, Storage } from '../../storage/ports.ts';
 import { isDnsNotFound, type Clock, type DnsResolver } from '../clock.ts';
 import { bounceEvent, deliveryDelayEvent, deliveryEvent, type MailObject } from '../events/model.ts';
 
@@ -172,8 +172,15 @@ export class DeliveryWorker {
       return;
     }
     try {
+      const secure = (conn.c as unknown as { secure?: boolean }).secure === true;
       for (let i = 0; i < messages.length; i++) {
         const group = messages[i]!;
+        if (group[0]!.requireTls && !secure) {
+          // TlsPolicy REQUIRE (configuration set): never hand this message over in plain text.
+          const t = conn.target;
+          await this.finish(group, () => ({ kind: 'transient', response: `451 4.7.5 TLS is required for this message but ${t.host} [${t.ip}]:${t.port} did not offer STARTTLS`, delayType: 'TransientCommunicationFailure' }));
+          continue;
+        }
         const results = await this.sendOne(conn.c, group);
         await this.finish(group, (r) => ({ ...results.get(r.rcpt)!, ip: conn!.target.ip }));
         if (results.broken) {
@@ -316,16 +323,10 @@ export class DeliveryWorker {
   private async finish(rcpts: LeasedRecipient[], outcomeOf: (r: LeasedRecipient) => Outcome): Promise<void> {
     if (rcpts.length === 0) return;
     const now = this.clock.now();
-    const mails = new Map<string, { mail: MailObject; createdAt: number }>();
-    for (const id of new Set(rcpts.map((r) => r.messageId))) {
-      const m = await this.storage.queue.message(id);
-      if (m) mails.set(id, { mail: m.meta.mail as MailObject, createdAt: m.createdAt });
-    }
-    const items: Array<{ update: RecipientUpdate; events: EventRecord[] }> = [];
-    const suppress: Array<{ accountId: string; email: string; messageId: string; feedbackId: string }> = [];
+    const items: CompletionItem[] = [];
     for (const r of rcpts) {
       const o = outcomeOf(r);
-      const m = mails.get(r.messageId);
+      const m = r.meta.mail ? { mail: r.meta.mail as MailObject, createdAt: r.messageCreatedAt } : undefined;
       const attempts = r.attempts + 1;
       const ev = (type: string, payload: Record<string, unknown>): EventRecord => ({ messageId: r.messageId, accountId: r.accountId, type, createdAt: now, payload });
       const reportingMTA = this.settings.hostname;
@@ -360,7 +361,10 @@ export class DeliveryWorker {
               ]
             : [],
         });
-        if (o.kind === 'permanent') suppress.push({ accountId: r.accountId, email: r.rcpt.toLowerCase(), messageId: r.messageId, feedbackId });
+        // Hard bounces join the suppression list when the account (or the message's configuration set) lists BOUNCE.
+        if (o.kind === 'permanent' && r.meta.suppressOnBounce !== false) {
+          items[items.length - 1]!.suppression = { accountId: r.accountId, email: r.rcpt.toLowerCase(), reason: 'BOUNCE', lastUpdateTime: now, messageId: r.messageId, feedbackId };
+        }
         continue;
       }
       this.observer.outcome('deferred');
@@ -384,10 +388,7 @@ export class DeliveryWorker {
           : [],
       });
     }
-    await this.storage.queue.complete(this.owner, items);
-    for (const s of suppress) {
-      await this.storage.suppression.put({ accountId: s.accountId, email: s.email, reason: 'BOUNCE', lastUpdateTime: now, messageId: s.messageId, feedbackId: s.feedbackId });
-    }
+    await this.storage.queue.complete(this.owner, items, now);
     for (const { update } of items) {
       this.logger.info(
         { code: update.state === 'delivered' ? 'DELIVERY_OK' : update.state === 'bounced' ? 'DELIVERY_BOUNCED' : 'DELIVERY_DEFERRED', messageId: update.messageId, rcpt: update.rcpt, attempts: update.attempts, response: update.lastResponse },

@@ -79,3 +79,8 @@ export function deliveryDelayEvent(
     deliveryDelay: { timestamp: iso(a.at), delayType: a.delayType, expirationTime: iso(a.expirationTime), delayedRecipients: a.recipients, reportingMTA: a.reportingMTA },
   };
 }
+
+/** A Rendering Failure event: the template could not be rendered with the data given, nothing was sent. */
+export function renderingFailureEvent(mail: MailObject, a: { templateName: string; errorMessage: string }): Record<string, unknown> {
+  return { eventType: 'Rendering Failure', mail, failure: { templateName: a.templateName, errorMessage: a.errorMessage } };
+}

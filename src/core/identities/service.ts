@@ -12,6 +12,7 @@ import type { AccountsService, Principal } from '../accounts/service.ts';
 import { identityArn, type ArnScope } from '../arn.ts';
 import type { Clock } from '../clock.ts';
 import { badRequest, notFound, SesError } from '../errors.ts';
+import { decodeNextToken, encodeNextToken, pageSize } from '../paging.ts';
 import type { TagsService } from '../tags/service.ts';
 import {
   EMAIL_LINK_TTL_MS,
@@ -168,14 +169,8 @@ export class IdentitiesService {
     options: { nextToken?: string; pageSize?: number; type?: IdentityType; nameContains?: string; status?: string; action?: string },
   ): Promise<{ items: Identity[]; nextToken?: string }> {
     this.accounts.authorize(p, { action: options.action ?? 'ses:ListEmailIdentities', resource: '*' });
-    const pageSize = options.pageSize ?? 100;
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw badRequest('PageSize must be an integer from 1 to 1000.');
-    let after: string | undefined;
-    if (options.nextToken !== undefined && options.nextToken !== '') {
-      after = Buffer.from(options.nextToken, 'base64url').toString('utf8');
-      // eslint-disable-next-line no-control-regex
-      if (!after || /[\x00-\x1f\x7f]/.test(after) || Buffer.from(after, 'utf8').toString('base64url') !== options.nextToken) throw badRequest('Invalid NextToken.', 'InvalidParameterValue');
-    }
+    const size = pageSize(options.pageSize, 100, 1000);
+    let after = decodeNextToken(options.nextToken);
     const needle = options.nameContains?.toLowerCase();
     const keep = (i: Identity) => (!needle || i.name.toLowerCase().includes(needle)) && (!options.status || i.verificationStatus === options.status);
     const items: Identity[] = [];
@@ -185,7 +180,7 @@ export class IdentitiesService {
       const batch = (await this.storage.identities.list(p.accountId, { after, limit: 500, type: options.type })).map(fromRecord);
       for (const i of batch) {
         if (!keep(i)) continue;
-        if (items.length === pageSize) {
+        if (items.length === size) {
           more = true;
           break;
         }
@@ -195,7 +190,7 @@ export class IdentitiesService {
       after = batch[batch.length - 1]!.name;
     }
     const last = items[items.length - 1];
-    return { items, nextToken: more && last ? Buffer.from(last.name, 'utf8').toString('base64url') : undefined };
+    return { items, nextToken: more && last ? encodeNextToken(last.name) : undefined };
   }
 
   /** SES v2 DeleteEmailIdentity (NotFound when missing) and v1 DeleteIdentity (`ifExists`: no error). */

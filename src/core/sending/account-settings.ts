@@ -1,9 +1,27 @@
 /**
- * Sending settings of an account, stored in AccountRecord.settings. Defaults suit a self-hosted
+ * Sending settings of an account, stored in AccountRecord.settings, and the operations on them
+ * (SES v2 GetAccount, PutAccountSendingAttributes, PutAccountDetails, PutAccountSuppressionAttributes;
+ * v1 GetSendQuota, GetSendStatistics, Get/UpdateAccountSendingEnabled). Defaults suit a self-hosted
  * install whose operator owns the machine: production access on, no daily quota (-1, as SES spells
- * "unlimited") and no rate cap. PutAccountDetails / PutAccountSendingAttributes change them.
+ * "unlimited") and no rate cap. The operator is the reviewer of production-access requests:
+ * PutAccountDetails records one, `sesame account set --production-access on` grants it.
  */
-import type { AccountRecord } from '../../storage/ports.ts';
+import type { AccountRecord, Storage } from '../../storage/ports.ts';
+import type { AccountsService, Principal } from '../accounts/service.ts';
+import type { Clock } from '../clock.ts';
+import { checkReasons, type SuppressionReason } from '../configuration-sets/service.ts';
+import { badRequest, SesError } from '../errors.ts';
+import { newToken } from '../../lib/ids.ts';
+
+/** Details given with PutAccountDetails. */
+export interface AccountDetails {
+  mailType: 'MARKETING' | 'TRANSACTIONAL';
+  websiteURL: string;
+  contactLanguage?: 'EN' | 'JA';
+  useCaseDescription?: string;
+  additionalContactEmailAddresses?: string[];
+  review?: { caseId: string; status: 'PENDING' | 'GRANTED' | 'DENIED' | 'FAILED' };
+}
 
 /** The settings the sending pipeline reads. */
 export interface AccountSendingSettings {
@@ -13,7 +31,13 @@ export interface AccountSendingSettings {
   max24HourSend: number;
   /** Recipients per second; -1 for unlimited. */
   maxSendRate: number;
+  /** Which reasons put and keep addresses on the account suppression list. */
+  suppressedReasons: SuppressionReason[];
+  details?: AccountDetails;
 }
+
+/** SES's sandbox quotas: 200 recipients per 24 hours, 1 per second. */
+export const SANDBOX_QUOTA = { max24HourSend: 200, maxSendRate: 1 } as const;
 
 /** Reads an account's settings with defaults filled in. */
 export function accountSettings(account: AccountRecord | undefined): AccountSendingSettings {
@@ -23,5 +47,136 @@ export function accountSettings(account: AccountRecord | undefined): AccountSend
     productionAccessEnabled: s.productionAccessEnabled ?? true,
     max24HourSend: s.max24HourSend ?? -1,
     maxSendRate: s.maxSendRate ?? -1,
+    suppressedReasons: s.suppressedReasons ?? ['BOUNCE', 'COMPLAINT'],
+    ...(s.details ? { details: s.details } : {}),
   };
+}
+
+/** One 15-minute data point of v1 GetSendStatistics. */
+export interface SendDataPoint {
+  timestamp: number;
+  deliveryAttempts: number;
+  bounces: number;
+  complaints: number;
+  rejects: number;
+}
+
+/** What an operator may change with `sesame account set`. */
+export type OperatorChange = Partial<Pick<AccountSendingSettings, 'sendingEnabled' | 'productionAccessEnabled' | 'max24HourSend' | 'maxSendRate'>>;
+
+const FIFTEEN_MINUTES = 15 * 60_000;
+const TWO_WEEKS = 14 * 86_400_000;
+
+/** Account-level settings service. */
+export class AccountSettingsService {
+  constructor(
+    private readonly storage: Storage,
+    private readonly accounts: AccountsService,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The settings of an account (no authorization: for core and the operator CLI). */
+  async read(accountId: string): Promise<AccountSendingSettings> {
+    return accountSettings(await this.storage.accounts.get(accountId));
+  }
+
+  /** GetAccount's data: settings plus recipients sent in the last 24 hours. */
+  async getAccount(p: Principal, action = 'ses:GetAccount'): Promise<AccountSendingSettings & { sentLast24Hours: number; quota: { max24HourSend: number; maxSendRate: number } }> {
+    this.accounts.authorize(p, { action, resource: '*' });
+    const s = await this.read(p.accountId);
+    return { ...s, sentLast24Hours: await this.storage.queue.sentSince(p.accountId, this.clock.now() - 86_400_000), quota: effectiveQuota(s) };
+  }
+
+  /** PutAccountSendingAttributes / v1 UpdateAccountSendingEnabled. */
+  async putSendingEnabled(p: Principal, enabled: unknown, action = 'ses:PutAccountSendingAttributes'): Promise<void> {
+    this.accounts.authorize(p, { action, resource: '*' });
+    if (enabled !== undefined && typeof enabled !== 'boolean') throw badRequest('SendingEnabled must be true or false.');
+    await this.change(p.accountId, { sendingEnabled: enabled ?? false });
+  }
+
+  /** PutAccountSuppressionAttributes. */
+  async putSuppressedReasons(p: Principal, reasons: unknown): Promise<void> {
+    this.accounts.authorize(p, { action: 'ses:PutAccountSuppressionAttributes', resource: '*' });
+    const list = reasons ?? [];
+    checkReasons(list);
+    await this.change(p.accountId, { suppressedReasons: [...new Set(list)] });
+  }
+
+  /**
+   * PutAccountDetails: records the account's use case. Asking for production access opens a review
+   * (PENDING) that the operator grants with `sesame account set --production-access on`; an account
+   * that already has production access keeps it.
+   */
+  async putDetails(p: Principal, d: Omit<AccountDetails, 'review'> & { productionAccessEnabled?: boolean }): Promise<void> {
+    this.accounts.authorize(p, { action: 'ses:PutAccountDetails', resource: '*' });
+    if (d.mailType !== 'MARKETING' && d.mailType !== 'TRANSACTIONAL') throw badRequest('MailType must be MARKETING or TRANSACTIONAL.');
+    if (typeof d.websiteURL !== 'string' || !/^https?:\/\/\S+$/i.test(d.websiteURL) || d.websiteURL.length > 1000) throw badRequest('WebsiteURL must be an http or https URL of at most 1000 characters.');
+    if (d.contactLanguage !== undefined && d.contactLanguage !== 'EN' && d.contactLanguage !== 'JA') throw badRequest('ContactLanguage must be EN or JA.');
+    if (d.useCaseDescription !== undefined && (typeof d.useCaseDescription !== 'string' || d.useCaseDescription.length > 5000)) throw badRequest('UseCaseDescription must be at most 5000 characters.');
+    const extra = d.additionalContactEmailAddresses;
+    if (extra !== undefined && (!Array.isArray(extra) || extra.length > 4 || !extra.every((e) => typeof e === 'string' && /^[^@\s]+@[^@\s]+$/.test(e)))) {
+      throw badRequest('AdditionalContactEmailAddresses must be a list of at most 4 email addresses.');
+    }
+    const s = await this.read(p.accountId);
+    if (s.details?.review?.status === 'PENDING' && d.productionAccessEnabled) throw new SesError('ConflictException', 'A review of this account\'s production access request is already in progress.');
+    const review: AccountDetails['review'] = s.productionAccessEnabled
+      ? { caseId: s.details?.review?.caseId ?? newToken(16), status: 'GRANTED' }
+      : d.productionAccessEnabled
+        ? { caseId: newToken(16), status: 'PENDING' }
+        : s.details?.review;
+    const details: AccountDetails = { mailType: d.mailType, websiteURL: d.websiteURL };
+    if (d.contactLanguage) details.contactLanguage = d.contactLanguage;
+    if (d.useCaseDescription) details.useCaseDescription = d.useCaseDescription;
+    if (extra) details.additionalContactEmailAddresses = extra;
+    if (review) details.review = review;
+    await this.change(p.accountId, { details });
+  }
+
+  /** The operator's changes (`sesame account set`); granting production access closes a pending review. */
+  async operatorSet(accountId: string, change: OperatorChange): Promise<AccountSendingSettings> {
+    const s = await this.read(accountId);
+    const patch: Partial<AccountSendingSettings> = { ...change };
+    if (change.productionAccessEnabled === true && s.details?.review) patch.details = { ...s.details, review: { ...s.details.review, status: 'GRANTED' } };
+    if (change.productionAccessEnabled === false && s.details?.review?.status === 'GRANTED') patch.details = { ...s.details, review: { ...s.details.review, status: 'DENIED' } };
+    await this.change(accountId, patch);
+    return this.read(accountId);
+  }
+
+  /** v1 GetSendQuota. */
+  async sendQuota(p: Principal): Promise<{ max24HourSend: number; maxSendRate: number; sentLast24Hours: number }> {
+    const a = await this.getAccount(p, 'ses:GetSendQuota');
+    return { ...a.quota, sentLast24Hours: a.sentLast24Hours };
+  }
+
+  /** v1 GetSendStatistics: 15-minute data points of the last two weeks, oldest first. */
+  async sendStatistics(p: Principal): Promise<SendDataPoint[]> {
+    this.accounts.authorize(p, { action: 'ses:GetSendStatistics', resource: '*' });
+    const since = this.clock.now() - TWO_WEEKS;
+    const points = new Map<number, SendDataPoint>();
+    const at = (t: number) => {
+      let d = points.get(t);
+      if (!d) points.set(t, (d = { timestamp: t, deliveryAttempts: 0, bounces: 0, complaints: 0, rejects: 0 }));
+      return d;
+    };
+    for (const c of await this.storage.queue.sendCounts(p.accountId, since)) at(c.bucketStart).deliveryAttempts += c.recipients;
+    for (const c of await this.storage.queue.eventCounts(p.accountId, since, FIFTEEN_MINUTES, ['Bounce', 'Complaint', 'Reject'])) {
+      const d = at(c.bucketStart);
+      if (c.type === 'Bounce') d.bounces += c.count;
+      else if (c.type === 'Complaint') d.complaints += c.count;
+      else d.rejects += c.count;
+    }
+    return [...points.values()].sort((a, b) => a.timestamp - b.timestamp);
+  }
+
+  private async change(accountId: string, patch: Partial<AccountSendingSettings>): Promise<void> {
+    const account = await this.storage.accounts.get(accountId);
+    await this.storage.accounts.updateSettings(accountId, { ...(account?.settings ?? {}), ...patch });
+  }
+}
+
+/** The quota that applies: the sandbox's while the account has no production access. */
+export function effectiveQuota(s: AccountSendingSettings): { max24HourSend: number; maxSendRate: number } {
+  if (s.productionAccessEnabled) return { max24HourSend: s.max24HourSend, maxSendRate: s.maxSendRate };
+  const cap = (v: number, sandbox: number) => (v < 0 ? sandbox : Math.min(v, sandbox));
+  return { max24HourSend: cap(s.max24HourSend, SANDBOX_QUOTA.max24HourSend), maxSendRate: cap(s.maxSendRate, SANDBOX_QUOTA.maxSendRate) };
 }

@@ -15,12 +15,14 @@ import type { EventRecord, RecipientRecord, Storage } from '../../storage/ports.
 import type { AccountsService, Principal } from '../accounts/service.ts';
 import { identityArn } from '../arn.ts';
 import type { Clock } from '../clock.ts';
-import { badRequest, notFound, SesError } from '../errors.ts';
-import { bounceEvent, sendEvent, type MailObject } from '../events/model.ts';
+import { badRequest, SesError } from '../errors.ts';
+import { bounceEvent, renderingFailureEvent, sendEvent, type MailObject } from '../events/model.ts';
+import type { ConfigurationSet, ConfigurationSetsService } from '../configuration-sets/service.ts';
+import { parseTemplateData, RenderingError, type TemplateContent, type TemplatesService } from '../templates/service.ts';
 import { fromRecord, type Identity } from '../identities/model.ts';
 import type { IdentitiesService } from '../identities/service.ts';
 import type { CommitBatcher } from '../queue/batcher.ts';
-import { accountSettings } from './account-settings.ts';
+import { effectiveQuota, type AccountSettingsService } from './account-settings.ts';
 import { RateLimiter } from './rate-limiter.ts';
 
 /** A message attachment as SES v2 describes it. */
@@ -34,6 +36,15 @@ export interface AttachmentInput {
   transferEncoding?: 'BASE64' | 'QUOTED_PRINTABLE' | 'SEVEN_BIT';
 }
 
+/** A header given by name and value (v2 `MessageHeader`). */
+export interface HeaderInput {
+  name: string;
+  value: string;
+}
+
+/** Which template a templated send uses: stored (by name or ARN) or inline content. */
+export type TemplateRef = { name: string } | { arn: string } | { inline: TemplateContent };
+
 /** Content of a message to send. */
 export type SendContent =
   | {
@@ -41,15 +52,79 @@ export type SendContent =
       subject: string;
       text?: string;
       html?: string;
-      headers?: Array<{ name: string; value: string }>;
+      headers?: HeaderInput[];
       attachments?: AttachmentInput[];
     }
-  | { kind: 'raw'; data: Buffer };
+  | { kind: 'raw'; data: Buffer }
+  | {
+      kind: 'template';
+      template: TemplateRef;
+      /** TemplateData: a JSON object in a string. */
+      data?: string;
+      headers?: HeaderInput[];
+      attachments?: AttachmentInput[];
+    };
+
+/** One entry of a bulk send (v2 BulkEmailEntry, v1 BulkEmailDestination). */
+export interface BulkEntry {
+  to?: string[];
+  cc?: string[];
+  bcc?: string[];
+  /** Replacement tags: override default tags of the same name. */
+  tags?: Array<{ name: string; value: string }>;
+  /** ReplacementTemplateData; the default data is used when absent or empty. */
+  data?: string;
+  /** ReplacementHeaders: replace template headers of the same name, others are added. */
+  headers?: HeaderInput[];
+}
+
+/** A bulk templated send (v2 SendBulkEmail, v1 SendBulkTemplatedEmail). */
+export interface BulkCommand extends Omit<SendCommand, 'to' | 'cc' | 'bcc' | 'content' | 'tags'> {
+  template: TemplateRef;
+  defaultData?: string;
+  headers?: HeaderInput[];
+  attachments?: AttachmentInput[];
+  defaultTags?: Array<{ name: string; value: string }>;
+  entries: BulkEntry[];
+}
+
+/** Per-entry status of a bulk send, as SES v2 names them (v1 front end maps them to its names). */
+export type BulkStatus =
+  | 'SUCCESS'
+  | 'MESSAGE_REJECTED'
+  | 'MAIL_FROM_DOMAIN_NOT_VERIFIED'
+  | 'CONFIGURATION_SET_NOT_FOUND'
+  | 'TEMPLATE_NOT_FOUND'
+  | 'ACCOUNT_SUSPENDED'
+  | 'ACCOUNT_THROTTLED'
+  | 'ACCOUNT_DAILY_QUOTA_EXCEEDED'
+  | 'INVALID_SENDING_POOL_NAME'
+  | 'ACCOUNT_SENDING_PAUSED'
+  | 'CONFIGURATION_SET_SENDING_PAUSED'
+  | 'INVALID_PARAMETER'
+  | 'TRANSIENT_FAILURE'
+  | 'FAILED';
+
+/** The result of one bulk entry. */
+export interface BulkResult {
+  status: BulkStatus;
+  error?: string;
+  messageId?: string;
+}
+
+/** The services the pipeline calls. */
+export interface SendingServices {
+  accounts: AccountsService;
+  identities: IdentitiesService;
+  templates: TemplatesService;
+  configurationSets: ConfigurationSetsService;
+  accountSettings: AccountSettingsService;
+}
 
 /** One send, whatever the way in. */
 export interface SendCommand {
   /** The IAM action this send is authorized as. */
-  action: 'ses:SendEmail' | 'ses:SendRawEmail';
+  action: 'ses:SendEmail' | 'ses:SendRawEmail' | 'ses:SendTemplatedEmail' | 'ses:SendBulkEmail' | 'ses:SendBulkTemplatedEmail';
   /** `FromEmailAddress` / `Source`; for raw content it may be omitted (From header is used). */
   from?: string;
   /** To/Cc/Bcc for built messages; for raw, explicit envelope recipients (else taken from headers). */
@@ -76,29 +151,66 @@ export interface SendingSettings {
 }
 
 const MAX_RECIPIENTS = 50;
+/** SES: at most 50 entries (destinations) in one bulk send. */
+export const MAX_BULK_ENTRIES = 50;
 const TAG = /^[A-Za-z0-9_-]{1,256}$/;
 
 /** The sending pipeline. */
 export class SendingService {
   private readonly rates = new Map<string, RateLimiter>();
 
+  private readonly accounts: AccountsService;
+
   constructor(
     private readonly storage: Storage,
-    private readonly accounts: AccountsService,
-    private readonly identities: IdentitiesService,
+    private readonly services: SendingServices,
     private readonly batcher: CommitBatcher,
     private readonly clock: Clock,
     private readonly settings: SendingSettings,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.accounts = services.accounts;
+  }
+
+  /**
+   * A bulk templated send: each entry runs the whole pipeline as its own message. A refusal of one
+   * entry becomes that entry's status (as SES reports it); input errors of the request as a whole
+   * (no entries, more than 50, content that is not a template) throw.
+   */
+  async sendBulk(p: Principal, cmd: BulkCommand): Promise<BulkResult[]> {
+    if (cmd.entries.length === 0) throw badRequest('BulkEmailEntries must hold at least one entry.');
+    if (cmd.entries.length > MAX_BULK_ENTRIES) throw badRequest(`BulkEmailEntries can hold at most ${MAX_BULK_ENTRIES} entries.`);
+    const results: BulkResult[] = [];
+    for (const e of cmd.entries) {
+      const tags = new Map((cmd.defaultTags ?? []).map((t) => [t.name, t.value]));
+      for (const t of e.tags ?? []) tags.set(t.name, t.value);
+      const headers = new Map((cmd.headers ?? []).map((h) => [h.name.toLowerCase(), h]));
+      for (const h of e.headers ?? []) headers.set(h.name.toLowerCase(), h);
+      try {
+        const messageId = await this.send(p, {
+          ...cmd,
+          to: e.to,
+          cc: e.cc,
+          bcc: e.bcc,
+          tags: [...tags].map(([name, value]) => ({ name, value })),
+          content: { kind: 'template', template: cmd.template, data: e.data === undefined || e.data === '' ? cmd.defaultData : e.data, headers: [...headers.values()], attachments: cmd.attachments },
+        });
+        results.push({ status: 'SUCCESS', messageId });
+      } catch (err) {
+        if (!(err instanceof SesError)) throw err;
+        results.push({ status: bulkStatus(err), error: err.message });
+      }
+    }
+    return results;
+  }
 
   /** Runs the pipeline; returns the MessageId after the durable commit. */
   async send(p: Principal, cmd: SendCommand): Promise<string> {
     const now = this.clock.now();
     const tags = this.validateTags(cmd.tags ?? []);
-    if (cmd.configurationSetName !== undefined) {
-      throw notFound(`Configuration set <${cmd.configurationSetName}> does not exist.`, 'ConfigurationSetDoesNotExist');
-    }
+    const configurationSet = cmd.configurationSetName !== undefined ? await this.services.configurationSets.load(p.accountId, cmd.configurationSetName) : undefined;
+    // A stored template must exist (a synchronous refusal, as SES's); its rendering happens below.
+    const template = cmd.content.kind === 'template' ? await this.resolveTemplate(p.accountId, cmd.content.template) : undefined;
     // Parse raw input first: its From and recipients may come from its headers.
     let raw: { headers: HeaderField[]; body: Buffer } | undefined;
     if (cmd.content.kind === 'raw') {
@@ -130,28 +242,55 @@ export class SendingService {
     });
     if (!verifying) throw this.notVerified([from]);
 
-    const account = accountSettings(await this.storage.accounts.get(p.accountId));
+    const account = await this.services.accountSettings.read(p.accountId);
     if (!account.sendingEnabled) throw new SesError('SendingPausedException', 'Sending is paused for this account.', 'AccountSendingPausedException');
+    if (configurationSet && !configurationSet.sending.sendingEnabled) {
+      throw new SesError('SendingPausedException', `Sending is paused for configuration set <${configurationSet.name}>.`, 'ConfigurationSetSendingPausedException');
+    }
     if (!account.productionAccessEnabled) {
       const unverified: string[] = [];
       for (const r of recipients) if (!(await this.verifyingIdentity(p.accountId, r))) unverified.push(r);
       if (unverified.length > 0) throw this.notVerified(unverified);
     }
-    if (account.max24HourSend >= 0 && (await this.storage.queue.sentSince(p.accountId, now - 86_400_000)) + recipients.length > account.max24HourSend) {
+    const quota = effectiveQuota(account);
+    if (quota.max24HourSend >= 0 && (await this.storage.queue.sentSince(p.accountId, now - 86_400_000)) + recipients.length > quota.max24HourSend) {
       throw new SesError('TooManyRequestsException', 'Daily message quota exceeded.', 'Throttling');
     }
-    if (account.maxSendRate > 0 && !this.rate(p.accountId, account.maxSendRate).take(recipients.length, now)) {
+    if (quota.maxSendRate > 0 && !this.rate(p.accountId, quota.maxSendRate).take(recipients.length, now)) {
       throw new SesError('TooManyRequestsException', 'Maximum sending rate exceeded.', 'Throttling');
     }
 
     const messageId = newMessageId(now);
     const mailFrom = await this.mailFrom(verifying, fromDomain, messageId);
-    const built = raw ? this.normaliseRaw(raw, messageId, now) : await this.build(cmd, fromField, messageId, now);
+    const base = { messageId, now, fromField, from, recipients, tags, verifying, configurationSet };
+    let content = cmd.content;
+    if (content.kind === 'template') {
+      try {
+        parseTemplateData(content.data);
+      } catch (err) {
+        if (err instanceof RenderingError) throw badRequest(err.message, 'InvalidRenderingParameter');
+        throw err;
+      }
+      let rendered;
+      try {
+        rendered = this.services.templates.render(template!, content.data);
+      } catch (err) {
+        if (!(err instanceof RenderingError)) throw err;
+        // As SES: the request succeeds, the message is not sent, and a Rendering Failure event says why.
+        return this.renderingFailure(p, cmd, base, mailFrom, template!.name ?? '', err.message);
+      }
+      content = { kind: 'simple', subject: rendered.subject, text: rendered.text, html: rendered.html, headers: content.headers, attachments: content.attachments };
+    }
+    const built = raw ? this.normaliseRaw(raw, messageId, now) : await this.build(cmd, content as Extract<SendContent, { kind: 'simple' }>, fromField, messageId, now);
     if (built.length > cmd.maxBytes) throw new SesError('MessageRejected', `Message length is more than ${cmd.maxBytes} bytes long: '${built.length}'.`);
     const body = await this.sign(p.accountId, fromDomain, built, now);
 
-    const suppressed = new Set((await this.storage.suppression.findMany(p.accountId, recipients.map((r) => r.toLowerCase()))).map((s) => s.email));
-    const mail = this.mailObject(p, cmd, { messageId, now, fromField, from, recipients, headers: splitMessage(built).headers, tags, verifying });
+    // The configuration set's suppression options, when it has them, replace the account's.
+    const reasons = configurationSet?.suppression?.suppressedReasons ?? account.suppressedReasons;
+    const suppressed = new Set(
+      (await this.storage.suppression.findMany(p.accountId, recipients.map((r) => r.toLowerCase()))).filter((e) => reasons.includes(e.reason)).map((e) => e.email),
+    );
+    const mail = this.mailObject(p, cmd, { ...base, headers: splitMessage(built).headers });
     const rows: RecipientRecord[] = recipients.map((rcpt) => ({
       messageId,
       rcpt,
@@ -181,22 +320,61 @@ export class SendingService {
         }),
       });
     }
+    const maxSeconds = Math.min(this.settings.maxDeliverySeconds, configurationSet?.delivery.maxDeliverySeconds ?? Infinity);
     await this.batcher.enqueue({
       message: {
         messageId,
         accountId: p.accountId,
         mailFrom,
         body,
-        configurationSet: null,
+        configurationSet: configurationSet?.name ?? null,
+        requireTls: configurationSet?.delivery.tlsPolicy === 'REQUIRE',
         createdAt: now,
-        expiresAt: now + this.settings.maxDeliverySeconds * 1000,
-        meta: { mail },
+        expiresAt: now + maxSeconds * 1000,
+        meta: { mail, suppressOnBounce: reasons.includes('BOUNCE') },
       },
       recipients: rows,
       events,
     });
     this.logger.debug({ messageId, accountId: p.accountId, recipients: recipients.length, bytes: body.length }, 'message accepted');
     return messageId;
+  }
+
+  /** Records a message whose template could not be rendered: no recipients to deliver, one Rendering Failure event. */
+  private async renderingFailure(p: Principal, cmd: SendCommand, base: MailBase, mailFrom: string, templateName: string, errorMessage: string): Promise<string> {
+    const headers = [field('From', base.fromField), ...(cmd.to?.length ? [field('To', cmd.to.join(', '))] : []), ...(cmd.cc?.length ? [field('Cc', cmd.cc.join(', '))] : [])];
+    const mail = this.mailObject(p, cmd, { ...base, headers });
+    await this.batcher.enqueue({
+      message: {
+        messageId: base.messageId,
+        accountId: p.accountId,
+        mailFrom,
+        body: Buffer.alloc(0),
+        configurationSet: base.configurationSet?.name ?? null,
+        createdAt: base.now,
+        expiresAt: base.now,
+        meta: { mail },
+      },
+      recipients: [],
+      events: [{ messageId: base.messageId, accountId: p.accountId, type: 'Rendering Failure', createdAt: base.now, payload: renderingFailureEvent(mail, { templateName, errorMessage }) }],
+    });
+    this.logger.info({ code: 'SEND_RENDERING_FAILURE', messageId: base.messageId, template: templateName, reason: errorMessage }, `template ${templateName} could not be rendered: ${errorMessage}`);
+    return base.messageId;
+  }
+
+  /** The template a send names: stored (by name, or ARN of this account) or inline. */
+  private async resolveTemplate(accountId: string, ref: TemplateRef): Promise<{ accountId?: string; name?: string; content: TemplateContent; updatedAt?: number }> {
+    if ('inline' in ref) {
+      this.services.templates.checkContent(ref.inline);
+      return { content: ref.inline };
+    }
+    let name: string;
+    if ('arn' in ref) {
+      const m = /^arn:aws:ses:([a-z0-9-]+):(\d{12}):template\/([A-Za-z0-9_-]{1,64})$/.exec(ref.arn);
+      if (!m || m[1] !== this.settings.region || m[2] !== accountId) throw badRequest(`Invalid TemplateArn <${ref.arn}>: give the ARN of a template of this account in ${this.settings.region}.`);
+      name = m[3]!;
+    } else name = ref.name;
+    return this.services.templates.load(accountId, name);
   }
 
   private validateTags(tags: Array<{ name: string; value: string }>): Array<{ name: string; value: string }> {
@@ -259,8 +437,7 @@ export class SendingService {
     return `${messageId}@${this.settings.hostname}`;
   }
 
-  private async build(cmd: SendCommand, fromField: string, messageId: string, now: number): Promise<Buffer> {
-    const c = cmd.content as Extract<SendContent, { kind: 'simple' }>;
+  private async build(cmd: SendCommand, c: Extract<SendContent, { kind: 'simple' }>, fromField: string, messageId: string, now: number): Promise<Buffer> {
     if (hasLineBreak(c.subject)) throw badRequest('Subject must not contain line breaks.');
     const headers: Array<{ key: string; value: string }> = [];
     for (const h of c.headers ?? []) {
@@ -312,7 +489,7 @@ export class SendingService {
       const signature = {
         signingDomain: identity.name,
         selector: key.selector,
-        privateKey: this.identities.openDkimKey(identity, key),
+        privateKey: this.services.identities.openDkimKey(identity, key),
         algorithm: 'rsa-sha256',
         canonicalization: 'relaxed/relaxed',
       };
@@ -330,11 +507,11 @@ export class SendingService {
   private mailObject(
     p: Principal,
     cmd: SendCommand,
-    m: { messageId: string; now: number; fromField: string; from: string; recipients: string[]; headers: HeaderField[]; tags: Array<{ name: string; value: string }>; verifying: Identity },
+    m: MailBase & { headers: HeaderField[] },
   ): MailObject {
     const tags: Record<string, string[]> = {
       'ses:operation': [cmd.operation],
-      'ses:configuration-set': [],
+      'ses:configuration-set': m.configurationSet ? [m.configurationSet.name] : [],
       'ses:source-ip': cmd.sourceIp ? [cmd.sourceIp] : [],
       'ses:from-domain': [m.from.slice(m.from.lastIndexOf('@') + 1)],
       'ses:caller-identity': [p.accessKeyId],
@@ -378,6 +555,52 @@ export class SendingService {
       this.rates.set(accountId, r);
     }
     return r;
+  }
+}
+
+/** What the `mail` object of a message is made from. */
+interface MailBase {
+  messageId: string;
+  now: number;
+  fromField: string;
+  from: string;
+  recipients: string[];
+  tags: Array<{ name: string; value: string }>;
+  verifying: Identity;
+  configurationSet: ConfigurationSet | undefined;
+}
+
+/** The bulk status of a refusal, from its error code (v1 code where it is more specific). */
+function bulkStatus(err: SesError): BulkStatus {
+  switch (err.v1Code) {
+    case 'ConfigurationSetDoesNotExist':
+      return 'CONFIGURATION_SET_NOT_FOUND';
+    case 'TemplateDoesNotExist':
+      return 'TEMPLATE_NOT_FOUND';
+    case 'ConfigurationSetSendingPausedException':
+      return 'CONFIGURATION_SET_SENDING_PAUSED';
+    case 'AccountSendingPausedException':
+      return 'ACCOUNT_SENDING_PAUSED';
+  }
+  switch (err.code) {
+    case 'MessageRejected':
+      return 'MESSAGE_REJECTED';
+    case 'MailFromDomainNotVerifiedException':
+      return 'MAIL_FROM_DOMAIN_NOT_VERIFIED';
+    case 'TooManyRequestsException':
+      return /daily/i.test(err.message) ? 'ACCOUNT_DAILY_QUOTA_EXCEEDED' : 'ACCOUNT_THROTTLED';
+    case 'AccountSuspendedException':
+      return 'ACCOUNT_SUSPENDED';
+    case 'SendingPausedException':
+      return 'ACCOUNT_SENDING_PAUSED';
+    case 'BadRequestException':
+    case 'NotFoundException':
+    case 'AccessDenied':
+      return 'INVALID_PARAMETER';
+    case 'InternalServiceErrorException':
+      return 'TRANSIENT_FAILURE';
+    default:
+      return 'FAILED';
   }
 }
 

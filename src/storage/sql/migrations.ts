@@ -110,6 +110,25 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0003_templates_configuration_sets': {
+    async up(db: Kysely<unknown>) {
+      for (const table of ['templates', 'configuration_sets']) {
+        await db.schema
+          .createTable(table)
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${table}_pk`, ['account_id', 'name'])
+          .execute();
+      }
+      // A configuration set whose TlsPolicy is REQUIRE: delivery must not fall back to plain text.
+      await db.schema.alterTable('messages').addColumn('require_tls', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      // GetSendStatistics counts an account's events per 15 minutes over two weeks.
+      await db.schema.createIndex('events_account_time').on('events').columns(['account_id', 'created_at']).execute();
+    },
+  },
 });
 
 /** Provides the migrations above to Kysely's Migrator. */

@@ -7,7 +7,9 @@
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type {
+  CompletionItem,
   EnqueueItem,
+  EventCount,
   EventRecord,
   LeasedRecipient,
   MessageRecord,
@@ -15,6 +17,7 @@ import type {
   RecipientRecord,
   RecipientState,
   RecipientUpdate,
+  SendCount,
   SuppressionRecord,
   SuppressionRepository,
 } from '../ports.ts';
@@ -65,6 +68,7 @@ export class SqlQueue implements QueueRepository {
             created_at: m.createdAt,
             expires_at: m.expiresAt,
             meta: JSON.stringify(m.meta),
+            require_tls: m.requireTls ? 1 : 0,
           })
           .execute();
         if (recipients.length > 0) {
@@ -120,14 +124,26 @@ export class SqlQueue implements QueueRepository {
     const ids = [...new Set(rows.rows.map((r) => r.message_id))];
     const messages = await this.db
       .selectFrom('messages')
-      .select(['message_id', 'account_id', 'mail_from', 'expires_at', 'configuration_set'])
+      .select(['message_id', 'account_id', 'mail_from', 'expires_at', 'configuration_set', 'require_tls', 'created_at', 'meta'])
       .where('message_id', 'in', ids)
       .execute();
-    const byId = new Map(messages.map((m) => [m.message_id, m]));
+    // Parse each message's metadata once, however many of its recipients were leased.
+    const byId = new Map(messages.map((m) => [m.message_id, { ...m, meta: JSON.parse(m.meta) as Record<string, unknown> }]));
     return rows.rows.flatMap((r) => {
       const m = byId.get(r.message_id);
       if (!m) return [];
-      return [{ ...toRecipient(r), accountId: m.account_id, mailFrom: m.mail_from, expiresAt: Number(m.expires_at), configurationSet: m.configuration_set }];
+      return [
+        {
+          ...toRecipient(r),
+          accountId: m.account_id,
+          mailFrom: m.mail_from,
+          expiresAt: Number(m.expires_at),
+          configurationSet: m.configuration_set,
+          requireTls: Number(m.require_tls) === 1,
+          messageCreatedAt: Number(m.created_at),
+          meta: m.meta,
+        },
+      ];
     });
   }
 
@@ -136,12 +152,11 @@ export class SqlQueue implements QueueRepository {
     return r ? Buffer.from(r.body) : undefined;
   }
 
-  async complete(owner: string, items: Array<{ update: RecipientUpdate; events: EventRecord[] }>): Promise<number> {
+  async complete(owner: string, items: CompletionItem[], now = Date.now()): Promise<number> {
     if (items.length === 0) return 0;
     return this.db.transaction().execute(async (trx) => {
       let applied = 0;
-      const now = Date.now();
-      for (const { update: u, events } of items) {
+      for (const { update: u, events, suppression: e } of items) {
         const r = await trx
           .updateTable('recipients')
           .set({
@@ -160,6 +175,13 @@ export class SqlQueue implements QueueRepository {
         if (Number(r.numUpdatedRows) === 0) continue;
         applied++;
         if (events.length > 0) await trx.insertInto('events').values(events.map(eventRow)).execute();
+        if (e) {
+          await trx
+            .insertInto('suppressed_destinations')
+            .values({ account_id: e.accountId, email: e.email, reason: e.reason, last_update_time: e.lastUpdateTime, message_id: e.messageId, feedback_id: e.feedbackId })
+            .onConflict((oc) => oc.columns(['account_id', 'email']).doUpdateSet({ reason: e.reason, last_update_time: e.lastUpdateTime, message_id: e.messageId, feedback_id: e.feedbackId }))
+            .execute();
+        }
       }
       return applied;
     });
@@ -178,6 +200,7 @@ export class SqlQueue implements QueueRepository {
       mailFrom: m.mail_from,
       body: Buffer.from(m.body),
       configurationSet: m.configuration_set,
+      requireTls: Number(m.require_tls) === 1,
       createdAt: Number(m.created_at),
       expiresAt: Number(m.expires_at),
       meta: JSON.parse(m.meta) as Record<string, unknown>,
@@ -246,6 +269,34 @@ export class SqlQueue implements QueueRepository {
       .where('bucket', '>=', Math.floor(since / BUCKET_MS) * BUCKET_MS)
       .executeTakeFirst();
     return Number(r?.n ?? 0);
+  }
+
+  async sendCounts(accountId: string, since: number): Promise<SendCount[]> {
+    const rows = await this.db
+      .selectFrom('send_counters')
+      .select(['bucket', 'recipients'])
+      .where('account_id', '=', accountId)
+      .where('bucket', '>=', Math.floor(since / BUCKET_MS) * BUCKET_MS)
+      .orderBy('bucket')
+      .execute();
+    return rows.map((r) => ({ bucketStart: Number(r.bucket), recipients: Number(r.recipients) }));
+  }
+
+  async eventCounts(accountId: string, since: number, bucketMs: number, types: string[]): Promise<EventCount[]> {
+    if (types.length === 0) return [];
+    const size = Math.max(1, Math.floor(bucketMs));
+    // Integer division on both backends (bigint / bigint in PostgreSQL, integer / integer in SQLite).
+    const bucket = sql<number>`(created_at / ${sql.lit(size)}) * ${sql.lit(size)}`;
+    const rows = await this.db
+      .selectFrom('events')
+      .select([bucket.as('bucket_start'), 'type', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('account_id', '=', accountId)
+      .where('created_at', '>=', since)
+      .where('type', 'in', types)
+      .groupBy([bucket, 'type'])
+      .orderBy(bucket)
+      .execute();
+    return rows.map((r) => ({ bucketStart: Number(r.bucket_start), type: r.type, count: Number(r.n) }));
   }
 }
 

@@ -14,13 +14,15 @@ import {
   type IdentityRecord,
   type IdentityRepository,
   type IdentityType,
+  type NamedRecord,
+  type NamedRepository,
   type Storage,
   type Tag,
   type TagRepository,
   type VerificationStatus,
 } from '../ports.ts';
 import { SqlQueue, SqlSuppression } from './queue.ts';
-import type { AccessKeysTable, Database, IdentitiesTable } from './tables.ts';
+import type { AccessKeysTable, Database, IdentitiesTable, NamedTable } from './tables.ts';
 
 /** Tells whether a driver error is a primary-key or unique violation. */
 export type UniqueViolationTest = (err: unknown) => boolean;
@@ -276,6 +278,58 @@ class SqlTags implements TagRepository {
   }
 }
 
+/** Templates and configuration sets: one implementation over two tables of the same shape. */
+class SqlNamed implements NamedRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly table: 'templates' | 'configuration_sets',
+    private readonly isUnique: UniqueViolationTest,
+  ) {}
+
+  async create(r: NamedRecord): Promise<void> {
+    await insertOrConflict(
+      () => this.db.insertInto(this.table).values({ account_id: r.accountId, name: r.name, data: JSON.stringify(r.data), created_at: r.createdAt, updated_at: r.updatedAt }).execute(),
+      this.isUnique,
+      `${this.table} ${r.name}`,
+    );
+  }
+
+  async get(accountId: string, name: string): Promise<NamedRecord | undefined> {
+    const row = await this.db.selectFrom(this.table).selectAll().where('account_id', '=', accountId).where('name', '=', name).executeTakeFirst();
+    return row ? toNamed(row) : undefined;
+  }
+
+  async list(accountId: string, o: { after?: string; limit: number }): Promise<NamedRecord[]> {
+    let q = this.db.selectFrom(this.table).selectAll().where('account_id', '=', accountId);
+    if (o.after !== undefined) q = q.where('name', '>', o.after);
+    return (await q.orderBy('name').limit(o.limit).execute()).map(toNamed);
+  }
+
+  async update(r: NamedRecord): Promise<boolean> {
+    const res = await this.db
+      .updateTable(this.table)
+      .set({ data: JSON.stringify(r.data), updated_at: r.updatedAt })
+      .where('account_id', '=', r.accountId)
+      .where('name', '=', r.name)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  async delete(accountId: string, name: string): Promise<boolean> {
+    const res = await this.db.deleteFrom(this.table).where('account_id', '=', accountId).where('name', '=', name).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
+  async count(accountId: string): Promise<number> {
+    const r = await this.db.selectFrom(this.table).select((eb) => eb.fn.countAll<number>().as('n')).where('account_id', '=', accountId).executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+}
+
+function toNamed(row: Selectable<NamedTable>): NamedRecord {
+  return { accountId: row.account_id, name: row.name, data: JSON.parse(row.data) as Record<string, unknown>, createdAt: Number(row.created_at), updatedAt: Number(row.updated_at) };
+}
+
 /** Builds a Storage over a migrated Kysely instance. */
 export function sqlStorage(kind: Storage['kind'], db: Kysely<Database>, isUnique: UniqueViolationTest, close: () => Promise<void>): Storage {
   let closed = false;
@@ -287,6 +341,8 @@ export function sqlStorage(kind: Storage['kind'], db: Kysely<Database>, isUnique
     tags: new SqlTags(db),
     queue: new SqlQueue(db, kind),
     suppression: new SqlSuppression(db),
+    templates: new SqlNamed(db, 'templates', isUnique),
+    configurationSets: new SqlNamed(db, 'configuration_sets', isUnique),
     async ping() {
       await db.selectFrom('accounts').select('id').limit(1).execute();
     },

@@ -51,6 +51,7 @@ export interface MessagesTable {
   created_at: number;
   expires_at: number;
   meta: string;
+  require_tls: Generated<number>;
 }
 
 /** `recipients`: the queue, one row per recipient, state and lease in columns. */
@@ -94,6 +95,15 @@ export interface SendCountersTable {
   recipients: number;
 }
 
+/** `templates` and `configuration_sets`: named per-account documents. */
+export interface NamedTable {
+  account_id: string;
+  name: string;
+  data: string;
+  created_at: number;
+  updated_at: number;
+}
+
 /** The whole schema. */
 export interface Database {
   accounts: AccountsTable;
@@ -105,4 +115,6 @@ export interface Database {
   events: EventsTable;
   suppressed_destinations: SuppressionTable;
   send_counters: SendCountersTable;
+  templates: NamedTable;
+  configuration_sets: NamedTable;
 }
