@@ -86,14 +86,44 @@ export interface Core {
   settings: IdentitySettings;
 }
 
+/** Subject of the email-address verification message (SES's wording). */
+function verificationSubject(region: string): string {
+  return `Email Address Verification Request in region ${regionName(region)}`;
+}
+
+/** Body of the email-address verification message. */
+function verificationText(address: string, link: string, region: string): string {
+  return [
+    'Dear Sesame customer,',
+    '',
+    `We have received a request to authorize this email address (${address}) for use with Sesame in region ${regionName(region)}.`,
+    'If you requested this verification, go to the following URL to confirm that you are authorized to use this email address:',
+    '',
+    link,
+    '',
+    'Your request will not be processed unless you confirm the address using this URL. This link expires 24 hours after your original verification request.',
+    '',
+    'If you did not request to verify this email address, do not click on the link.',
+    '',
+  ].join('\r\n');
+}
+
+function regionName(region: string): string {
+  return region.toUpperCase();
+}
+
 /** Wires the core services together. */
 export function createCore(deps: CoreDeps): Core {
   const accounts = new AccountsService(deps.storage, deps.box, deps.clock, deps.settings.accountId);
   const tags = new TagsService(deps.storage, accounts, deps.settings.region);
+  // The verification mail goes out through the sending pipeline (created below); the link is also
+  // logged so that an operator whose outbound mail does not work yet can still verify by hand.
+  let sending: SendingService | undefined;
   const mailer: VerificationMailer =
     deps.sendVerificationMail ??
     (async (to, link, accountId) => {
       deps.logger.info({ code: 'IDENTITY_VERIFICATION_LINK', identity: to, accountId, link }, `verification link for ${to}: ${link}`);
+      await sending?.sendSystemMail(accountId, { to, subject: verificationSubject(deps.settings.region), text: verificationText(to, link, deps.settings.region) });
     });
   const identities = new IdentitiesService(deps.storage, accounts, tags, deps.box, deps.clock, deps.settings, mailer);
   tags.registerResourceType('identity', async (accountId, _type, name) => (await deps.storage.identities.get(accountId, name)) !== undefined);
@@ -104,7 +134,7 @@ export function createCore(deps: CoreDeps): Core {
   const accountSettings = new AccountSettingsService(deps.storage, accounts, deps.clock);
   const suppression = new SuppressionService(deps.storage, accounts, deps.clock);
   const batcher = new CommitBatcher(deps.storage.queue);
-  const sending = new SendingService(
+  sending = new SendingService(
     deps.storage,
     { accounts, identities, templates, configurationSets, accountSettings },
     batcher,

@@ -1,11 +1,14 @@
 /**
- * Email-address identities: created PENDING with a verification link (logged until sending exists),
- * the link verifies the address, a used or wrong link is refused, and an expired one (24 h) fails.
+ * Email-address identities: created PENDING with a verification link (mailed to the address and
+ * logged), the link verifies the address, a used or wrong link is refused, and an expired one (24 h) fails.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateEmailIdentityCommand, GetEmailIdentityCommand, ListEmailIdentitiesCommand } from '@aws-sdk/client-sesv2';
 import { GetIdentityVerificationAttributesCommand, ListVerifiedEmailAddressesCommand, VerifyEmailIdentityCommand } from '@aws-sdk/client-ses';
+import { TestDnsServer } from '../helpers/dns-server.ts';
+import { routeToSink } from '../helpers/identities.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { SinkMta } from '../helpers/sink.ts';
 
 class MovableClock {
   offset = 0;
@@ -76,5 +79,37 @@ describe('email address identities', () => {
 
   it('answers an incomplete link with 400', async () => {
     expect((await fetch(`${server.url}/verify-email?account=000000000000`)).status).toBe(400);
+  });
+});
+
+describe('the verification mail', () => {
+  let dns: TestDnsServer;
+  let sink: SinkMta;
+  let server: TestServer;
+  beforeAll(async () => {
+    dns = await TestDnsServer.start();
+    sink = await SinkMta.start();
+    server = await startTestServer({ dns, env: { SESAME_OUTBOUND_PORT: String(sink.port) } });
+    routeToSink(dns, 'inbox.test');
+  });
+  afterAll(async () => {
+    await server?.close();
+    await sink?.close();
+    await dns?.close();
+  });
+
+  it('is mailed to the address, and the link in it verifies the address', async () => {
+    const v2 = server.sesv2();
+    await v2.send(new CreateEmailIdentityCommand({ EmailIdentity: 'carol@inbox.test' }));
+    await sink.waitFor(() => sink.to('carol@inbox.test').length > 0);
+    const m = sink.to('carol@inbox.test')[0]!;
+    const text = m.raw.toString().replace(/=\r\n/g, '').replace(/=3D/g, '=');
+    expect(m.mailFrom).toMatch(/@mta\.sesame\.test$/);
+    expect(text).toMatch(/^From: Sesame <no-reply@mta\.sesame\.test>\r?$/m);
+    expect(text).toMatch(/^Subject: Email Address Verification Request in region US-EAST-1\r?$/m);
+    const link = /(http:\/\/\S+\/verify-email\?\S+)/.exec(text)?.[1];
+    expect(link).toBe(linkFor(server, 'carol@inbox.test'));
+    expect((await fetch(link!)).status).toBe(200);
+    expect((await v2.send(new GetEmailIdentityCommand({ EmailIdentity: 'carol@inbox.test' }))).VerifiedForSendingStatus).toBe(true);
   });
 });

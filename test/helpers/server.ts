@@ -15,7 +15,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { startSesame, type SesameInstance, type StartOptions } from '../../src/main/app.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import type { TestDnsServer } from './dns-server.ts';
+import { TestDnsServer } from './dns-server.ts';
 
 /** Which storage backends the current environment can test. */
 export function testBackends(): Array<'sqlite' | 'postgres'> {
@@ -79,6 +79,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const secretAccessKey = randomBytes(30).toString('base64');
   let pgSchema: { url: string; drop: () => Promise<void> } | undefined;
   if (options.backend === 'postgres') pgSchema = await freshPostgresSchema();
+  // Never let a test server reach the system's resolvers: without a DNS server of its own, it gets an
+  // empty one on loopback (every name NXDOMAIN), so mail it sends bounces at once instead of leaving the machine.
+  const ownDns = options.dns ? undefined : await TestDnsServer.start();
+  const dns = options.dns ?? ownDns!;
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -95,7 +99,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     SESAME_ROOT_ACCESS_KEY_ID: accessKeyId,
     SESAME_ROOT_SECRET_ACCESS_KEY: secretAccessKey,
     SESAME_LOG_LEVEL: 'debug',
-    ...(options.dns ? { SESAME_DNS_SERVERS: options.dns.address } : {}),
+    SESAME_DNS_SERVERS: dns.address,
     ...(pgSchema ? { SESAME_DATABASE_URL: pgSchema.url } : {}),
     ...options.env,
   };
@@ -105,6 +109,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     instance = await startSesame(config, { logger: createLogger(config.logLevel, sink), ...options.start });
   } catch (err) {
     await pgSchema?.drop();
+    await ownDns?.close();
     if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     throw err;
   }
@@ -134,6 +139,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       closed = true;
       for (const c of clients) c.destroy();
       await instance.close();
+      await ownDns?.close();
       await pgSchema?.drop();
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },

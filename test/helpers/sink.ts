@@ -31,12 +31,12 @@ export class SinkMta {
     readonly port: number,
   ) {}
 
-  /** Starts a sink on 127.0.0.1, port 0. */
-  static async start(): Promise<SinkMta> {
+  /** Starts a sink on 127.0.0.1, port 0; `starttls: false` makes it a server that does not offer STARTTLS. */
+  static async start(options: { starttls?: boolean } = {}): Promise<SinkMta> {
     let sink: SinkMta | undefined;
     const server = new SMTPServer({
       authOptional: true,
-      disabledCommands: ['AUTH'],
+      disabledCommands: options.starttls === false ? ['AUTH', 'STARTTLS'] : ['AUTH'],
       logger: false,
       size: 60 * 1024 * 1024,
       onConnect(_session, cb) {

@@ -340,6 +340,37 @@ export class SendingService {
     return messageId;
   }
 
+  /**
+   * Mail Sesame sends on its own behalf (the email-address verification message): from
+   * `no-reply@SESAME_HOSTNAME`, signed when the account has a verified identity for the hostname,
+   * queued and delivered like any message but without quota checks or events (SES does not publish
+   * events for its own mail either).
+   */
+  async sendSystemMail(accountId: string, m: { to: string; subject: string; text: string }): Promise<string> {
+    const now = this.clock.now();
+    const messageId = newMessageId(now);
+    const from = `no-reply@${this.settings.hostname}`;
+    const built = await new MailComposer({
+      from: `"Sesame" <${from}>`,
+      to: m.to,
+      subject: m.subject,
+      text: m.text,
+      messageId: `<${messageId}@${this.settings.hostname}>`,
+      date: new Date(now),
+      headers: { 'Auto-Submitted': 'auto-generated' },
+    })
+      .compile()
+      .build();
+    const body = await this.sign(accountId, this.settings.hostname, built, now);
+    const rcpt = this.address(m.to, 'a recipient');
+    await this.batcher.enqueue({
+      message: { messageId, accountId, mailFrom: `${messageId}@${this.settings.hostname}`, body, configurationSet: null, createdAt: now, expiresAt: now + this.settings.maxDeliverySeconds * 1000, meta: { system: true, suppressOnBounce: false } },
+      recipients: [{ messageId, rcpt, domain: rcpt.slice(rcpt.lastIndexOf('@') + 1).toLowerCase(), state: 'queued', attempts: 0, nextAttemptAt: now, leaseOwner: null, leaseExpiresAt: null, lastResponse: null, updatedAt: now }],
+      events: [],
+    });
+    return messageId;
+  }
+
   /** Records a message whose template could not be rendered: no recipients to deliver, one Rendering Failure event. */
   private async renderingFailure(p: Principal, cmd: SendCommand, base: MailBase, mailFrom: string, templateName: string, errorMessage: string): Promise<string> {
     const headers = [field('From', base.fromField), ...(cmd.to?.length ? [field('To', cmd.to.join(', '))] : []), ...(cmd.cc?.length ? [field('Cc', cmd.cc.join(', '))] : [])];

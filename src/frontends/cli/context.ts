@@ -49,3 +49,13 @@ export function printGeneratedCredentials(ctx: CliContext, bootstrap: BootstrapR
     ].join('\n'),
   );
 }
+
+/** Opens Sesame for one command, runs `fn`, and closes the database whatever happens. */
+export async function withCore<T>(ctx: CliContext, fn: (core: Core) => Promise<T>): Promise<T> {
+  const opened = await ctx.openCore(ctx.loadConfig());
+  try {
+    return await fn(opened.core);
+  } finally {
+    await opened.close();
+  }
+}

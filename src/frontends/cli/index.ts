@@ -1,5 +1,6 @@
 /** The `sesame` command line: one file per command, assembled here. */
 import { Command } from 'commander';
+import { registerAccount } from './account.ts';
 import { registerConfig } from './config.ts';
 import type { CliContext } from './context.ts';
 import { registerDns } from './dns.ts';
@@ -20,6 +21,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
   registerDns(program, ctx);
   registerSend(program, ctx);
   registerQueue(program, ctx);
+  registerAccount(program, ctx);
   registerEvents(program, ctx);
   registerConfig(program, ctx);
   return program;

@@ -719,6 +719,95 @@ export function storageConformanceSuite(name: string, open: OpenStorage): void {
       });
     });
 
+    for (const repo of ['templates', 'configurationSets'] as const) {
+      describe(`named resources: ${repo}`, () => {
+        const s = useStorage();
+        const rec = (accountId: string, name: string, data: Record<string, unknown> = { subject: 'Hi {{name}}' }) => ({ accountId, name, data, createdAt: 1_700_000_000_000, updatedAt: 1_700_000_000_000 });
+
+        it('creates, reads, conflicts on a duplicate name, and keeps accounts apart', async () => {
+          const a = unique('acct');
+          const b = unique('acct');
+          await s()[repo].create(rec(a, 'Welcome', { subject: 'Hé {{name}} ✓', nested: { n: 1 } }));
+          await expect(s()[repo].create(rec(a, 'Welcome'))).rejects.toBeInstanceOf(StorageConflictError);
+          await s()[repo].create(rec(b, 'Welcome', { other: true }));
+          expect(await s()[repo].get(a, 'Welcome')).toEqual(rec(a, 'Welcome', { subject: 'Hé {{name}} ✓', nested: { n: 1 } }));
+          expect((await s()[repo].get(b, 'Welcome'))?.data).toEqual({ other: true });
+          expect(await s()[repo].get(a, 'welcome')).toBeUndefined(); // names are case-sensitive, as SES's
+          expect(await s()[repo].count(a)).toBe(1);
+        });
+
+        it('lists in name order with after/limit, updates and deletes', async () => {
+          const a = unique('acct');
+          for (const n of ['c', 'a', 'b', 'd']) await s()[repo].create(rec(a, n));
+          expect((await s()[repo].list(a, { limit: 2 })).map((r) => r.name)).toEqual(['a', 'b']);
+          expect((await s()[repo].list(a, { after: 'b', limit: 10 })).map((r) => r.name)).toEqual(['c', 'd']);
+          expect(await s()[repo].update({ ...rec(a, 'b', { v: 2 }), updatedAt: BIG_TS })).toBe(true);
+          expect(await s()[repo].get(a, 'b')).toMatchObject({ data: { v: 2 }, createdAt: 1_700_000_000_000, updatedAt: BIG_TS });
+          expect(await s()[repo].update(rec(a, 'zz'))).toBe(false);
+          expect(await s()[repo].delete(a, 'b')).toBe(true);
+          expect(await s()[repo].delete(a, 'b')).toBe(false);
+          expect(await s()[repo].count(a)).toBe(3);
+        });
+      });
+    }
+
+    describe('queue statistics', () => {
+      const s = useStorage();
+      const rcpt = (messageId: string, r: string, now: number) => ({ messageId, rcpt: r, domain: 'x.test', state: 'queued' as const, attempts: 0, nextAttemptAt: now, leaseOwner: null, leaseExpiresAt: null, lastResponse: null, updatedAt: now });
+
+      it('counts recipients and events per 15-minute bucket, per account', async () => {
+        const acct = unique('acct');
+        const other = unique('acct');
+        const t0 = 1_800_000_000_000; // a multiple of 15 minutes
+        const msg = (id: string, accountId: string, at: number, n: number, events: string[]) => ({
+          message: { messageId: id, accountId, mailFrom: `${id}@b.test`, body: Buffer.from('x'), configurationSet: null, createdAt: at, expiresAt: at + 1000, meta: {} },
+          recipients: Array.from({ length: n }, (_, i) => rcpt(id, `r${i}@x.test`, at)),
+          events: events.map((type) => ({ messageId: id, accountId, type, createdAt: at, payload: {} })),
+        });
+        await s().queue.enqueue([
+          msg(unique('m'), acct, t0 + 1000, 2, ['Send', 'Bounce']),
+          msg(unique('m'), acct, t0 + 14 * 60_000, 1, ['Send', 'Reject']),
+          msg(unique('m'), acct, t0 + 16 * 60_000, 3, ['Send', 'Bounce', 'Bounce']),
+          msg(unique('m'), other, t0 + 1000, 5, ['Bounce']),
+        ]);
+        expect(await s().queue.sendCounts(acct, t0)).toEqual([
+          { bucketStart: t0, recipients: 3 },
+          { bucketStart: t0 + 15 * 60_000, recipients: 3 },
+        ]);
+        const counts = await s().queue.eventCounts(acct, t0, 15 * 60_000, ['Bounce', 'Reject', 'Complaint']);
+        expect(counts.sort((x, y) => x.bucketStart - y.bucketStart || x.type.localeCompare(y.type))).toEqual([
+          { bucketStart: t0, type: 'Bounce', count: 1 },
+          { bucketStart: t0, type: 'Reject', count: 1 },
+          { bucketStart: t0 + 15 * 60_000, type: 'Bounce', count: 2 },
+        ]);
+        expect(await s().queue.eventCounts(acct, t0 + 15 * 60_000, 15 * 60_000, ['Bounce'])).toEqual([{ bucketStart: t0 + 15 * 60_000, type: 'Bounce', count: 2 }]);
+        expect(await s().queue.eventCounts(acct, t0, 15 * 60_000, [])).toEqual([]);
+      });
+
+      it('leases carry the message metadata and TLS requirement; a completion writes its suppression entry only while the lease is held', async () => {
+        const acct = unique('acct');
+        const id = unique('m');
+        const now = Date.now();
+        await s().queue.enqueue([
+          {
+            message: { messageId: id, accountId: acct, mailFrom: `${id}@b.test`, body: Buffer.from('x'), configurationSet: 'set-1', requireTls: true, createdAt: now - 5, expiresAt: now + 60_000, meta: { mail: { messageId: id } } },
+            recipients: [rcpt(id, 'hard@x.test', now)],
+            events: [],
+          },
+        ]);
+        const leased = (await s().queue.lease('w1', now, 60_000, 1000)).filter((r) => r.messageId === id);
+        expect(leased).toHaveLength(1);
+        expect(leased[0]).toMatchObject({ requireTls: true, configurationSet: 'set-1', messageCreatedAt: now - 5, meta: { mail: { messageId: id } } });
+        const entry = { accountId: acct, email: 'hard@x.test', reason: 'BOUNCE' as const, lastUpdateTime: now, messageId: id, feedbackId: 'f1' };
+        const update = { messageId: id, rcpt: 'hard@x.test', state: 'bounced' as const, attempts: 1, nextAttemptAt: now, lastResponse: '550 no' };
+        expect(await s().queue.complete('someone-else', [{ update, events: [], suppression: entry }], now)).toBe(0);
+        expect(await s().suppression.get(acct, 'hard@x.test')).toBeUndefined();
+        expect(await s().queue.complete('w1', [{ update, events: [], suppression: entry }], now)).toBe(1);
+        expect(await s().suppression.get(acct, 'hard@x.test')).toEqual(entry);
+        expect((await s().queue.recipients(id))[0]).toMatchObject({ state: 'bounced', updatedAt: now });
+      });
+    });
+
     describe('lifecycle', () => {
       it('ping succeeds on an open store', async () => {
         const { storage, cleanup } = await open();
