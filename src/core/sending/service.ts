@@ -234,7 +234,9 @@ export class SendingService {
 
     // Authorization: the key's policy, on the From identity, with SES's condition keys.
     const fromDomain = from.slice(from.lastIndexOf('@') + 1);
-    const verifying = await this.verifyingIdentity(p.accountId, from);
+    // One read per identity name for the whole send: the From check, MAIL FROM and DKIM all walk the same chain.
+    const ids = identityReader(this.storage, p.accountId);
+    const verifying = await this.verifyingIdentity(ids, from);
     this.accounts.authorize(p, {
       action: cmd.action,
       resource: identityArn({ region: this.settings.region, accountId: p.accountId }, verifying?.name ?? from),
@@ -249,7 +251,7 @@ export class SendingService {
     }
     if (!account.productionAccessEnabled) {
       const unverified: string[] = [];
-      for (const r of recipients) if (!(await this.verifyingIdentity(p.accountId, r))) unverified.push(r);
+      for (const r of recipients) if (!(await this.verifyingIdentity(ids, r))) unverified.push(r);
       if (unverified.length > 0) throw this.notVerified(unverified);
     }
     const quota = effectiveQuota(account);
@@ -261,7 +263,7 @@ export class SendingService {
     }
 
     const messageId = newMessageId(now);
-    const mailFrom = await this.mailFrom(verifying, fromDomain, messageId);
+    const mailFrom = await this.mailFrom(ids, verifying, fromDomain, messageId);
     const base = { messageId, now, fromField, from, recipients, tags, verifying, configurationSet };
     let content = cmd.content;
     if (content.kind === 'template') {
@@ -283,7 +285,7 @@ export class SendingService {
     }
     const built = raw ? this.normaliseRaw(raw, messageId, now) : await this.build(cmd, content as Extract<SendContent, { kind: 'simple' }>, fromField, messageId, now);
     if (built.length > cmd.maxBytes) throw new SesError('MessageRejected', `Message length is more than ${cmd.maxBytes} bytes long: '${built.length}'.`);
-    const body = await this.sign(p.accountId, fromDomain, built, now);
+    const body = await this.sign(ids, fromDomain, built, now);
 
     // The configuration set's suppression options, when it has them, replace the account's.
     const reasons = configurationSet?.suppression?.suppressedReasons ?? account.suppressedReasons;
@@ -361,7 +363,7 @@ export class SendingService {
     })
       .compile()
       .build();
-    const body = await this.sign(accountId, this.settings.hostname, built, now);
+    const body = await this.sign(identityReader(this.storage, accountId), this.settings.hostname, built, now);
     const rcpt = this.address(m.to, 'a recipient');
     await this.batcher.enqueue({
       message: { messageId, accountId, mailFrom: `${messageId}@${this.settings.hostname}`, body, configurationSet: null, createdAt: now, expiresAt: now + this.settings.maxDeliverySeconds * 1000, meta: { system: true, suppressOnBounce: false } },
@@ -442,13 +444,13 @@ export class SendingService {
   }
 
   /** The verified identity that lets `address` send: the address, its domain, or a parent domain. */
-  private async verifyingIdentity(accountId: string, address: string): Promise<Identity | undefined> {
+  private async verifyingIdentity(ids: IdentityReader, address: string): Promise<Identity | undefined> {
     const candidates = [address];
     const labels = address.slice(address.lastIndexOf('@') + 1).split('.');
     for (let i = 0; i < labels.length - 1; i++) candidates.push(labels.slice(i).join('.'));
     for (const name of candidates) {
-      const r = await this.storage.identities.get(accountId, name);
-      if (r && r.verificationStatus === 'SUCCESS') return fromRecord(r);
+      const i = await ids(name);
+      if (i && i.verificationStatus === 'SUCCESS') return i;
     }
     return undefined;
   }
@@ -458,8 +460,8 @@ export class SendingService {
   }
 
   /** The per-message bounce address: on the verified custom MAIL FROM domain, else on SESAME_HOSTNAME. */
-  private async mailFrom(verifying: Identity, fromDomain: string, messageId: string): Promise<string> {
-    const domainIdentity = verifying.type === 'DOMAIN' ? verifying : fromRecordOrUndefined(await this.storage.identities.get(verifying.accountId, fromDomain)) ?? verifying;
+  private async mailFrom(ids: IdentityReader, verifying: Identity, fromDomain: string, messageId: string): Promise<string> {
+    const domainIdentity = verifying.type === 'DOMAIN' ? verifying : ((await ids(fromDomain)) ?? verifying);
     const mf = domainIdentity.data.mailFrom;
     if (mf && mf.status === 'SUCCESS') return `${messageId}@${mf.domain}`;
     if (mf && mf.behaviorOnMxFailure === 'REJECT_MESSAGE') {
@@ -508,12 +510,11 @@ export class SendingService {
   }
 
   /** Signs with the From domain's DKIM key when its DKIM is verified and enabled (signing happens once per message). */
-  private async sign(accountId: string, fromDomain: string, message: Buffer, now: number): Promise<Buffer> {
+  private async sign(ids: IdentityReader, fromDomain: string, message: Buffer, now: number): Promise<Buffer> {
     const labels = fromDomain.split('.');
     for (let i = 0; i < labels.length - 1; i++) {
-      const r = await this.storage.identities.get(accountId, labels.slice(i).join('.'));
-      if (!r) continue;
-      const identity = fromRecord(r);
+      const identity = await ids(labels.slice(i).join('.'));
+      if (!identity) continue;
       const dkim = identity.data.dkim;
       if (!dkim || !dkim.signingEnabled || dkim.status !== 'SUCCESS' || dkim.keys.length === 0) continue;
       const key = dkim.keys[0]!;
@@ -640,6 +641,17 @@ function displayName(fromField: string): string | undefined {
   return m?.[1] ? m[1] : undefined;
 }
 
-function fromRecordOrUndefined(r: Parameters<typeof fromRecord>[0] | undefined): Identity | undefined {
-  return r ? fromRecord(r) : undefined;
+/** Reads an account's identities by name, each at most once (for one send). */
+type IdentityReader = (name: string) => Promise<Identity | undefined>;
+
+function identityReader(storage: Storage, accountId: string): IdentityReader {
+  const seen = new Map<string, Promise<Identity | undefined>>();
+  return (name) => {
+    let got = seen.get(name);
+    if (!got) {
+      got = storage.identities.get(accountId, name).then((r) => (r ? fromRecord(r) : undefined));
+      seen.set(name, got);
+    }
+    return got;
+  };
 }
