@@ -4,6 +4,7 @@
  * fails when the two disagree, so the documentation cannot drift from the code.
  */
 import { hostname } from 'node:os';
+import { parseDomainRates } from '../lib/rates.ts';
 
 /** A configuration value after parsing. */
 export type ConfigValue = string | number | boolean | string[] | number[] | undefined;
@@ -97,6 +98,14 @@ function parseDnsServers(raw: string, env: string): string[] {
     }
   }
   return list;
+}
+
+function parseRates(raw: string, env: string): Record<string, number> {
+  try {
+    return parseDomainRates(raw);
+  } catch (err) {
+    throw new ConfigError(`${env}: ${(err as Error).message}`);
+  }
 }
 
 function parseRetrySchedule(raw: string, env: string): number[] {
@@ -209,6 +218,21 @@ export const schema = {
     default: 50_400,
     defaultDoc: '`50400` (14 h)',
     description: 'After this many seconds a deferred recipient bounces (`Transient`).',
+    usedBy: 'worker',
+  },
+  domainConnections: {
+    env: 'SESAME_DOMAIN_CONNECTIONS',
+    parse: parseInteger(1, 1000),
+    default: 10,
+    description: 'Simultaneous outbound connections per destination domain from one node.',
+    usedBy: 'worker',
+  },
+  domainRates: {
+    env: 'SESAME_DOMAIN_RATE',
+    parse: parseRates,
+    default: {} as Record<string, number>,
+    defaultDoc: 'no limit',
+    description: 'Messages per destination domain from one node: `50/s`, or per domain with a default, `gmail.com=20/s,example.org=300/m,*=100/s` (units s, m, h). Mail over the rate waits its turn; it is not counted as an attempt.',
     usedBy: 'worker',
   },
   verifyIntervalMs: {

@@ -67,6 +67,7 @@ export async function openCore(config: Config, options: StartOptions = {}) {
       outboundPort: config.outboundPort,
       smartHost: config.smartHost,
       retryScheduleMs: config.retrySchedule,
+      domainLimits: { connections: config.domainConnections, rates: config.domainRates },
     },
     deliveryObserver: { outcome: (kind) => metrics.deliveries.inc({ outcome: kind }) },
     nodeId: loadNodeId(config.dataDir),

@@ -24,6 +24,9 @@ export class SinkMta {
   readonly rcptReplies = new Map<string, Reply[] | Reply>();
   /** Connections seen. */
   connections = 0;
+  /** Connections open now, and the most that were open at once. */
+  open = 0;
+  maxOpen = 0;
   private waiters: Array<() => void> = [];
 
   private constructor(
@@ -40,8 +43,15 @@ export class SinkMta {
       logger: false,
       size: 60 * 1024 * 1024,
       onConnect(_session, cb) {
-        if (sink) sink.connections++;
+        if (sink) {
+          sink.connections++;
+          sink.open++;
+          sink.maxOpen = Math.max(sink.maxOpen, sink.open);
+        }
         cb();
+      },
+      onClose() {
+        if (sink) sink.open--;
       },
       onRcptTo(address: SMTPServerAddress, _session, cb) {
         const scripted = sink!.rcptReplies.get(address.address.toLowerCase());

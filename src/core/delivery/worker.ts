@@ -14,6 +14,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { CompletionItem, EventRecord, LeasedRecipient, Storage } from '../../storage/ports.ts';
 import { isDnsNotFound, type Clock, type DnsResolver } from '../clock.ts';
 import { bounceEvent, deliveryDelayEvent, deliveryEvent, type MailObject } from '../events/model.ts';
+import { DomainLimits, type DomainLimitSettings } from './limits.ts';
 
 /** Delivery settings. */
 export interface DeliverySettings {
@@ -24,11 +25,19 @@ export interface DeliverySettings {
   retryScheduleMs: number[];
   leaseMs?: number;
   batchSize?: number;
+  /** Domains delivered at once by one pass. */
   domainConcurrency?: number;
+  /** Passes (lease, deliver) running at once on this node, so one slow domain does not hold up the rest. */
+  passes?: number;
+  /** Per-destination limits: connections and message rate. */
+  domainLimits?: DomainLimitSettings;
   connectTimeoutMs?: number;
   /** Idle wait between polls when the queue has nothing due. */
   pollMs?: number;
 }
+
+/** Below this many messages per connection, a domain's messages are not spread over more connections. */
+const MESSAGES_PER_CONNECTION = 10;
 
 /** One recipient's outcome. */
 type Outcome =
@@ -54,7 +63,8 @@ export class DeliveryWorker {
   readonly owner: string;
   private stopped = true;
   private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
+  private readonly wakers = new Set<() => void>();
+  private readonly limits: DomainLimits;
 
   constructor(
     private readonly storage: Storage,
@@ -67,6 +77,7 @@ export class DeliveryWorker {
     owner?: string,
   ) {
     this.owner = owner ?? `node-${randomUUID()}`;
+    this.limits = new DomainLimits(settings.domainLimits ?? { connections: 10, rates: {} });
   }
 
   /**
@@ -79,12 +90,14 @@ export class DeliveryWorker {
     this.loop = this.storage.queue
       .release(this.owner)
       .catch((err: unknown) => this.logger.error({ code: 'DELIVERY_PASS_FAILED', err }, 'could not release leases left by an earlier run'))
-      .then(() => this.run());
+      .then(async () => {
+        await Promise.all(Array.from({ length: Math.max(1, this.settings.passes ?? 4) }, () => this.run()));
+      });
   }
 
-  /** Asks the loop to look at the queue now (called after each commit). */
+  /** Asks the loops to look at the queue now (called after each commit). */
   wake(): void {
-    this.wakeUp?.();
+    for (const w of [...this.wakers]) w();
   }
 
   /** Stops leasing, waits for in-flight deliveries, releases leases. */
@@ -105,13 +118,14 @@ export class DeliveryWorker {
       }
       if (n === 0 && !this.stopped) {
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, this.settings.pollMs ?? 250);
-          this.wakeUp = () => {
+          const waker = () => {
             clearTimeout(t);
+            this.wakers.delete(waker);
             resolve();
           };
+          const t = setTimeout(waker, this.settings.pollMs ?? 250);
+          this.wakers.add(waker);
         });
-        this.wakeUp = undefined;
       }
     }
   }
@@ -155,10 +169,29 @@ export class DeliveryWorker {
     const byMessage = new Map<string, LeasedRecipient[]>();
     for (const r of rcpts) byMessage.set(r.messageId, [...(byMessage.get(r.messageId) ?? []), r]);
     const messages = [...byMessage.values()];
+    // Spread the messages over several connections (at most the domain's connection limit, and
+    // only when each still carries a useful number of messages), each taking a slot first.
+    const lanes = Math.max(1, Math.min(this.limits.connections(), Math.ceil(messages.length / MESSAGES_PER_CONNECTION)));
+    const split: LeasedRecipient[][][] = Array.from({ length: lanes }, () => []);
+    messages.forEach((m, i) => split[i % lanes]!.push(m));
+    await Promise.all(
+      split.map(async (share) => {
+        const release = await this.limits.acquire(domain);
+        try {
+          await this.deliverOverConnection(domain, targets.list, share);
+        } finally {
+          release();
+        }
+      }),
+    );
+  }
 
+  /** Opens one connection to the domain's first reachable host and sends `messages` over it, in turn. */
+  private async deliverOverConnection(domain: string, targets: Target[], messages: LeasedRecipient[][]): Promise<void> {
+    const rcpts = messages.flat();
     let conn: { c: SMTPConnection; target: Target } | undefined;
     let lastFailure = '421 4.4.1 Unable to connect to any MX host';
-    for (const t of targets.list) {
+    for (const t of targets) {
       try {
         conn = { c: await this.connect(t), target: t };
         break;
@@ -175,6 +208,14 @@ export class DeliveryWorker {
       const secure = (conn.c as unknown as { secure?: boolean }).secure === true;
       for (let i = 0; i < messages.length; i++) {
         const group = messages[i]!;
+        const wait = this.limits.take(domain, this.clock.now());
+        if (wait > 0) {
+          // Over the domain's message rate: the rest waits, not counted as an attempt, no event.
+          const rest = messages.slice(i).flat();
+          this.logger.debug({ code: 'DELIVERY_RATE_LIMITED', domain, recipients: rest.length, waitMs: wait }, `${domain}: message rate reached, ${rest.length} recipients wait ${wait} ms`);
+          await this.postpone(rest, this.clock.now() + wait);
+          return;
+        }
         if (group[0]!.requireTls && !secure) {
           // TlsPolicy REQUIRE (configuration set): never hand this message over in plain text.
           const t = conn.target;
@@ -197,6 +238,16 @@ export class DeliveryWorker {
         conn.c.close();
       }
     }
+  }
+
+  /** Gives leased recipients back, due at `at`, without counting an attempt or writing an event. */
+  private async postpone(rcpts: LeasedRecipient[], at: number): Promise<void> {
+    if (rcpts.length === 0) return;
+    await this.storage.queue.complete(
+      this.owner,
+      rcpts.map((r) => ({ update: { messageId: r.messageId, rcpt: r.rcpt, state: 'queued' as const, attempts: r.attempts, nextAttemptAt: Math.min(at, r.expiresAt), lastResponse: r.lastResponse }, events: [] })),
+      this.clock.now(),
+    );
   }
 
   /** Sends one message to its recipients on an open connection; per-recipient outcomes. */
