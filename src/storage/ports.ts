@@ -65,6 +65,12 @@ export interface AccountRepository {
   get(id: string): Promise<AccountRecord | undefined>;
   /** Replaces the settings of an account. */
   updateSettings(id: string, settings: Record<string, unknown>): Promise<void>;
+  /**
+   * Replaces the settings only if they still equal `expected` (as last read): compare-and-swap, so
+   * two concurrent changes (two requests, the CLI and a server, two nodes) never lose one. Returns
+   * false when they changed meanwhile.
+   */
+  swapSettings(id: string, expected: Record<string, unknown>, next: Record<string, unknown>): Promise<boolean>;
 }
 
 /** Access keys. */

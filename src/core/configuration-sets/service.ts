@@ -115,12 +115,12 @@ export class ConfigurationSetsService {
       const next = this.validate({
         delivery: change.delivery ?? current.delivery,
         sending: change.sending ?? current.sending,
-        reputation: change.reputation ?? current.reputation,
+        reputation: change.reputation ? { ...current.reputation, ...change.reputation } : current.reputation,
         suppression: 'suppression' in change ? change.suppression : current.suppression,
         tracking: 'tracking' in change ? change.tracking : current.tracking,
       });
       if (await this.storage.configurationSets.update({ ...r, data: { ...next }, updatedAt: Math.max(this.clock.now(), r.updatedAt + 1) })) return;
-      if (attempt > 3) throw missing(n);
+      if (attempt > 10) throw new SesError('ConflictException', `Configuration set <${n}> is being changed concurrently; try again.`);
     }
   }
 

@@ -169,8 +169,12 @@ export class AccountSettingsService {
   }
 
   private async change(accountId: string, patch: Partial<AccountSendingSettings>): Promise<void> {
-    const account = await this.storage.accounts.get(accountId);
-    await this.storage.accounts.updateSettings(accountId, { ...(account?.settings ?? {}), ...patch });
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const account = await this.storage.accounts.get(accountId);
+      if (!account) throw new SesError('InternalServiceErrorException', `Account ${accountId} does not exist.`);
+      if (await this.storage.accounts.swapSettings(accountId, account.settings, { ...account.settings, ...patch })) return;
+    }
+    throw new SesError('ConflictException', 'The account settings are being changed concurrently; try again.');
   }
 }
 

@@ -134,6 +134,21 @@ export function storageConformanceSuite(name: string, open: OpenStorage): void {
         expect((await s().accounts.get(a.id))!.settings).toEqual({});
       });
 
+      it('swapSettings replaces only what was read: of two concurrent changes exactly one wins', async () => {
+        const id = unique('acct');
+        await s().accounts.ensure(account(id, { settings: { sendingEnabled: true, nested: { a: [1, 'é'] } } }));
+        const read = (await s().accounts.get(id))!.settings;
+        const results = await Promise.all([
+          s().accounts.swapSettings(id, read, { ...read, sendingEnabled: false }),
+          s().accounts.swapSettings(id, read, { ...read, max24HourSend: 5 }),
+        ]);
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const after = (await s().accounts.get(id))!.settings;
+        expect(await s().accounts.swapSettings(id, read, {})).toBe(false);
+        expect(await s().accounts.swapSettings(id, after, { ...after, x: 1 })).toBe(true);
+        expect((await s().accounts.get(id))!.settings).toEqual({ ...after, x: 1 });
+      });
+
       it('updateSettings of a missing account does not create it', async () => {
         const id = unique('missing');
         await s().accounts.updateSettings(id, { x: 1 });

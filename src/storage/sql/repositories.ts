@@ -58,6 +58,17 @@ class SqlAccounts implements AccountRepository {
   async updateSettings(id: string, settings: Record<string, unknown>): Promise<void> {
     await this.db.updateTable('accounts').set({ settings: JSON.stringify(settings) }).where('id', '=', id).execute();
   }
+
+  async swapSettings(id: string, expected: Record<string, unknown>, next: Record<string, unknown>): Promise<boolean> {
+    // The stored text was written by JSON.stringify, and parse → stringify gives it back unchanged.
+    const r = await this.db
+      .updateTable('accounts')
+      .set({ settings: JSON.stringify(next) })
+      .where('id', '=', id)
+      .where('settings', '=', JSON.stringify(expected))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
 }
 
 function toKey(row: Selectable<AccessKeysTable>): AccessKeyRecord {
