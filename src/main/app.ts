@@ -47,7 +47,9 @@ export interface SesameInstance {
 export async function openCore(config: Config, options: StartOptions = {}) {
   const logger = options.logger ?? createLogger(config.logLevel);
   const box = new SecretBox(loadMasterKey(config.masterKey, config.dataDir));
-  const storage = await openStorage(config.databaseUrl, config.dataDir);
+  const storage = await openStorage(config.databaseUrl, config.dataDir, (err) =>
+    logger.warn({ code: 'DATABASE_CONNECTION_ERROR', err }, `an idle database connection failed (${err.message}); the pool replaces it`),
+  );
   const metrics = new Metrics();
   const core = createCore({
     storage,

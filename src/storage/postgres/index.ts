@@ -22,7 +22,7 @@ const types = {
 const MIGRATION_LOCK_KEY = 0x5e5a3e;
 
 /** Opens a pool to `url`, migrates the schema and returns the Storage. */
-export async function openPostgresStorage(url: string, options: { poolSize?: number } = {}): Promise<Storage> {
+export async function openPostgresStorage(url: string, options: { poolSize?: number; onConnectionError?: (err: Error) => void } = {}): Promise<Storage> {
   const u = new URL(url);
   const schema = u.searchParams.get('schema');
   u.searchParams.delete('schema');
@@ -36,7 +36,7 @@ export async function openPostgresStorage(url: string, options: { poolSize?: num
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   // An idle client's network error must not crash the process; the pool replaces the client.
-  pool.on('error', () => {});
+  pool.on('error', (err) => options.onConnectionError?.(err));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   // Nodes starting together race to create the schema and Kysely's own migration tables. A
   // session-level advisory lock, held on a separate connection (so that a pool of size 1 still
