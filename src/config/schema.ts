@@ -223,8 +223,8 @@ export const schema = {
   domainConnections: {
     env: 'SESAME_DOMAIN_CONNECTIONS',
     parse: parseInteger(1, 1000),
-    default: 10,
-    description: 'Simultaneous outbound connections per destination domain from one node.',
+    default: 20,
+    description: "Simultaneous outbound connections per destination domain from one node (20, as Postfix's `default_destination_concurrency_limit`).",
     usedBy: 'worker',
   },
   domainRates: {

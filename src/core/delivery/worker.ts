@@ -77,7 +77,7 @@ export class DeliveryWorker {
     owner?: string,
   ) {
     this.owner = owner ?? `node-${randomUUID()}`;
-    this.limits = new DomainLimits(settings.domainLimits ?? { connections: 10, rates: {} });
+    this.limits = new DomainLimits(settings.domainLimits ?? { connections: 20, rates: {} });
   }
 
   /**
