@@ -298,6 +298,8 @@ export interface NamedRepository {
   list(accountId: string, options: { after?: string; limit: number }): Promise<NamedRecord[]>;
   /** Replaces `data` and `updatedAt` of an existing record; false when it does not exist. */
   update(r: NamedRecord): Promise<boolean>;
+  /** Like update, but only while the stored `updatedAt` still equals `expectedUpdatedAt` (compare-and-swap). */
+  swap(r: NamedRecord, expectedUpdatedAt: number): Promise<boolean>;
   delete(accountId: string, name: string): Promise<boolean>;
   count(accountId: string): Promise<number>;
 }

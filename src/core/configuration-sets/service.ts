@@ -104,14 +104,24 @@ export class ConfigurationSetsService {
     await this.storage.tags.removeAll(p.accountId, this.arn(p.accountId, n));
   }
 
-  /** Changes some options of a set (the PutConfigurationSet*Options operations). */
-  async putOptions(p: Principal, name: unknown, change: Partial<ConfigurationSetOptions>, action: string): Promise<void> {
+  /**
+   * Changes some options of a set (the PutConfigurationSet*Options operations). `change` may be a
+   * function of the current options, applied inside the compare-and-swap loop, for callers that
+   * keep part of an option group (v1 delivery options keep v2's MaxDeliverySeconds).
+   */
+  async putOptions(
+    p: Principal,
+    name: unknown,
+    changeOrFn: Partial<ConfigurationSetOptions> | ((current: ConfigurationSet) => Partial<ConfigurationSetOptions>),
+    action: string,
+  ): Promise<void> {
     const n = checkName(name);
     this.accounts.authorize(p, { action, resource: this.arn(p.accountId, n) });
     for (let attempt = 0; ; attempt++) {
       const r = await this.storage.configurationSets.get(p.accountId, n);
       if (!r) throw missing(n);
       const current = toSet(r);
+      const change = typeof changeOrFn === 'function' ? changeOrFn(current) : changeOrFn;
       const next = this.validate({
         delivery: change.delivery ?? current.delivery,
         sending: change.sending ?? current.sending,
@@ -119,7 +129,7 @@ export class ConfigurationSetsService {
         suppression: 'suppression' in change ? change.suppression : current.suppression,
         tracking: 'tracking' in change ? change.tracking : current.tracking,
       });
-      if (await this.storage.configurationSets.update({ ...r, data: { ...next }, updatedAt: Math.max(this.clock.now(), r.updatedAt + 1) })) return;
+      if (await this.storage.configurationSets.swap({ ...r, data: { ...next }, updatedAt: Math.max(this.clock.now(), r.updatedAt + 1) }, r.updatedAt)) return;
       if (attempt > 10) throw new SesError('ConflictException', `Configuration set <${n}> is being changed concurrently; try again.`);
     }
   }

@@ -759,6 +759,10 @@ export function storageConformanceSuite(name: string, open: OpenStorage): void {
           expect(await s()[repo].update({ ...rec(a, 'b', { v: 2 }), updatedAt: BIG_TS })).toBe(true);
           expect(await s()[repo].get(a, 'b')).toMatchObject({ data: { v: 2 }, createdAt: 1_700_000_000_000, updatedAt: BIG_TS });
           expect(await s()[repo].update(rec(a, 'zz'))).toBe(false);
+          // Compare-and-swap: only against the updatedAt last read.
+          expect(await s()[repo].swap({ ...rec(a, 'b', { v: 3 }), updatedAt: BIG_TS + 1 }, 1_700_000_000_000)).toBe(false);
+          expect(await s()[repo].swap({ ...rec(a, 'b', { v: 3 }), updatedAt: BIG_TS + 1 }, BIG_TS)).toBe(true);
+          expect(await s()[repo].get(a, 'b')).toMatchObject({ data: { v: 3 }, updatedAt: BIG_TS + 1 });
           expect(await s()[repo].delete(a, 'b')).toBe(true);
           expect(await s()[repo].delete(a, 'b')).toBe(false);
           expect(await s()[repo].count(a)).toBe(3);

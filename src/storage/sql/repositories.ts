@@ -326,6 +326,17 @@ class SqlNamed implements NamedRepository {
     return Number(res.numUpdatedRows) > 0;
   }
 
+  async swap(r: NamedRecord, expectedUpdatedAt: number): Promise<boolean> {
+    const res = await this.db
+      .updateTable(this.table)
+      .set({ data: JSON.stringify(r.data), updated_at: r.updatedAt })
+      .where('account_id', '=', r.accountId)
+      .where('name', '=', r.name)
+      .where('updated_at', '=', expectedUpdatedAt)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
   async delete(accountId: string, name: string): Promise<boolean> {
     const res = await this.db.deleteFrom(this.table).where('account_id', '=', accountId).where('name', '=', name).executeTakeFirst();
     return Number(res.numDeletedRows) > 0;

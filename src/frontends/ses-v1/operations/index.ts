@@ -2,6 +2,45 @@
 import type { V1Action } from '../handler.ts';
 import { identityActions } from './identities.ts';
 import { sendingActions } from './sending.ts';
+import { sendBulkTemplatedEmail } from './send-bulk-templated-email.ts';
+import { sendTemplatedEmail } from './send-templated-email.ts';
+import { createTemplate } from './create-template.ts';
+import { deleteTemplate } from './delete-template.ts';
+import { getTemplate } from './get-template.ts';
+import { listTemplates } from './list-templates.ts';
+import { testRenderTemplate } from './test-render-template.ts';
+import { updateTemplate } from './update-template.ts';
+import { createConfigurationSet } from './create-configuration-set.ts';
+import { deleteConfigurationSet } from './delete-configuration-set.ts';
+import { describeConfigurationSet } from './describe-configuration-set.ts';
+import { listConfigurationSets } from './list-configuration-sets.ts';
+import { putConfigurationSetDeliveryOptions } from './put-configuration-set-delivery-options.ts';
+import { updateConfigurationSetReputationMetricsEnabled } from './update-configuration-set-reputation-metrics-enabled.ts';
+import { updateConfigurationSetSendingEnabled } from './update-configuration-set-sending-enabled.ts';
+import { getAccountSendingEnabled } from './get-account-sending-enabled.ts';
+import { getSendQuota } from './get-send-quota.ts';
+import { getSendStatistics } from './get-send-statistics.ts';
+import { updateAccountSendingEnabled } from './update-account-sending-enabled.ts';
+
+/** Templated sending (SendEmail and SendRawEmail are in sending.ts). */
+const templatedSendingActions: V1Action[] = [sendTemplatedEmail, sendBulkTemplatedEmail];
+
+/** Email templates. */
+const templateActions: V1Action[] = [createTemplate, getTemplate, listTemplates, updateTemplate, deleteTemplate, testRenderTemplate];
+
+/** Configuration sets. */
+const configurationSetActions: V1Action[] = [
+  createConfigurationSet,
+  deleteConfigurationSet,
+  describeConfigurationSet,
+  listConfigurationSets,
+  putConfigurationSetDeliveryOptions,
+  updateConfigurationSetSendingEnabled,
+  updateConfigurationSetReputationMetricsEnabled,
+];
+
+/** Account-level sending settings and statistics. */
+const accountActions: V1Action[] = [getSendQuota, getSendStatistics, getAccountSendingEnabled, updateAccountSendingEnabled];
 
 /** The action table. */
-export const actions: V1Action[] = [...identityActions, ...sendingActions];
+export const actions: V1Action[] = [...identityActions, ...sendingActions, ...templatedSendingActions, ...templateActions, ...configurationSetActions, ...accountActions];

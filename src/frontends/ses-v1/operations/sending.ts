@@ -1,14 +1,7 @@
 /** The v1 sending actions: SendEmail and SendRawEmail, into the same pipeline as v2. */
 import { badRequest } from '../../../core/index.ts';
 import type { V1Action } from '../handler.ts';
-import type { QueryParams } from '../query.ts';
-
-function tags(params: QueryParams): Array<{ name: string; value: string }> {
-  return params.structList('Tags', ['Name', 'Value']).map((t) => {
-    if (t.Name === undefined || t.Value === undefined) throw badRequest('Each tag needs a Name and a Value.');
-    return { name: t.Name, value: t.Value };
-  });
-}
+import { messageTags as tags } from './message-tags.ts';
 
 /** The v1 sending actions. */
 export const sendingActions: V1Action[] = [
