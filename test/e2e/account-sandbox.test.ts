@@ -9,10 +9,11 @@ import { CreateEmailIdentityCommand, GetAccountCommand, PutAccountDetailsCommand
 import { GetSendQuotaCommand } from '@aws-sdk/client-ses';
 import { expectSdkError } from '../helpers/aws-wire.ts';
 import { runCli } from '../helpers/cli.ts';
-import { TestDnsServer } from '../helpers/dns-server.ts';
+import type { TestDnsServer } from '../helpers/dns-server.ts';
+import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
 import { routeToSink, verifyDomain } from '../helpers/identities.ts';
-import { startTestServer, testBackends, type TestServer } from '../helpers/server.ts';
-import { SinkMta } from '../helpers/sink.ts';
+import { testBackends, type TestServer } from '../helpers/server.ts';
+import type { SinkMta } from '../helpers/sink.ts';
 
 describe.each(testBackends())('account, sandbox and quotas (%s)', (backend) => {
   let dns: TestDnsServer;
@@ -20,25 +21,13 @@ describe.each(testBackends())('account, sandbox and quotas (%s)', (backend) => {
   let server: TestServer;
   let env: Record<string, string>;
 
+  let fixture: SendingFixture;
+
   beforeAll(async () => {
-    dns = await TestDnsServer.start();
-    sink = await SinkMta.start();
-    server = await startTestServer({ backend, dns, env: { SESAME_OUTBOUND_PORT: String(sink.port) } });
-    env = {
-      SESAME_DATA_DIR: server.dataDir,
-      SESAME_HOSTNAME: 'mta.sesame.test',
-      SESAME_ROOT_ACCESS_KEY_ID: server.accessKeyId,
-      SESAME_ROOT_SECRET_ACCESS_KEY: server.secretAccessKey,
-      ...(server.databaseUrl ? { SESAME_DATABASE_URL: server.databaseUrl } : {}),
-    };
-    await verifyDomain(server, dns, 'sender.test');
-    routeToSink(dns, 'dest.test');
+    fixture = await startSendingFixture({ backend });
+    ({ dns, sink, server, cliEnv: env } = fixture);
   });
-  afterAll(async () => {
-    await server?.close();
-    await sink?.close();
-    await dns?.close();
-  });
+  afterAll(() => fixture?.close());
 
   const send = (to: string[]) =>
     server.sesv2().send(new SendEmailCommand({ FromEmailAddress: 'a@sender.test', Destination: { ToAddresses: to }, Content: { Simple: { Subject: { Data: 's' }, Body: { Text: { Data: 'b' } } } } }));

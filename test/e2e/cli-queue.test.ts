@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
-import { TestDnsServer } from '../helpers/dns-server.ts';
-import { routeToSink, verifyDomain } from '../helpers/identities.ts';
-import { eventually, startTestServer, testBackends, type TestServer } from '../helpers/server.ts';
-import { SinkMta } from '../helpers/sink.ts';
+import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
+import { eventually, testBackends, type TestServer } from '../helpers/server.ts';
+import type { SinkMta } from '../helpers/sink.ts';
 
 const MESSAGE_ID = /MessageId: (0100[0-9a-f]{12}-[0-9a-f-]{36}-000000)/;
 const UNKNOWN = '0100000000000000-00000000-0000-4000-8000-000000000000-000000';
@@ -24,31 +23,20 @@ interface EventsJson {
 }
 
 describe.each(testBackends())('sesame send / events / queue (%s)', (backend) => {
-  let dns: TestDnsServer;
   let sink: SinkMta;
   let server: TestServer;
   let env: Record<string, string>;
   let tmp: string;
 
+  let fixture: SendingFixture;
+
   beforeAll(async () => {
-    dns = await TestDnsServer.start();
-    sink = await SinkMta.start();
     tmp = await mkdtemp(join(tmpdir(), 'sesame-cli-queue-'));
-    server = await startTestServer({ backend, dns, env: { SESAME_OUTBOUND_PORT: String(sink.port), SESAME_RETRY_SCHEDULE: '1h' } });
-    env = {
-      SESAME_DATA_DIR: server.dataDir,
-      SESAME_HOSTNAME: 'mta.sesame.test',
-      SESAME_ROOT_ACCESS_KEY_ID: server.accessKeyId,
-      SESAME_ROOT_SECRET_ACCESS_KEY: server.secretAccessKey,
-      ...(server.databaseUrl ? { SESAME_DATABASE_URL: server.databaseUrl } : {}),
-    };
-    await verifyDomain(server, dns, 'sender.test');
-    routeToSink(dns, 'dest.test');
+    fixture = await startSendingFixture({ backend, env: { SESAME_RETRY_SCHEDULE: '1h' } });
+    ({ sink, server, cliEnv: env } = fixture);
   });
   afterAll(async () => {
-    await server?.close();
-    await sink?.close();
-    await dns?.close();
+    await fixture?.close();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 

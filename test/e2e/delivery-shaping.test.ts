@@ -5,29 +5,21 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { TestDnsServer } from '../helpers/dns-server.ts';
-import { routeToSink, verifyDomain } from '../helpers/identities.ts';
-import { eventually, startTestServer, type TestServer } from '../helpers/server.ts';
-import { SinkMta } from '../helpers/sink.ts';
+import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
+import { eventually, type TestServer } from '../helpers/server.ts';
+import type { SinkMta } from '../helpers/sink.ts';
 
 describe('delivery shaping per destination domain', () => {
-  let dns: TestDnsServer;
   let sink: SinkMta;
   let server: TestServer;
 
+  let fixture: SendingFixture;
+
   beforeAll(async () => {
-    dns = await TestDnsServer.start();
-    sink = await SinkMta.start();
-    server = await startTestServer({ dns, env: { SESAME_OUTBOUND_PORT: String(sink.port), SESAME_DOMAIN_CONNECTIONS: '2', SESAME_DOMAIN_RATE: 'slow.test=2/s,*=1000/s' } });
-    await verifyDomain(server, dns, 'sender.test');
-    routeToSink(dns, 'many.test');
-    routeToSink(dns, 'slow.test');
+    fixture = await startSendingFixture({ destinations: ['many.test', 'slow.test'], env: { SESAME_DOMAIN_CONNECTIONS: '2', SESAME_DOMAIN_RATE: 'slow.test=2/s,*=1000/s' } });
+    ({ sink, server } = fixture);
   });
-  afterAll(async () => {
-    await server?.close();
-    await sink?.close();
-    await dns?.close();
-  });
+  afterAll(() => fixture?.close());
 
   const send = (to: string) =>
     server.sesv2().send(new SendEmailCommand({ FromEmailAddress: 'a@sender.test', Destination: { ToAddresses: [to] }, Content: { Simple: { Subject: { Data: to }, Body: { Text: { Data: 'b' } } } } }));

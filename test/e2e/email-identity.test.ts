@@ -5,10 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateEmailIdentityCommand, GetEmailIdentityCommand, ListEmailIdentitiesCommand } from '@aws-sdk/client-sesv2';
 import { GetIdentityVerificationAttributesCommand, ListVerifiedEmailAddressesCommand, VerifyEmailIdentityCommand } from '@aws-sdk/client-ses';
-import { TestDnsServer } from '../helpers/dns-server.ts';
-import { routeToSink } from '../helpers/identities.ts';
+import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { SinkMta } from '../helpers/sink.ts';
+import type { SinkMta } from '../helpers/sink.ts';
 
 class MovableClock {
   offset = 0;
@@ -83,20 +82,14 @@ describe('email address identities', () => {
 });
 
 describe('the verification mail', () => {
-  let dns: TestDnsServer;
+  let fixture: SendingFixture;
   let sink: SinkMta;
   let server: TestServer;
   beforeAll(async () => {
-    dns = await TestDnsServer.start();
-    sink = await SinkMta.start();
-    server = await startTestServer({ dns, env: { SESAME_OUTBOUND_PORT: String(sink.port) } });
-    routeToSink(dns, 'inbox.test');
+    fixture = await startSendingFixture({ senders: [], destinations: ['inbox.test'] });
+    ({ sink, server } = fixture);
   });
-  afterAll(async () => {
-    await server?.close();
-    await sink?.close();
-    await dns?.close();
-  });
+  afterAll(() => fixture?.close());
 
   it('is mailed to the address, and the link in it verifies the address', async () => {
     const v2 = server.sesv2();

@@ -5,9 +5,6 @@
  * Failure event); nodemailer's SES transport; and the options of a configuration set (its tag on
  * events, MaxDeliverySeconds, suppression options, TlsPolicy REQUIRE against a host without STARTTLS).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateConfigurationSetCommand,
@@ -19,22 +16,10 @@ import {
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { expectSdkError } from '../helpers/aws-wire.ts';
-import { TestDnsServer } from '../helpers/dns-server.ts';
-import { routeToSink, verifyDomain } from '../helpers/identities.ts';
-import { eventually, startTestServer, testBackends, type TestServer } from '../helpers/server.ts';
-import { SinkMta } from '../helpers/sink.ts';
-
-const DKIM_VERIFY = fileURLToPath(new URL('../helpers/dkim_verify.py', import.meta.url));
-const HAVE_DKIMPY =
-  existsSync('/usr/bin/python3') &&
-  (() => {
-    try {
-      execFileSync('/usr/bin/python3', ['-c', 'import dkim']);
-      return true;
-    } catch {
-      return false;
-    }
-  })();
+import { dkimVerify, HAVE_DKIMPY } from '../helpers/dkim.ts';
+import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
+import { eventually, testBackends, type TestServer } from '../helpers/server.ts';
+import type { SinkMta } from '../helpers/sink.ts';
 
 /** A sunk message as a mail client shows it (mailparser decodes transfer encodings and headers). */
 const parsed = (raw: Buffer) => simpleParser(raw, { skipImageLinks: true, skipTextLinks: true });
@@ -42,16 +27,14 @@ const parsed = (raw: Buffer) => simpleParser(raw, { skipImageLinks: true, skipTe
 const headerBlock = (raw: Buffer) => raw.toString().split('\r\n\r\n')[0]!.replace(/\r\n[ \t]+/g, ' ');
 
 describe.each(testBackends())('templated and bulk sending (%s)', (backend) => {
-  let dns: TestDnsServer;
   let sink: SinkMta;
   let server: TestServer;
 
+  let fixture: SendingFixture;
+
   beforeAll(async () => {
-    dns = await TestDnsServer.start();
-    sink = await SinkMta.start();
-    server = await startTestServer({ backend, dns, env: { SESAME_OUTBOUND_PORT: String(sink.port), SESAME_RETRY_SCHEDULE: '300ms' } });
-    await verifyDomain(server, dns, 'sender.test');
-    routeToSink(dns, 'dest.test');
+    fixture = await startSendingFixture({ backend, env: { SESAME_RETRY_SCHEDULE: '300ms' } });
+    ({ sink, server } = fixture);
     await server.sesv2().send(
       new CreateEmailTemplateCommand({
         TemplateName: 'Welcome',
@@ -63,11 +46,7 @@ describe.each(testBackends())('templated and bulk sending (%s)', (backend) => {
       }),
     );
   });
-  afterAll(async () => {
-    await server?.close();
-    await sink?.close();
-    await dns?.close();
-  });
+  afterAll(() => fixture?.close());
 
   const eventsOf = async (messageId: string) => server.instance.storage.queue.events(messageId);
 
@@ -86,10 +65,7 @@ describe.each(testBackends())('templated and bulk sending (%s)', (backend) => {
     expect(mail.text?.trim()).toBe('Hello Ann, your plan is Gold. [a] [b]');
     expect(mail.html).toBe('<h1>Hello Ann</h1><p><b>bold</b> <b>bold</b></p>');
     expect(mail.messageId).toBe(`<${MessageId}@mta.sesame.test>`);
-    if (HAVE_DKIMPY) {
-      const records = Object.fromEntries((await server.instance.core.identities.dnsRecords('000000000000', 'sender.test')).filter((r) => r.type === 'TXT').map((r) => [r.name, r.value]));
-      expect(execFileSync('/usr/bin/python3', [DKIM_VERIFY, JSON.stringify(records)], { input: m.raw }).toString()).toContain('pass');
-    }
+    if (HAVE_DKIMPY) expect(await dkimVerify(server, 'sender.test', m.raw)).toContain('pass');
     const [send] = await eventsOf(MessageId!);
     expect(send!.payload).toMatchObject({ eventType: 'Send', mail: { commonHeaders: { subject: 'Welcome, Ann!' }, tags: { 'ses:operation': ['SendEmail'] } } });
   });
@@ -262,22 +238,16 @@ describe.each(testBackends())('templated and bulk sending (%s)', (backend) => {
 });
 
 describe('TlsPolicy REQUIRE', () => {
-  let dns: TestDnsServer;
   let sink: SinkMta;
   let server: TestServer;
 
+  let fixture: SendingFixture;
+
   beforeAll(async () => {
-    dns = await TestDnsServer.start();
-    sink = await SinkMta.start({ starttls: false });
-    server = await startTestServer({ dns, env: { SESAME_OUTBOUND_PORT: String(sink.port), SESAME_RETRY_SCHEDULE: '60s' } });
-    await verifyDomain(server, dns, 'sender.test');
-    routeToSink(dns, 'plain.test');
+    fixture = await startSendingFixture({ starttls: false, destinations: ['plain.test'], env: { SESAME_RETRY_SCHEDULE: '60s' } });
+    ({ sink, server } = fixture);
   });
-  afterAll(async () => {
-    await server?.close();
-    await sink?.close();
-    await dns?.close();
-  });
+  afterAll(() => fixture?.close());
 
   it('never hands a message over in plain text; other mail to the same host still goes', async () => {
     const v2 = server.sesv2();

@@ -30,10 +30,9 @@ import {
 import { GetConfigurationSetCommand, PutConfigurationSetDeliveryOptionsCommand as PutDeliveryOptionsV2 } from '@aws-sdk/client-sesv2';
 import { simpleParser } from 'mailparser';
 import { expectSdkError } from '../helpers/aws-wire.ts';
-import { TestDnsServer } from '../helpers/dns-server.ts';
-import { routeToSink, verifyDomain } from '../helpers/identities.ts';
-import { eventually, startTestServer, testBackends, type TestServer } from '../helpers/server.ts';
-import { SinkMta } from '../helpers/sink.ts';
+import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
+import { eventually, testBackends, type TestServer } from '../helpers/server.ts';
+import type { SinkMta } from '../helpers/sink.ts';
 
 /** A sunk message as a mail client shows it (mailparser decodes transfer encodings and headers). */
 const parsed = (raw: Buffer | string) => simpleParser(raw, { skipImageLinks: true, skipTextLinks: true });
@@ -41,24 +40,18 @@ const parsed = (raw: Buffer | string) => simpleParser(raw, { skipImageLinks: tru
 const MESSAGE_ID = /^0100[0-9a-f]{12}-[0-9a-f-]{36}-000000$/;
 
 describe.each(testBackends())('SES v1 templates, configuration sets, account and templated sending (%s)', (backend) => {
-  let dns: TestDnsServer;
   let sink: SinkMta;
   let server: TestServer;
   let ses: SESClient;
 
+  let fixture: SendingFixture;
+
   beforeAll(async () => {
-    dns = await TestDnsServer.start();
-    sink = await SinkMta.start();
-    server = await startTestServer({ backend, dns, env: { SESAME_OUTBOUND_PORT: String(sink.port), SESAME_RETRY_SCHEDULE: '300ms' } });
-    await verifyDomain(server, dns, 'sender.test');
-    routeToSink(dns, 'dest.test');
+    fixture = await startSendingFixture({ backend, env: { SESAME_RETRY_SCHEDULE: '300ms' } });
+    ({ sink, server } = fixture);
     ses = server.ses();
   });
-  afterAll(async () => {
-    await server?.close();
-    await sink?.close();
-    await dns?.close();
-  });
+  afterAll(() => fixture?.close());
 
   const simpleSend = (to: string, extra: { ConfigurationSetName?: string } = {}) =>
     ses.send(new SendEmailCommand({ Source: 'news@sender.test', Destination: { ToAddresses: [to] }, Message: { Subject: { Data: 's' }, Body: { Text: { Data: 'b' } } }, ...extra }));
