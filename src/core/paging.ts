@@ -26,6 +26,31 @@ export function pageSize(value: number | undefined, fallback: number, max: numbe
   return n;
 }
 
+/**
+ * Reads one page of a name-ordered repository keeping only rows that pass `keep`, in batches until
+ * the page is full, looking one row ahead so that NextToken is given only when more follow.
+ */
+export async function filteredPage<T extends { name: string }>(
+  read: (after: string | undefined, limit: number) => Promise<T[]>,
+  token: string | undefined,
+  size: number,
+  keep: (row: T) => boolean,
+  batchSize = 500,
+): Promise<{ items: T[]; nextToken?: string }> {
+  let after = decodeNextToken(token);
+  const items: T[] = [];
+  for (;;) {
+    const batch = await read(after, batchSize);
+    for (const row of batch) {
+      if (!keep(row)) continue;
+      if (items.length === size) return { items, nextToken: encodeNextToken(items[items.length - 1]!.name) };
+      items.push(row);
+    }
+    if (batch.length < batchSize) return { items };
+    after = batch[batch.length - 1]!.name;
+  }
+}
+
 /** Reads one page of a name-ordered repository, looking one row ahead to know whether more follow. */
 export async function page<T extends { name: string }>(
   read: (after: string | undefined, limit: number) => Promise<T[]>,

@@ -11,7 +11,7 @@ import { StorageConflictError } from '../../storage/ports.ts';
 import type { AccountsService, Principal } from '../accounts/service.ts';
 import type { Clock } from '../clock.ts';
 import { badRequest, notFound, SesError } from '../errors.ts';
-import { page, pageSize } from '../paging.ts';
+import { filteredPage, pageSize } from '../paging.ts';
 import type { TagsService } from '../tags/service.ts';
 import type { Tag } from '../../storage/ports.ts';
 
@@ -88,11 +88,12 @@ export class ConfigurationSetsService {
     return { ...set, tags: await this.storage.tags.list(p.accountId, this.arn(p.accountId, n)) };
   }
 
-  /** Names in order. */
-  async list(p: Principal, o: { nextToken?: string; pageSize?: number; action?: string; maxPage?: number }): Promise<{ items: ConfigurationSet[]; nextToken?: string }> {
+  /** Sets in name order, optionally only those whose name contains `nameContains`. */
+  async list(p: Principal, o: { nextToken?: string; pageSize?: number; action?: string; maxPage?: number; nameContains?: string }): Promise<{ items: ConfigurationSet[]; nextToken?: string }> {
     this.accounts.authorize(p, { action: o.action ?? 'ses:ListConfigurationSets', resource: '*' });
     const size = pageSize(o.pageSize, Math.min(100, o.maxPage ?? 1000), o.maxPage ?? 1000);
-    const r = await page((after, limit) => this.storage.configurationSets.list(p.accountId, { after, limit }), o.nextToken, size);
+    const needle = o.nameContains;
+    const r = await filteredPage((after, limit) => this.storage.configurationSets.list(p.accountId, { after, limit }), o.nextToken, size, (x) => !needle || x.name.includes(needle));
     return { items: r.items.map(toSet), nextToken: r.nextToken };
   }
 

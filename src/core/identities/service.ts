@@ -12,7 +12,7 @@ import type { AccountsService, Principal } from '../accounts/service.ts';
 import { identityArn, type ArnScope } from '../arn.ts';
 import type { Clock } from '../clock.ts';
 import { badRequest, notFound, SesError } from '../errors.ts';
-import { decodeNextToken, encodeNextToken, pageSize } from '../paging.ts';
+import { filteredPage, pageSize } from '../paging.ts';
 import type { TagsService } from '../tags/service.ts';
 import {
   EMAIL_LINK_TTL_MS,
@@ -170,27 +170,9 @@ export class IdentitiesService {
   ): Promise<{ items: Identity[]; nextToken?: string }> {
     this.accounts.authorize(p, { action: options.action ?? 'ses:ListEmailIdentities', resource: '*' });
     const size = pageSize(options.pageSize, 100, 1000);
-    let after = decodeNextToken(options.nextToken);
     const needle = options.nameContains?.toLowerCase();
     const keep = (i: Identity) => (!needle || i.name.toLowerCase().includes(needle)) && (!options.status || i.verificationStatus === options.status);
-    const items: Identity[] = [];
-    let more = false;
-    // Read in batches until the page is full (filters may skip rows), looking one row ahead for NextToken.
-    for (;;) {
-      const batch = (await this.storage.identities.list(p.accountId, { after, limit: 500, type: options.type })).map(fromRecord);
-      for (const i of batch) {
-        if (!keep(i)) continue;
-        if (items.length === size) {
-          more = true;
-          break;
-        }
-        items.push(i);
-      }
-      if (more || batch.length < 500) break;
-      after = batch[batch.length - 1]!.name;
-    }
-    const last = items[items.length - 1];
-    return { items, nextToken: more && last ? encodeNextToken(last.name) : undefined };
+    return filteredPage(async (after, limit) => (await this.storage.identities.list(p.accountId, { after, limit, type: options.type })).map(fromRecord), options.nextToken, size, keep);
   }
 
   /** SES v2 DeleteEmailIdentity (NotFound when missing) and v1 DeleteIdentity (`ifExists`: no error). */

@@ -71,3 +71,12 @@ export function strParam(query: Record<string, unknown>, name: string): string |
 export function epochSeconds(ms: number | undefined): number | undefined {
   return ms === undefined ? undefined : ms / 1000;
 }
+
+/** The members every POST list operation takes: `NextToken`, `PageSize` and an optional `Filter` map. */
+export function listRequest(body: Body): { nextToken?: string; pageSize?: number; filter?: Body } {
+  const nextToken = body.NextToken;
+  if (nextToken !== undefined && nextToken !== null && typeof nextToken !== 'string') throw badRequest('NextToken must be a string.');
+  const pageSize = body.PageSize;
+  if (pageSize !== undefined && pageSize !== null && typeof pageSize !== 'number') throw badRequest('PageSize must be a number.');
+  return { nextToken: (nextToken as string | null) ?? undefined, pageSize: (pageSize as number | null) ?? undefined, filter: obj(body, 'Filter') };
+}

@@ -5,7 +5,7 @@
  */
 import { badRequest, verifiedForSending, type Principal } from '../../../core/index.ts';
 import type { V2Context, V2Operation } from '../router.ts';
-import { intParam, obj, strParam, type Body } from '../validate.ts';
+import { intParam, listRequest, strParam, type Body } from '../validate.ts';
 
 const TYPES = ['EMAIL_ADDRESS', 'DOMAIN', 'MANAGED_DOMAIN'];
 const STATUSES = ['PENDING', 'SUCCESS', 'FAILED', 'TEMPORARY_FAILURE', 'NOT_STARTED'];
@@ -54,12 +54,5 @@ export const listEmailIdentitiesPost: V2Operation = {
   name: 'ListEmailIdentities',
   method: 'POST',
   path: '/v2/email/list-identities',
-  handler(ctx) {
-    const { body } = ctx;
-    const nextToken = body.NextToken;
-    if (nextToken !== undefined && nextToken !== null && typeof nextToken !== 'string') throw badRequest('NextToken must be a string.');
-    const pageSize = body.PageSize;
-    if (pageSize !== undefined && pageSize !== null && typeof pageSize !== 'number') throw badRequest('PageSize must be a number.');
-    return list(ctx, ctx.principal, { nextToken: (nextToken as string | null) ?? undefined, pageSize: (pageSize as number | null) ?? undefined, filter: obj(body, 'Filter') });
-  },
+  handler: (ctx) => list(ctx, ctx.principal, listRequest(ctx.body)),
 };
