@@ -209,6 +209,8 @@ export interface EnqueueItem {
   message: MessageRecord;
   recipients: RecipientRecord[];
   events: EventRecord[];
+  /** Whether the recipients count toward the account's quota and statistics (default true; false for Sesame's own mail). */
+  countTowardQuota?: boolean;
 }
 
 /** The durable queue: messages, per-recipient rows with leases, and the event outbox. */

@@ -3,7 +3,7 @@
  * logged), the link verifies the address, a used or wrong link is refused, and an expired one (24 h) fails.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateEmailIdentityCommand, GetEmailIdentityCommand, ListEmailIdentitiesCommand } from '@aws-sdk/client-sesv2';
+import { CreateEmailIdentityCommand, GetAccountCommand, GetEmailIdentityCommand, ListEmailIdentitiesCommand } from '@aws-sdk/client-sesv2';
 import { GetIdentityVerificationAttributesCommand, ListVerifiedEmailAddressesCommand, VerifyEmailIdentityCommand } from '@aws-sdk/client-ses';
 import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -104,5 +104,7 @@ describe('the verification mail', () => {
     expect(link).toBe(linkFor(server, 'carol@inbox.test'));
     expect((await fetch(link!)).status).toBe(200);
     expect((await v2.send(new GetEmailIdentityCommand({ EmailIdentity: 'carol@inbox.test' }))).VerifiedForSendingStatus).toBe(true);
+    // Sesame's own mail does not count toward the account's quota.
+    expect((await v2.send(new GetAccountCommand({}))).SendQuota?.SentLast24Hours).toBe(0);
   });
 });

@@ -126,6 +126,7 @@ describe.each(testBackends())('SES v2 resources (%s)', (backend) => {
     const { RenderedTemplate } = await v2.send(new TestRenderEmailTemplateCommand({ TemplateName: 'render', TemplateData: JSON.stringify({ name: '<b>Ann</b>' }) }));
     expect(RenderedTemplate).toMatch(/^Subject: Hello <b>Ann<\/b>\r?$/m);
     expect(RenderedTemplate).toContain('Dear <b>Ann</b>,');
+    expect(RenderedTemplate).not.toMatch(/^Message-ID:/im); // nothing is sent, so no id is invented
     expect(RenderedTemplate).toContain('<p><b>Ann</b></p>');
     expect(RenderedTemplate).not.toContain('&lt;');
     expect(RenderedTemplate).toMatch(/^Content-Type: multipart\/alternative/m);

@@ -369,6 +369,7 @@ export class SendingService {
       message: { messageId, accountId, mailFrom: `${messageId}@${this.settings.hostname}`, body, configurationSet: null, createdAt: now, expiresAt: now + this.settings.maxDeliverySeconds * 1000, meta: { system: true, suppressOnBounce: false } },
       recipients: [{ messageId, rcpt, domain: rcpt.slice(rcpt.lastIndexOf('@') + 1).toLowerCase(), state: 'queued', attempts: 0, nextAttemptAt: now, leaseOwner: null, leaseExpiresAt: null, lastResponse: null, updatedAt: now }],
       events: [],
+      countTowardQuota: false,
     });
     return messageId;
   }

@@ -6,6 +6,7 @@
  */
 import Handlebars from 'handlebars';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { joinMessage, splitMessage } from '../../lib/mime.ts';
 import type { Storage } from '../../storage/ports.ts';
 import { StorageConflictError } from '../../storage/ports.ts';
 import type { AccountsService, Principal } from '../accounts/service.ts';
@@ -136,8 +137,10 @@ export class TemplatesService {
       if (err instanceof RenderingError) throw badRequest(err.message, err.v1Code);
       throw err;
     }
-    const composer = new MailComposer({ subject: r.subject, text: r.text, html: r.html, date: new Date(this.clock.now()) });
-    return (await composer.compile().build()).toString('utf8');
+    const built = await new MailComposer({ subject: r.subject, text: r.text, html: r.html, date: new Date(this.clock.now()) }).compile().build();
+    // Nothing is sent, so the preview carries no Message-ID (nodemailer would invent one @localhost).
+    const { headers, body } = splitMessage(built);
+    return joinMessage(headers.filter((h) => h.name.toLowerCase() !== 'message-id'), body).toString('utf8');
   }
 
   /** A stored template of an account, for a send (the caller was authorized for the send). */

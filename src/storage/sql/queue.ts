@@ -56,7 +56,8 @@ export class SqlQueue implements QueueRepository {
     if (items.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
       const counters = new Map<string, number>();
-      for (const { message: m, recipients, events } of items) {
+      for (const item of items) {
+        const { message: m, recipients, events } = item;
         await trx
           .insertInto('messages')
           .values({
@@ -91,6 +92,7 @@ export class SqlQueue implements QueueRepository {
             .execute();
         }
         if (events.length > 0) await trx.insertInto('events').values(events.map(eventRow)).execute();
+        if (item.countTowardQuota === false) continue;
         const key = `${m.accountId}\u0000${Math.floor(m.createdAt / BUCKET_MS) * BUCKET_MS}`;
         counters.set(key, (counters.get(key) ?? 0) + recipients.length);
       }
