@@ -4,9 +4,12 @@
  * through the test DNS server); the DKIM signature verifies with dkimpy, an independent verifier.
  * Retries, bounces and suppression follow SES's rules, and every step leaves its SES event.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SendEmailCommand as SendEmailV2 } from '@aws-sdk/client-sesv2';
 import { SendEmailCommand as SendEmailV1, SendRawEmailCommand } from '@aws-sdk/client-ses';
+import { simpleParser } from 'mailparser';
+import MailComposer from 'nodemailer/lib/mail-composer';
 import { dkimVerify, HAVE_DKIMPY } from '../helpers/dkim.ts';
 import type { TestDnsServer } from '../helpers/dns-server.ts';
 import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
@@ -65,6 +68,58 @@ describe.each(testBackends())('sending and delivery (%s)', (backend) => {
     const m = sink.to('ann@dest.test')[0]!;
     const tampered = Buffer.from(m.raw.toString().replace('Thanks!', 'Thanks?'));
     await expect(dkimVerify(server, 'sender.test', tampered)).rejects.toThrow();
+  });
+
+  it('delivers Raw content with attachments unchanged, and Simple content with attachments and headers', async () => {
+    const v2 = server.sesv2();
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(3000)]);
+    const raw = await new MailComposer({
+      from: 'Billing <billing@sender.test>',
+      to: 'raw-att@dest.test',
+      subject: 'Invoice 42 – ünïcode',
+      text: 'Your invoice is attached.',
+      html: '<p>Your invoice is attached.</p>',
+      attachments: [
+        { filename: 'invoice-42.pdf', content: pdf, contentType: 'application/pdf' },
+        { filename: 'notes.txt', content: 'line one\nline two\n' },
+      ],
+    })
+      .compile()
+      .build();
+    const { MessageId: rawId } = await v2.send(new SendEmailV2({ Content: { Raw: { Data: raw } } }));
+    const { MessageId: simpleId } = await v2.send(
+      new SendEmailV2({
+        FromEmailAddress: 'billing@sender.test',
+        Destination: { ToAddresses: ['simple-att@dest.test'] },
+        Content: {
+          Simple: {
+            Subject: { Data: 'Report' },
+            Body: { Text: { Data: 'See the report.' } },
+            Headers: [{ Name: 'X-Report-Id', Value: 'r-7' }],
+            Attachments: [{ FileName: 'report.csv', ContentType: 'text/csv', RawContent: Buffer.from('a,b\n1,2\n') }],
+          },
+        },
+      }),
+    );
+    await sink.waitFor(() => sink.to('raw-att@dest.test').length > 0 && sink.to('simple-att@dest.test').length > 0);
+    const got = sink.to('raw-att@dest.test')[0]!.raw;
+    // The body (everything after the header block) arrives byte for byte as sent.
+    const bodyOf = (b: Buffer) => b.subarray(b.indexOf('\r\n\r\n') + 4);
+    expect(bodyOf(got).equals(bodyOf(raw))).toBe(true);
+    const mail = await simpleParser(got);
+    expect(mail.messageId).toBe(`<${rawId}@mta.sesame.test>`);
+    expect(mail.subject).toBe('Invoice 42 – ünïcode');
+    expect(mail.attachments.map((a) => [a.filename, a.contentType])).toEqual([
+      ['invoice-42.pdf', 'application/pdf'],
+      ['notes.txt', 'text/plain'],
+    ]);
+    expect(mail.attachments[0]!.content.equals(pdf)).toBe(true);
+    if (HAVE_DKIMPY) expect(await dkimVerify(server, 'sender.test', got)).toContain('pass');
+
+    const simple = await simpleParser(sink.to('simple-att@dest.test')[0]!.raw);
+    expect(simple.messageId).toBe(`<${simpleId}@mta.sesame.test>`);
+    expect(simple.headers.get('x-report-id')).toBe('r-7');
+    expect(simple.attachments.map((a) => [a.filename, a.content.toString()])).toEqual([['report.csv', 'a,b\n1,2\n']]);
   });
 
   it('delivers v1 SendRawEmail and v1 SendEmail', async () => {
