@@ -12,6 +12,7 @@ import { registerSesV2, sendV2Error } from '../frontends/ses-v2/router.ts';
 import { SesError } from '../core/index.ts';
 import { newRequestId } from '../lib/ids.ts';
 import { registerPublicRoutes } from '../frontends/http-public/routes.ts';
+import { startSmtpSubmission, type SmtpSubmission } from '../frontends/smtp/server.ts';
 import { SecretBox } from '../lib/secretbox.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
@@ -19,6 +20,7 @@ import { openStorage } from '../storage/open.ts';
 import type { Storage } from '../storage/ports.ts';
 import { createResolver } from './dns.ts';
 import { loadMasterKey, loadNodeId } from './master-key.ts';
+import { loadTlsCredentials } from './tls-certificate.ts';
 
 /** Options a caller (tests, the CLI) may inject instead of the real thing. */
 export interface StartOptions {
@@ -37,6 +39,10 @@ export interface SesameInstance {
   bootstrap: BootstrapResult;
   /** `http://host:port` of the HTTP listener (the real port when configured as 0). */
   httpUrl?: string;
+  /** Bound SMTP submission STARTTLS port when the `smtp` role runs (the real port when configured as 0). */
+  smtpPort?: number;
+  /** Bound SMTP submission implicit-TLS port when the `smtp` role runs. */
+  smtpsPort?: number;
   /** Runs one verification pass now (tests and `sesame` maintenance commands). */
   verifyNow(): Promise<void>;
   /** Stops accepting, finishes in-flight work, closes storage. Idempotent. */
@@ -84,17 +90,18 @@ export async function openCore(config: Config, options: StartOptions = {}) {
     await storage.close();
     throw err;
   }
-  return { logger, storage, metrics, core, bootstrap };
+  return { logger, storage, metrics, core, bootstrap, box };
 }
 
 /** Starts every part of Sesame that `config.roles` names. */
 export async function startSesame(config: Config, options: StartOptions = {}): Promise<SesameInstance> {
-  const { logger, storage, metrics, core, bootstrap } = await openCore(config, options);
+  const { logger, storage, metrics, core, bootstrap, box } = await openCore(config, options);
   for (const v of config.unknownVariables) {
     logger.warn({ code: 'CONFIG_UNKNOWN_VARIABLE', variable: v }, `unknown configuration variable ${v} is ignored (see docs/config.md)`);
   }
   const waiting = new Set<string>();
   let app: FastifyInstance | undefined;
+  let smtp: SmtpSubmission | undefined;
   let httpUrl: string | undefined;
   let closing = false;
 
@@ -137,7 +144,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       logger.info({ code: 'SHUTDOWN_STARTED' }, 'shutting down: no new connections, finishing in-flight work');
       metrics.ready.set(0);
       if (verifyTimer) clearTimeout(verifyTimer);
-      if (app) await app.close();
+      // Front ends first (in-flight SMTP DATA and API sends reach their commit), then the batcher.
+      await Promise.all([app?.close(), smtp?.close()]);
       await core.batcher.flush();
       await core.delivery.stop();
       await verifyRunning;
@@ -159,6 +167,32 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       if (config.httpPort === 0 && core.settings.publicUrl === `http://${config.listenHost}:0`) core.settings.publicUrl = httpUrl;
       waiting.delete('http');
       logger.info({ code: 'HTTP_LISTENING', url: httpUrl }, `HTTP API listening on ${httpUrl}`);
+    }
+    if (config.roles.includes('smtp')) {
+      waiting.add('smtp');
+      const tls = await loadTlsCredentials(config, box, logger);
+      smtp = await startSmtpSubmission({
+        core,
+        logger,
+        metrics,
+        settings: {
+          hostname: config.hostname,
+          region: config.region,
+          listenHost: config.listenHost,
+          port: config.smtpPort,
+          tlsPort: config.smtpsPort,
+          maxConnections: config.smtpMaxConnections,
+          maxConnectionsPerClient: config.smtpMaxConnectionsPerIp,
+          maxCommands: config.smtpMaxCommands,
+          maxUnauthenticatedCommands: config.smtpMaxUnauthenticatedCommands,
+          idleTimeoutMs: config.smtpIdleTimeoutMs,
+          auth: { maxFailures: config.smtpAuthMaxFailures, lockoutMs: config.smtpAuthLockoutMs, delayStepMs: config.smtpAuthFailureDelayMs },
+          tls: { key: tls.key, cert: tls.cert },
+        },
+      });
+      instance.smtpPort = smtp.port;
+      instance.smtpsPort = smtp.tlsPort;
+      waiting.delete('smtp');
     }
     if (config.roles.includes('worker')) {
       scheduleVerify();

@@ -39,6 +39,9 @@ export interface TestServerOptions {
 export interface TestServer {
   instance: SesameInstance;
   url: string;
+  /** Bound SMTP submission ports: STARTTLS (SESAME_SMTP_PORT) and implicit TLS (SESAME_SMTPS_PORT). */
+  smtpPort: number;
+  smtpsPort: number;
   dataDir: string;
   accessKeyId: string;
   secretAccessKey: string;
@@ -93,6 +96,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const env: NodeJS.ProcessEnv = {
     SESAME_DATA_DIR: dataDir,
     SESAME_HTTP_PORT: '0',
+    // Tests run in parallel: every listener on a free port.
+    SESAME_SMTP_PORT: '0',
+    SESAME_SMTPS_PORT: '0',
     SESAME_LISTEN_HOST: '127.0.0.1',
     SESAME_HOSTNAME: 'mta.sesame.test',
     SESAME_VERIFY_INTERVAL: '200ms',
@@ -119,6 +125,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const server: TestServer = {
     instance,
     url,
+    smtpPort: instance.smtpPort ?? 0,
+    smtpsPort: instance.smtpsPort ?? 0,
     dataDir,
     accessKeyId,
     secretAccessKey,

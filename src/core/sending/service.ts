@@ -141,6 +141,12 @@ export interface SendCommand {
   sourceIp?: string;
   /** Wire operation name for the `ses:operation` tag (SendEmail, SendRawEmail, …). */
   operation: string;
+  /**
+   * SMTP only: the envelope sender (MAIL FROM). SES checks it as well as the From identity (its
+   * "Source"/Return-Path check), so it must be a verified identity of the account too; it is not
+   * used as the delivered Return-Path (that is always Sesame's per-message bounce address).
+   */
+  envelopeFrom?: string;
 }
 
 /** Settings the pipeline needs. */
@@ -248,6 +254,10 @@ export class SendingService {
       context: { 'ses:FromAddress': from, 'ses:Recipients': recipients, 'ses:FromDisplayName': displayName(fromField) },
     });
     if (!verifying) throw this.notVerified([from]);
+    if (cmd.envelopeFrom !== undefined && cmd.envelopeFrom.toLowerCase() !== from.toLowerCase()) {
+      const envelope = this.address(cmd.envelopeFrom, 'MAIL FROM');
+      if (!(await this.verifyingIdentity(ids, envelope))) throw this.notVerified([envelope]);
+    }
 
     const account = await this.services.accountSettings.read(p.accountId);
     if (!account.sendingEnabled) throw new SesError('SendingPausedException', 'Sending is paused for this account.', 'AccountSendingPausedException');
