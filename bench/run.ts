@@ -1,25 +1,36 @@
 /**
- * `npm run bench [-- --quick] [-- --profile] [-- --only=1,2] [-- --rounds=N] [-- --messages=N]`
+ * `npm run bench [-- --quick] [-- --profile] [-- --only=1,2,3] [-- --rounds=N] [-- --messages=N]`
  *
- * Measures BENCHMARKS.md §1 (API accept rate against the HTTP ceiling) and §2 (end-to-end relay rate
- * against Postfix), alternating reference and Sesame round by round (A B A B A B), and writes
- * bench/results/<date>.json and bench/results/<date>.md (the table is printed too). Everything runs
- * on loopback on this machine, the load generator included: its CPU time is reported beside the
- * servers'. `--quick` sends 2,000 messages per round instead of 20,000 (a few minutes in all);
+ * Measures BENCHMARKS.md §1 (API accept rate against the HTTP ceiling), §2 (end-to-end relay rate
+ * against Postfix) and §3 (SMTP submission accept rate against Postfix smtpd), alternating reference
+ * and Sesame round by round (A B A B A B), and writes bench/results/<date>.json and
+ * bench/results/<date>.md (a second run on the same date adds the time: <date>-<hhmmss>; the table
+ * is printed too). `--only=` picks sections (default all three). Everything runs on loopback on this
+ * machine, the load generator included: its CPU time is reported beside the servers'.
+ *
+ * §3: the same client (bench/lib/smtp-load.ts, nodemailer's SMTPConnection, 20 sessions opened
+ * before the clock and reused) sends the load to Postfix smtpd on 127.0.0.1:25 (trusted loopback, no
+ * AUTH, STARTTLS with a self-signed certificate as Debian's default offers it) and to a fresh Sesame
+ * node's SMTP submission port (STARTTLS + AUTH PLAIN with the bench key's SES SMTP password, From a
+ * verified domain); the rate is from the first MAIL FROM to the last 250. Both relay to a §3 sink
+ * that keeps Message-IDs, and every MessageId of Sesame's `250 Ok <MessageId>` is looked for there.
+ *
+ * `--quick` sends 2,000 messages per round instead of 20,000 (a few minutes in all);
  * `--profile` runs every Sesame child under `node --cpu-prof` (profiles in bench/results/profiles/,
  * summarise one with `node --import tsx bench/profile-summary.ts <file>`).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestDnsServer } from '../test/helpers/dns-server.ts';
 import { fire, presignSendEmail, sendEmailJson, textBody, type LoadResult } from './lib/load.ts';
 import { postfixUnavailable, startPostfix, type Postfix, type PostfixRound } from './lib/postfix.ts';
-import { median, processCpuSeconds } from './lib/proc.ts';
-import { BENCH_KEY, startSesameChild, verifySenderDomain, type SesameChild } from './lib/sesame.ts';
+import { median, processCpuSeconds, sleep, treeCpuSeconds } from './lib/proc.ts';
+import { BENCH_KEY, BENCH_SMTP_CREDENTIALS, startSesameChild, verifySenderDomain, type SesameChild } from './lib/sesame.ts';
 import { startSink, type Sink } from './lib/sink.ts';
+import { messageIdsOf, smtpLoad, smtpMessage, type SmtpLoadOptions, type SmtpLoadResult } from './lib/smtp-load.ts';
 
 // The pinned SDK (used only to create identities) warns about Node 20 on every client; noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -29,12 +40,14 @@ const args = process.argv.slice(2);
 const opt = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const QUICK = args.includes('--quick');
 const PROFILE = args.includes('--profile');
-const SECTIONS = new Set((opt('only') ?? '1,2').split(','));
+const SECTIONS = new Set((opt('only') ?? '1,2,3').split(','));
 const ROUNDS = Number(opt('rounds') ?? 3);
 const MESSAGES = Number(opt('messages') ?? (QUICK ? 2_000 : 20_000));
 const WARMUP = Math.min(500, MESSAGES);
 const CONCURRENCY = 64;
 const SOURCE_SESSIONS = 20;
+/** §3: reused SMTP sessions of the load generator. */
+const SMTP_SESSIONS = 20;
 const BODY_BYTES = 2_000;
 const SENDER = 'sender.bench.test';
 const DEST = 'dest.bench.test';
@@ -276,6 +289,209 @@ async function section2(dns: TestDnsServer, sink: Sink, profileDir: string | und
   };
 }
 
+/** The §3 load against one server (the message of index i is 2,000 bytes, headers included). */
+function smtpLoadOptions(port: number, starttls: boolean, auth: SmtpLoadOptions['auth'], messages: number, tag: string): SmtpLoadOptions {
+  return {
+    host: '127.0.0.1',
+    port,
+    connections: SMTP_SESSIONS,
+    messages,
+    starttls,
+    ...(auth ? { auth } : {}),
+    name: 'client.bench.test',
+    from: `bench@${SENDER}`,
+    to: (i) => `r${i}@${DEST}`,
+    message: (i) => smtpMessage(BODY_BYTES, `bench@${SENDER}`, `r${i}@${DEST}`, `${tag} ${i}`),
+  };
+}
+
+/** Waits until every id is at the sink (once at least); what is missing and duplicated then. */
+async function checkDelivered(sink: Sink, ids: string[], timeoutMs: number): Promise<{ delivered: number; missing: number; duplicated: number; seconds: number }> {
+  const t0 = performance.now();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const at = sink.messageIds!();
+    let missing = 0;
+    let duplicated = 0;
+    for (const id of ids) {
+      const n = at.get(id) ?? 0;
+      if (n === 0) missing++;
+      else if (n > 1) duplicated++;
+    }
+    if (missing === 0 || Date.now() > deadline) return { delivered: ids.length - missing, missing, duplicated, seconds: (performance.now() - t0) / 1000 };
+    await sleep(500);
+  }
+}
+
+/** One measured §3 round: the load, the server's and the sink's CPU around it. */
+async function measureSmtp(system: string, round: number, cpu: () => number | undefined, sink: Sink, o: SmtpLoadOptions): Promise<{ round: Round; load: SmtpLoadResult }> {
+  const cpu0 = cpu();
+  const sinkCpu0 = sink.cpuSeconds();
+  const load = await smtpLoad(o);
+  const cpu1 = cpu();
+  const sinkCpu1 = sink.cpuSeconds();
+  return {
+    load,
+    round: {
+      round,
+      system,
+      messages: o.messages,
+      ok: load.ok,
+      failures: load.failures,
+      seconds: load.seconds,
+      rate: load.rate,
+      p50ms: load.p50ms,
+      p99ms: load.p99ms,
+      serverCpuSeconds: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined,
+      generatorCpuSeconds: load.generatorCpuSeconds,
+      sinkCpuSeconds: sinkCpu0 !== undefined && sinkCpu1 !== undefined ? sinkCpu1 - sinkCpu0 : undefined,
+      extra: { connectSeconds: load.connectSeconds, reconnects: load.reconnects || undefined },
+    },
+  };
+}
+
+/**
+ * §3: SMTP submission accept rate (first MAIL FROM → last 250), Sesame (AUTH PLAIN over STARTTLS)
+ * against Postfix smtpd (trusted loopback, no AUTH; STARTTLS when it offers it), same client, same
+ * sink. Both deliver to a §3 sink that keeps every Message-ID, so that each MessageId Sesame
+ * answered `250 Ok <MessageId>` with is looked for at the sink. Between rounds each system's queue
+ * drains to the sink, so that no round competes with the previous one's deliveries.
+ */
+async function section3(dns: TestDnsServer, profileDir: string | undefined) {
+  log(`§3: SMTP submission accept rate, ${MESSAGES} × ${BODY_BYTES}-byte messages over ${SMTP_SESSIONS} reused sessions, ${ROUNDS} rounds each`);
+  const sink = await startSink(false, true);
+  log(`  §3 sink: ${sink.kind} on port ${sink.port}, keeping Message-IDs`);
+  let postfix: Postfix | undefined;
+  let unavailable = postfixUnavailable();
+  if (!unavailable) {
+    try {
+      postfix = await startPostfix(sink, { tls: true });
+    } catch (err) {
+      unavailable = `Postfix could not be started: ${(err as Error).message}`;
+    }
+  }
+  if (unavailable) log(`  Postfix reference unavailable: ${unavailable}`);
+  let postfixTls = postfix?.tls ?? false;
+  let postfixTlsNote = postfix?.tlsUnavailable;
+  let sesame: SesameChild | undefined;
+  const rounds: Round[] = [];
+  const sesameCheck = { acknowledged: 0, delivered: 0, missing: 0, duplicated: 0 };
+  const tlsCipher: { postfix?: string; sesame?: string } = {};
+  let sesameError: string | undefined;
+  let sesameLog: string[] | undefined;
+  try {
+    // Postfix first: it needs no Sesame, and its warm-up tells whether STARTTLS works with it.
+    let expected = sink.count();
+    if (postfix) {
+      try {
+        const w = await smtpLoad(smtpLoadOptions(25, postfixTls, undefined, WARMUP, 'warm-up postfix'));
+        expected += w.ok;
+      } catch (err) {
+        if (!postfixTls) throw err;
+        postfixTlsNote = `STARTTLS with Postfix failed (${(err as Error).message}); Postfix measured in plaintext`;
+        log(`  ${postfixTlsNote}`);
+        postfixTls = false;
+        const w = await smtpLoad(smtpLoadOptions(25, false, undefined, WARMUP, 'warm-up postfix'));
+        expected += w.ok;
+      }
+      await sink.waitForCount(expected, DELIVERY_TIMEOUT_MS).catch((err: Error) => log(`  ${err.message}`));
+    }
+    try {
+      sesame = await startSesameChild({ dns, sinkPort: sink.port, profileDir, waitForSmtp: true });
+      await verifySenderDomain(sesame, dns, SENDER, 'RSA_2048_BIT');
+      const base = sink.count();
+      const w = await smtpLoad(smtpLoadOptions(sesame.smtpPort, true, BENCH_SMTP_CREDENTIALS, WARMUP, 'warm-up sesame'));
+      if (w.ok === 0) throw new Error(`Sesame accepted none of ${WARMUP} warm-up messages: ${JSON.stringify(w.failures)}`);
+      expected = base + w.ok;
+      await sink.waitForCount(expected, DELIVERY_TIMEOUT_MS).catch((err: Error) => log(`  ${err.message}`));
+    } catch (err) {
+      sesameError = (err as Error).message;
+      log(`  Sesame SMTP submission unavailable: ${sesameError.split('\n')[0]}`);
+      await sesame?.stop();
+      sesame = undefined;
+    }
+    for (let r = 1; r <= ROUNDS; r++) {
+      if (postfix) {
+        const masterPid = postfix.masterPid();
+        const base = sink.count();
+        const p = await measureSmtp('Postfix', r, () => (masterPid ? treeCpuSeconds(masterPid) : undefined), sink, smtpLoadOptions(25, postfixTls, undefined, MESSAGES, `postfix r${r}`));
+        tlsCipher.postfix ??= p.load.tlsCipher;
+        try {
+          const at = await sink.waitForCount(base + p.load.ok, DELIVERY_TIMEOUT_MS);
+          p.round.extra = { ...p.round.extra, drainAfterLastAcceptSeconds: (at - p.load.endedAt) / 1000 };
+        } catch (err) {
+          log(`  ${(err as Error).message}`);
+        }
+        rounds.push(p.round);
+        log(`  round ${r} Postfix: ${fmt(p.round.rate)} msg/s accepted (p99 ${fmt(p.round.p99ms, 1)} ms, failures ${JSON.stringify(p.round.failures)}${postfixTls ? ', STARTTLS' : ', plaintext'})`);
+      }
+      if (sesame) {
+        const s = sesame;
+        const base = sink.count();
+        const m = await measureSmtp('Sesame', r, () => s.cpuSeconds(), sink, smtpLoadOptions(s.smtpPort, true, BENCH_SMTP_CREDENTIALS, MESSAGES, `sesame r${r}`));
+        tlsCipher.sesame ??= m.load.tlsCipher;
+        let drain: number | undefined;
+        try {
+          const at = await sink.waitForCount(base + m.load.ok, DELIVERY_TIMEOUT_MS);
+          drain = (at - m.load.endedAt) / 1000;
+        } catch (err) {
+          log(`  ${(err as Error).message}`);
+        }
+        // Message-ID at the sink is <MessageId@SESAME_HOSTNAME> (core/sending replaces the client's).
+        const ids = messageIdsOf(m.load.replies).map((id) => `${id}@${s.env.SESAME_HOSTNAME}`);
+        const check = await checkDelivered(sink, ids, drain === undefined ? 5_000 : DELIVERY_TIMEOUT_MS);
+        sesameCheck.acknowledged += ids.length;
+        sesameCheck.delivered += check.delivered;
+        sesameCheck.missing += check.missing;
+        sesameCheck.duplicated += check.duplicated;
+        m.round.extra = {
+          ...m.round.extra,
+          drainAfterLastAcceptSeconds: drain,
+          messageIdsAcknowledged: ids.length,
+          messageIdsAtSink: check.delivered,
+          messageIdsMissing: check.missing,
+          messageIdsDuplicated: check.duplicated || undefined,
+          // a 250 whose text carried no MessageId
+          repliesWithoutMessageId: m.load.ok - ids.length || undefined,
+        };
+        rounds.push(m.round);
+        log(
+          `  round ${r} Sesame: ${fmt(m.round.rate)} msg/s accepted (p99 ${fmt(m.round.p99ms, 1)} ms, failures ${JSON.stringify(m.round.failures)}); ${check.delivered}/${ids.length} MessageIds at the sink, ${check.missing} missing; drained ${fmt(drain, 1)} s after the last 250`,
+        );
+      }
+    }
+  } finally {
+    // SESAME_LOG_LEVEL=warn: whatever the node printed is a warning or an error, kept for the report.
+    sesameLog = sesame?.output().split('\n').filter((l) => l.trim() !== '');
+    await sesame?.stop();
+    await postfix?.stop();
+    await sink.close();
+  }
+  if (sesameLog && sesameLog.length > 0) log(`  Sesame printed ${sesameLog.length} warning/error lines during §3, the first: ${sesameLog.slice(0, 3).join(' | ')}`);
+  const refMedian = postfix ? median(rounds.filter((x) => x.system === 'Postfix').map((x) => x.rate)) : NaN;
+  const sesRounds = rounds.filter((x) => x.system === 'Sesame');
+  const sesMedian = sesRounds.length > 0 ? median(sesRounds.map((x) => x.rate)) : NaN;
+  return {
+    rounds,
+    referenceMedian: refMedian,
+    sesameMedian: sesMedian,
+    ratio: sesMedian / refMedian,
+    target: 1,
+    sesameUnavailable: sesameError,
+    deliveries: sesRounds.length > 0 ? sesameCheck : undefined,
+    sesameWarnings: sesameLog ? { lines: sesameLog.length, first: sesameLog.slice(0, 20) } : undefined,
+    sink: { kind: sink.kind, config: sink.config },
+    client: {
+      generator: `bench/lib/smtp-load.ts in the bench process: nodemailer ${packageVersion('nodemailer')} SMTPConnection, ${SMTP_SESSIONS} sessions opened before the clock (EHLO, STARTTLS, AUTH), then MAIL/RCPT/DATA per message without pipelining or RSET; messages of ${BODY_BYTES} bytes including headers, built before the clock; timed from the first MAIL FROM to the last reply`,
+      sesame: `STARTTLS (certificate not verified) + AUTH PLAIN as ${BENCH_SMTP_CREDENTIALS.user} with the SES SMTP password derived from its secret; MAIL FROM and From: bench@${SENDER} (verified, Easy DKIM RSA_2048_BIT); one fresh Sesame node for the section, ${WARMUP} warm-up messages`,
+      postfix: `${postfixTls ? 'STARTTLS (certificate not verified)' : 'plaintext (no STARTTLS)'}, no AUTH (trusted loopback via mynetworks); ${WARMUP} warm-up messages${postfixTlsNote ? `; ${postfixTlsNote}` : ''}`,
+      postfixTls,
+      tlsCipher,
+    },
+    postfix: postfix ? { version: postfix.version, postconf: postfix.settings } : { unavailable },
+  };
+}
+
 function roundsTable(title: string, rounds: Round[]): string {
   const lines = [
     `### ${title}`,
@@ -318,8 +534,9 @@ async function main() {
     rounds: ROUNDS,
     httpConcurrency: CONCURRENCY,
     smtpSourceSessions: SOURCE_SESSIONS,
+    smtpSessions: SMTP_SESSIONS,
     loadGenerator:
-      'the bench process itself: SES v2 SendEmail (Simple, one recipient, 2,000-byte text body) pre-signed with @smithy/signature-v4 before each timed run, sent with node:http keep-alive (Agent maxSockets = concurrency); Postfix is fed by smtp-source',
+      'the bench process itself: SES v2 SendEmail (Simple, one recipient, 2,000-byte text body) pre-signed with @smithy/signature-v4 before each timed run, sent with node:http keep-alive (Agent maxSockets = concurrency); §2 Postfix is fed by smtp-source; §3 feeds both Postfix and Sesame with bench/lib/smtp-load.ts (nodemailer SMTPConnection, 20 reused sessions)',
     sesame: 'node bin/sesame.js serve (child process), embedded SQLite in a fresh temp data dir, SESAME_LOG_LEVEL=warn, sender domain verified with Easy DKIM RSA_2048_BIT, MX of the destination domain = the sink on loopback (test DNS server in the bench process)',
     httpCeiling: `bench/http-ceiling.ts (child process): Fastify ${packageVersion('fastify')}, raw-buffer body parser as in Sesame, POST /v2/email/outbound-emails → parseAuthorization + verifySignature (src/lib/sigv4.ts) → constant 200 JSON`,
     packages: Object.fromEntries(['fastify', 'better-sqlite3', 'kysely', 'mailauth', 'nodemailer', '@smithy/signature-v4'].map((p) => [p, packageVersion(p)])),
@@ -334,9 +551,11 @@ async function main() {
   log(`sink: ${sink.kind} on port ${sink.port}`);
   let s1: Awaited<ReturnType<typeof section1>> | undefined;
   let s2: Awaited<ReturnType<typeof section2>> | undefined;
+  let s3: Awaited<ReturnType<typeof section3>> | undefined;
   try {
     if (SECTIONS.has('1')) s1 = await section1(dns, sink, profileDir);
     if (SECTIONS.has('2')) s2 = await section2(dns, sink, profileDir);
+    if (SECTIONS.has('3')) s3 = await section3(dns, profileDir);
   } finally {
     await sink.close();
     await dns.close();
@@ -360,15 +579,36 @@ async function main() {
     const met = Number.isNaN(s2.ratio) ? 'n/a' : s2.ratio >= s2.target ? 'yes' : `no (${fmt((s2.ratio / s2.target) * 100)} % of target)`;
     summary.push(`| 2 | end-to-end relay rate, msg/s (first request → last at the sink; Sesame signs DKIM RSA-2048) | ${ref} | ${fmt(s2.referenceMedian)} | ${fmt(s2.sesameMedian)} | ${fmt(s2.ratio, 3)} | ≥ ${s2.target} | ${met} |`);
   }
+  if (s3) {
+    const ref = 'unavailable' in s3.postfix ? `Postfix: unavailable (${s3.postfix.unavailable})` : `Postfix ${s3.postfix.version} smtpd, ${s3.client.postfixTls ? 'STARTTLS' : 'plaintext'}, no AUTH`;
+    const met = Number.isNaN(s3.ratio) ? 'n/a' : s3.ratio >= s3.target ? 'yes' : `no (${fmt((s3.ratio / s3.target) * 100)} % of target)`;
+    const ses = s3.sesameUnavailable ? `unmeasured (${s3.sesameUnavailable.split('\n')[0]})` : fmt(s3.sesameMedian);
+    summary.push(`| 3 | SMTP submission accept rate, msg/s (${SMTP_SESSIONS} reused sessions, first MAIL → last 250; Sesame: AUTH PLAIN over STARTTLS) | ${ref} | ${fmt(s3.referenceMedian)} | ${ses} | ${fmt(s3.ratio, 3)} | ≥ ${s3.target} | ${met} |`);
+  }
   summary.push('');
   if (s1) summary.push(roundsTable('§1 rounds (HTTP ceiling vs Sesame accept; Sesame drains to the sink between rounds)', s1.rounds), '');
   if (s2) {
     summary.push(roundsTable('§2 rounds (Postfix: generator = smtp-source, server = master and its children; Sesame: a fresh node per round)', s2.rounds), '');
     if (!('unavailable' in s2.postfix)) summary.push(`Postfix configuration (\`postconf -e\`): ${s2.postfix.postconf.map((x) => `\`${x}\``).join(', ')}; load: \`${s2.postfix.load}\`.`, '');
   }
+  if (s3) {
+    summary.push(roundsTable('§3 rounds (accept phase only; Postfix: server = master and its children; Sesame: one fresh node; each queue drains to the sink before the next round)', s3.rounds), '');
+    const d = s3.deliveries;
+    summary.push(
+      `§3 client: ${s3.client.generator}. Sesame: ${s3.client.sesame}${s3.client.tlsCipher.sesame ? ` (${s3.client.tlsCipher.sesame})` : ''}. Postfix: ${s3.client.postfix}${s3.client.tlsCipher.postfix ? ` (${s3.client.tlsCipher.postfix})` : ''}.`,
+      d
+        ? `§3 deliveries: of ${fmt(d.acknowledged)} MessageIds Sesame acknowledged with \`250 Ok <MessageId>\`, ${fmt(d.delivered)} reached the sink (Message-ID header), ${fmt(d.missing)} missing, ${fmt(d.duplicated)} delivered more than once.`
+        : '§3 deliveries: Sesame not measured.',
+      ...(s3.sesameWarnings ? [`§3 Sesame log (level warn): ${s3.sesameWarnings.lines} lines${s3.sesameWarnings.lines > 0 ? ' (the first ones are in the JSON)' : ''}.`] : []),
+      `§3 sink: ${s3.sink.kind} (\`${s3.sink.config}\`), shared by both systems, separate from the §1/§2 sink.`,
+    );
+    if (!('unavailable' in s3.postfix)) summary.push(`§3 Postfix configuration (\`postconf -e\`, TLS settings undone afterwards): ${s3.postfix.postconf.map((x) => `\`${x}\``).join(', ')}.`);
+    summary.push('');
+  }
   const md = summary.join('\n');
-  const stamp = date;
-  writeFileSync(join(resultsDir, `${stamp}.json`), `${JSON.stringify({ meta, sink: { kind: sink.kind, config: sink.config }, s1, s2 }, null, 2)}\n`);
+  // One file per date; a second run on the same date keeps the first and adds the time of day.
+  const stamp = existsSync(join(resultsDir, `${date}.json`)) ? `${date}-${started.toISOString().slice(11, 19).replace(/:/g, '')}` : date;
+  writeFileSync(join(resultsDir, `${stamp}.json`), `${JSON.stringify({ meta, sink: { kind: sink.kind, config: sink.config }, s1, s2, s3 }, null, 2)}\n`);
   writeFileSync(join(resultsDir, `${stamp}.md`), `${md}\n`);
   process.stdout.write(`${md}\n`);
   log(`wrote bench/results/${stamp}.json and bench/results/${stamp}.md`);

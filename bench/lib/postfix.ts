@@ -1,11 +1,14 @@
 /**
- * The Postfix reference of BENCHMARKS §2: Debian's Postfix on loopback with `relayhost` = the sink,
- * default durability (a queue file is flushed before `250`), configured exactly as
- * shared/reference/ecosystem-notes.md says; the load comes from Postfix's own `smtp-source`.
+ * The Postfix reference of BENCHMARKS §2 and §3: Debian's Postfix on loopback with `relayhost` = the
+ * sink, default durability (a queue file is flushed before `250`), configured exactly as
+ * shared/reference/ecosystem-notes.md says; §2's load comes from Postfix's own `smtp-source`, §3's
+ * from bench/lib/smtp-load.ts. For §3 smtpd also offers STARTTLS as Debian's default main.cf does
+ * (`smtpd_tls_security_level = may` with a self-signed "snakeoil" RSA-2048 certificate, made here
+ * with openssl because this machine has no ssl-cert package); those settings are undone by stop().
  * Nothing is installed here: when Postfix is missing the reference is reported unavailable.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { treeCpuSeconds, waitForTcp } from './proc.ts';
@@ -15,6 +18,9 @@ const POSTFIX = '/usr/sbin/postfix';
 const POSTCONF = '/usr/sbin/postconf';
 const SMTP_SOURCE = '/usr/sbin/smtp-source';
 const MASTER_PID = '/var/spool/postfix/pid/master.pid';
+const OPENSSL = '/usr/bin/openssl';
+/** What Debian's default main.cf says about smtpd TLS (the certificate paths are ours). */
+const TLS_PARAMS = ['smtpd_tls_cert_file', 'smtpd_tls_key_file', 'smtpd_tls_security_level'] as const;
 
 /** The `postconf -e` settings (the relayhost port is the sink's). */
 export function postfixSettings(sinkPort: number): string[] {
@@ -41,7 +47,18 @@ export interface Postfix {
   masterPid(): number | undefined;
   /** One relay run: `smtp-source` → :25 → Postfix → the sink; times from the first connection. */
   relay(n: number, sessions: number, bytes: number, sink: Sink, timeoutMs: number): Promise<PostfixRound>;
+  /** Whether smtpd offers STARTTLS (started with `tls` and the certificate could be made). */
+  tls: boolean;
+  /** Why smtpd offers no STARTTLS although asked to, if so. */
+  tlsUnavailable?: string;
+  /** Undoes the TLS settings (when made) and stops Postfix if it was started here. */
   stop(): Promise<void>;
+}
+
+/** Options of startPostfix. */
+export interface PostfixOptions {
+  /** Offer STARTTLS on smtpd with a fresh self-signed certificate, as Debian's default does (§3). */
+  tls?: boolean;
 }
 
 /** What one Postfix relay run measured. */
@@ -68,8 +85,31 @@ export function postfixUnavailable(): string | undefined {
 }
 
 /** Configures Postfix for the sink and starts it (or reloads it when it is already running). */
-export async function startPostfix(sink: Sink): Promise<Postfix> {
+export async function startPostfix(sink: Sink, options: PostfixOptions = {}): Promise<Postfix> {
   const settings = postfixSettings(sink.port);
+  // TLS settings of §3, with what was there before so that stop() can put it back.
+  let tlsDir: string | undefined;
+  let tlsUnavailable: string | undefined;
+  let restoreTls: string[][] | undefined;
+  if (options.tls) {
+    try {
+      if (!existsSync(OPENSSL)) throw new Error(`${OPENSSL} is not installed`);
+      tlsDir = mkdtempSync(join(tmpdir(), 'bench-postfix-tls-'));
+      const cert = join(tlsDir, 'ssl-cert-snakeoil.pem');
+      const key = join(tlsDir, 'ssl-cert-snakeoil.key');
+      run(OPENSSL, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', '/CN=mta.bench.test', '-keyout', key, '-out', cert]);
+      chmodSync(tlsDir, 0o755);
+      chmodSync(cert, 0o644);
+      chmodSync(key, 0o600);
+      const explicit = new Set(run(POSTCONF, ['-n']).split('\n').map((l) => l.split('=')[0]!.trim()));
+      restoreTls = TLS_PARAMS.map((p) => (explicit.has(p) ? ['-e', `${p} = ${run(POSTCONF, ['-h', p]).trim()}`] : ['-X', p]));
+      settings.push(`smtpd_tls_cert_file = ${cert}`, `smtpd_tls_key_file = ${key}`, 'smtpd_tls_security_level = may');
+    } catch (err) {
+      tlsUnavailable = `no certificate for smtpd: ${(err as Error).message}`;
+      if (tlsDir) rmSync(tlsDir, { recursive: true, force: true });
+      tlsDir = undefined;
+    }
+  }
   run(POSTCONF, ['-e', ...settings]);
   const version = run(POSTCONF, ['-h', 'mail_version']).trim();
   let startedHere = false;
@@ -104,6 +144,8 @@ export async function startPostfix(sink: Sink): Promise<Postfix> {
   return {
     version,
     settings,
+    tls: tlsDir !== undefined,
+    ...(tlsUnavailable ? { tlsUnavailable } : {}),
     masterPid,
     async relay(n, sessions, bytes, sink, timeoutMs) {
       const pid = masterPid();
@@ -148,6 +190,15 @@ export async function startPostfix(sink: Sink): Promise<Postfix> {
       };
     },
     async stop() {
+      if (restoreTls) {
+        try {
+          for (const r of restoreTls) run(POSTCONF, r);
+          if (!startedHere) run(POSTFIX, ['reload']);
+        } catch {
+          // best effort: the next startPostfix sets what it needs
+        }
+      }
+      if (tlsDir) rmSync(tlsDir, { recursive: true, force: true });
       if (startedHere) {
         try {
           run(POSTFIX, ['stop']);

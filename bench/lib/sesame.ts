@@ -2,24 +2,34 @@
  * Sesame as the benchmarks run it: `node bin/sesame.js serve` in a child process with a fresh data
  * dir, known root credentials, the bench DNS server and the sink as every domain's MX port; and a
  * sender domain verified the way an operator does it (CreateEmailIdentity, `sesame dns --json`,
- * publish, wait for VerifiedForSendingStatus).
+ * publish, wait for VerifiedForSendingStatus). Every listener gets a free port picked here (the
+ * SMTP submission ports too, so that a child never collides with a fixed default port), and
+ * `smtpPassword` is the SES SMTP password of the bench key (§3 authenticates with it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateEmailIdentityCommand, GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { deriveSmtpPassword } from '../../src/lib/smtp-password.ts';
 import { runCli, SESAME_BIN } from '../../test/helpers/cli.ts';
 import type { TestDnsServer } from '../../test/helpers/dns-server.ts';
-import { freePort, processCpuSeconds, sleep } from './proc.ts';
+import { freePort, processCpuSeconds, sleep, waitForTcp } from './proc.ts';
 
 /** Root credentials every bench server (Sesame and the HTTP ceiling) accepts. */
 export const BENCH_KEY = { accessKeyId: 'AKIABENCHMARK0000001', secretAccessKey: 'bench-secret-access-key-0123456789abcdef', region: 'us-east-1' };
+
+/** SMTP AUTH credentials of the bench key, as SES derives them (src/lib/smtp-password.ts). */
+export const BENCH_SMTP_CREDENTIALS = { user: BENCH_KEY.accessKeyId, pass: deriveSmtpPassword(BENCH_KEY.secretAccessKey, BENCH_KEY.region) };
 
 /** A running Sesame child. */
 export interface SesameChild {
   pid: number;
   port: number;
+  /** SMTP submission port (STARTTLS), SESAME_SMTP_PORT. */
+  smtpPort: number;
+  /** SMTP submission port (implicit TLS), SESAME_SMTPS_PORT. */
+  smtpsPort: number;
   url: string;
   env: Record<string, string>;
   dataDir: string;
@@ -38,6 +48,8 @@ export interface SesameOptions {
   extraEnv?: Record<string, string>;
   /** Do not wait for /health (a node without the api role has no HTTP listener). */
   noHttp?: boolean;
+  /** Wait until the SMTP submission listener (STARTTLS) accepts connections too. */
+  waitForSmtp?: boolean;
   /** Reuse this data dir (it is then left in place by stop()). */
   dataDir?: string;
 }
@@ -52,9 +64,15 @@ process.on('exit', () => {
 export async function startSesameChild(o: SesameOptions): Promise<SesameChild> {
   const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'sesame-bench-')));
   const port = await freePort();
+  const smtpPort = await freePort();
+  const smtpsPort = await freePort();
+  const mxPort = await freePort();
   const env: Record<string, string> = {
     SESAME_DATA_DIR: dataDir,
     SESAME_HTTP_PORT: String(port),
+    SESAME_SMTP_PORT: String(smtpPort),
+    SESAME_SMTPS_PORT: String(smtpsPort),
+    SESAME_MX_PORT: String(mxPort),
     SESAME_LISTEN_HOST: '127.0.0.1',
     SESAME_ROOT_ACCESS_KEY_ID: BENCH_KEY.accessKeyId,
     SESAME_ROOT_SECRET_ACCESS_KEY: BENCH_KEY.secretAccessKey,
@@ -99,9 +117,15 @@ export async function startSesameChild(o: SesameOptions): Promise<SesameChild> {
     }
     await sleep(50);
   }
+  if (o.waitForSmtp && !(await waitForTcp(smtpPort, Math.max(1000, deadline - Date.now())))) {
+    proc.kill('SIGKILL');
+    throw new Error(`sesame serve does not listen for SMTP on 127.0.0.1:${smtpPort}:\n${out}`);
+  }
   return {
     pid: proc.pid!,
     port,
+    smtpPort,
+    smtpsPort,
     url,
     env,
     dataDir,

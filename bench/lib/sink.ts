@@ -1,10 +1,15 @@
 /**
  * The SMTP sink both Sesame and Postfix deliver to: Postfix's `smtp-sink` (C, the protocol ceiling)
  * when it is installed, else a counting Node `smtp-server`. Only the count of messages received
- * ("." accepted) is kept; `waitForCount` notes when a count was reached.
+ * ("." accepted) is kept; `waitForCount` notes when a count was reached. A sink started with
+ * `recordMessageIds` also keeps the Message-ID header of every message (smtp-sink appends each
+ * transaction to a dump file, `-D`, read back on demand), so that a bench can check that every
+ * message a server acknowledged arrived (§3).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { freePort, processCpuSeconds, waitForTcp } from './proc.ts';
 
@@ -23,8 +28,12 @@ export interface Sink {
   waitForCount(target: number, timeoutMs: number): Promise<number>;
   /** CPU seconds the sink has used (in-process sinks: undefined, they share the bench process). */
   cpuSeconds(): number | undefined;
+  /** Message-ID header values received so far (without <>) and how often each came, when started with `recordMessageIds`. */
+  messageIds?(): Map<string, number>;
   close(): Promise<void>;
 }
+
+const MESSAGE_ID = /^Message-ID:[ \t]*<([^>\r\n]+)>/gim;
 
 class Counter {
   n = 0;
@@ -56,10 +65,14 @@ class Counter {
 }
 
 /** Starts `smtp-sink` when available (as root it needs `-u postfix`), else a Node sink. */
-export async function startSink(preferNode = false): Promise<Sink> {
+export async function startSink(preferNode = false, recordMessageIds = false): Promise<Sink> {
   const port = await freePort();
   if (!preferNode && existsSync(SMTP_SINK)) {
-    const args = [...(process.getuid?.() === 0 ? ['-u', 'postfix'] : []), '-c', `127.0.0.1:${port}`, '1000'];
+    // The dump directory must be writable by the user smtp-sink runs as (postfix, as root).
+    const dumpDir = recordMessageIds ? mkdtempSync(join(tmpdir(), 'bench-sink-')) : undefined;
+    if (dumpDir) chmodSync(dumpDir, 0o777);
+    const dumpFile = dumpDir ? join(dumpDir, 'dump') : undefined;
+    const args = [...(process.getuid?.() === 0 ? ['-u', 'postfix'] : []), '-c', ...(dumpFile ? ['-D', dumpFile] : []), `127.0.0.1:${port}`, '1000'];
     const proc: ChildProcess = spawn(SMTP_SINK, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const killOnExit = () => proc.kill('SIGKILL');
     process.on('exit', killOnExit);
@@ -79,23 +92,44 @@ export async function startSink(preferNode = false): Promise<Sink> {
       count: () => counter.n,
       waitForCount: (target, timeoutMs) => counter.wait(target, timeoutMs),
       cpuSeconds: () => (proc.pid ? processCpuSeconds(proc.pid) : undefined),
+      ...(dumpFile
+        ? {
+            messageIds: () => {
+              let text = '';
+              try {
+                text = readFileSync(dumpFile, 'latin1');
+              } catch {
+                // nothing received yet
+              }
+              const ids = new Map<string, number>();
+              for (const m of text.matchAll(MESSAGE_ID)) ids.set(m[1]!, (ids.get(m[1]!) ?? 0) + 1);
+              return ids;
+            },
+          }
+        : {}),
       async close() {
         if (proc.exitCode === null) {
           proc.kill('SIGTERM');
           await new Promise((r) => proc.once('exit', r));
         }
+        if (dumpDir) rmSync(dumpDir, { recursive: true, force: true });
       },
     };
   }
   const counter = new Counter();
+  const ids = new Map<string, number>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
     logger: false,
     size: 60 * 1024 * 1024,
     onData(stream, _session, cb) {
-      stream.on('data', () => {});
+      let head = '';
+      stream.on('data', (d: Buffer) => {
+        if (recordMessageIds && head.length < 65_536 && !/\r?\n\r?\n/.test(head)) head += d.toString('latin1');
+      });
       stream.on('end', () => {
+        if (recordMessageIds) for (const m of head.split(/\r?\n\r?\n/)[0]!.matchAll(MESSAGE_ID)) ids.set(m[1]!, (ids.get(m[1]!) ?? 0) + 1);
         counter.set(counter.n + 1);
         cb(null);
       });
@@ -110,6 +144,7 @@ export async function startSink(preferNode = false): Promise<Sink> {
     count: () => counter.n,
     waitForCount: (target, timeoutMs) => counter.wait(target, timeoutMs),
     cpuSeconds: () => undefined,
+    ...(recordMessageIds ? { messageIds: () => new Map(ids) } : {}),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
