@@ -13,6 +13,7 @@ import { TagsService } from './tags/service.ts';
 import { CommitBatcher } from './queue/batcher.ts';
 import { QueueAdmin } from './queue/admin.ts';
 import { SendingService } from './sending/service.ts';
+import { createDkimSigner, type DkimSigner } from '../lib/dkim-sign.ts';
 import { TemplatesService } from './templates/service.ts';
 import { ConfigurationSetsService } from './configuration-sets/service.ts';
 import { AccountSettingsService } from './sending/account-settings.ts';
@@ -65,6 +66,8 @@ export interface CoreDeps {
   /** Sends the email-address verification mail (logs the link until sending exists). */
   sendVerificationMail?: VerificationMailer;
   onVerificationCheck?: (result: 'success' | 'pending' | 'temporary_failure' | 'failed') => void;
+  /** Makes DKIM signatures; signs in the calling thread when not given. */
+  dkim?: DkimSigner;
 }
 
 /** The assembled core. */
@@ -136,10 +139,10 @@ export function createCore(deps: CoreDeps): Core {
   const batcher = new CommitBatcher(deps.storage.queue);
   sending = new SendingService(
     deps.storage,
-    { accounts, identities, templates, configurationSets, accountSettings },
+    { accounts, identities, templates, configurationSets, accountSettings, dkim: deps.dkim ?? createDkimSigner(0) },
     batcher,
     deps.clock,
-    { region: deps.settings.region, hostname: deps.settings.hostname, maxDeliverySeconds: deps.sending.maxDeliverySeconds },
+    { region: deps.settings.region, hostname: deps.settings.hostname, systemAccountId: deps.settings.accountId, maxDeliverySeconds: deps.sending.maxDeliverySeconds },
     deps.logger,
   );
   const delivery = new DeliveryWorker(deps.storage, deps.resolver, deps.clock, { ...deps.sending, hostname: deps.settings.hostname }, deps.logger, deps.deliveryObserver, deps.nodeId);

@@ -13,6 +13,7 @@ import { SesError } from '../core/index.ts';
 import { newRequestId } from '../lib/ids.ts';
 import { registerPublicRoutes } from '../frontends/http-public/routes.ts';
 import { startSmtpSubmission, type SmtpSubmission } from '../frontends/smtp/server.ts';
+import { createDkimSigner, defaultDkimThreads } from '../lib/dkim-sign.ts';
 import { SecretBox } from '../lib/secretbox.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
@@ -27,6 +28,8 @@ export interface StartOptions {
   logger?: Logger;
   clock?: Clock;
   resolver?: DnsResolver;
+  /** DKIM signing threads; 0 signs on the event loop (the CLI's default). */
+  dkimThreads?: number;
 }
 
 /** A running Sesame node. */
@@ -57,7 +60,9 @@ export async function openCore(config: Config, options: StartOptions = {}) {
     logger.warn({ code: 'DATABASE_CONNECTION_ERROR', err }, `an idle database connection failed (${err.message}); the pool replaces it`),
   );
   const metrics = new Metrics();
+  const dkim = createDkimSigner(options.dkimThreads ?? 0);
   const core = createCore({
+    dkim,
     storage,
     box,
     clock: options.clock ?? systemClock,
@@ -87,15 +92,16 @@ export async function openCore(config: Config, options: StartOptions = {}) {
       config.rootAccessKeyId && config.rootSecretAccessKey ? { accessKeyId: config.rootAccessKeyId, secretAccessKey: config.rootSecretAccessKey } : undefined,
     );
   } catch (err) {
-    await storage.close();
+    await Promise.all([storage.close(), dkim.close()]);
     throw err;
   }
-  return { logger, storage, metrics, core, bootstrap, box };
+  return { logger, storage, metrics, core, bootstrap, box, dkim };
 }
 
 /** Starts every part of Sesame that `config.roles` names. */
 export async function startSesame(config: Config, options: StartOptions = {}): Promise<SesameInstance> {
-  const { logger, storage, metrics, core, bootstrap, box } = await openCore(config, options);
+  // A server signs on worker threads (the default count); a CLI command signs in its own thread.
+  const { logger, storage, metrics, core, bootstrap, box, dkim } = await openCore(config, { dkimThreads: defaultDkimThreads(), ...options });
   for (const v of config.unknownVariables) {
     logger.warn({ code: 'CONFIG_UNKNOWN_VARIABLE', variable: v }, `unknown configuration variable ${v} is ignored (see docs/config.md)`);
   }
@@ -149,7 +155,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       await core.batcher.flush();
       await core.delivery.stop();
       await verifyRunning;
-      await storage.close();
+      await Promise.all([storage.close(), dkim.close()]);
       logger.info({ code: 'SHUTDOWN_COMPLETE' }, 'shut down cleanly');
     },
   };

@@ -198,3 +198,40 @@ describe.each(testBackends())('sending and delivery (%s)', (backend) => {
     expect(sink.to('victim@evil.test')).toHaveLength(0);
   });
 });
+
+describe("SESAME_HOSTNAME's own DKIM signature", () => {
+  let fixture: SendingFixture;
+  beforeAll(async () => {
+    // The operator verified the server's own name (mta.sesame.test) as a domain of the default account.
+    fixture = await startSendingFixture({ senders: ['sender.test', 'mta.sesame.test'] });
+  });
+  afterAll(() => fixture?.close());
+
+  it('signs with the From domain and with the server name, and both signatures verify', async () => {
+    const { MessageId } = await fixture.server.sesv2().send(
+      new SendEmailV2({ FromEmailAddress: 'orders@sender.test', Destination: { ToAddresses: ['cat@dest.test'] }, Content: { Simple: { Subject: { Data: 'Two signatures' }, Body: { Text: { Data: 'Signed twice' } } } } }),
+    );
+    await fixture.sink.waitFor(() => fixture.sink.to('cat@dest.test').length > 0);
+    const m = fixture.sink.to('cat@dest.test')[0]!;
+    const text = unfold(m.raw.toString());
+    expect(text).toContain(`Message-ID: <${MessageId}@mta.sesame.test>`);
+    const signers = [...text.matchAll(/^DKIM-Signature: .*?\bd=([^;]+);/gim)].map((x) => x[1]);
+    expect(signers.sort()).toEqual(['mta.sesame.test', 'sender.test']);
+    if (HAVE_DKIMPY) {
+      const out = await dkimVerify(fixture.server, ['sender.test', 'mta.sesame.test'], m.raw);
+      expect(out).toContain('d=sender.test');
+      expect(out).toContain('d=mta.sesame.test');
+      expect(out).toContain('signatures=2');
+    }
+  });
+
+  it('signs mail from the server name itself once', async () => {
+    await fixture.server.sesv2().send(
+      new SendEmailV2({ FromEmailAddress: 'ops@mta.sesame.test', Destination: { ToAddresses: ['dan@dest.test'] }, Content: { Simple: { Subject: { Data: 'One signature' }, Body: { Text: { Data: 'Signed once' } } } } }),
+    );
+    await fixture.sink.waitFor(() => fixture.sink.to('dan@dest.test').length > 0);
+    const raw = fixture.sink.to('dan@dest.test')[0]!.raw;
+    expect(unfold(raw.toString()).match(/^DKIM-Signature:/gim)).toHaveLength(1);
+    if (HAVE_DKIMPY) expect(await dkimVerify(fixture.server, 'mta.sesame.test', raw)).toContain('signatures=1');
+  });
+});

@@ -25,12 +25,13 @@ export const HAVE_DKIMPY =
 if (!HAVE_DKIMPY && process.env.CI) throw new Error('CI needs dkimpy (apt-get install python3-dkim): DKIM checks must not be skipped');
 
 /**
- * Verifies every DKIM-Signature of `raw` with the TXT records of `domain` as `sesame dns` lists them.
+ * Verifies every DKIM-Signature of `raw` with the TXT records of `domain` (or of each domain) as `sesame dns` lists them.
  * Returns dkimpy's report (`d=… s=… pass`, `signatures=N`); throws when a signature fails.
  */
-export async function dkimVerify(server: TestServer, domain: string, raw: Buffer): Promise<string> {
-  const records = Object.fromEntries(
-    (await server.instance.core.identities.dnsRecords(server.instance.config.accountId, domain)).filter((r) => r.type === 'TXT').map((r) => [r.name, r.value]),
-  );
+export async function dkimVerify(server: TestServer, domain: string | string[], raw: Buffer): Promise<string> {
+  const records: Record<string, string> = {};
+  for (const d of typeof domain === 'string' ? [domain] : domain) {
+    for (const r of await server.instance.core.identities.dnsRecords(server.instance.config.accountId, d)) if (r.type === 'TXT') records[r.name] = r.value;
+  }
   return execFileSync('/usr/bin/python3', [SCRIPT, JSON.stringify(records)], { input: raw, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
 }

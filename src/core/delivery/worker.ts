@@ -14,6 +14,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { CompletionItem, EventRecord, LeasedRecipient, Storage } from '../../storage/ports.ts';
 import { isDnsNotFound, type Clock, type DnsResolver } from '../clock.ts';
 import { bounceEvent, deliveryDelayEvent, deliveryEvent, type MailObject } from '../events/model.ts';
+import { GroupCommit } from '../queue/batcher.ts';
 import { DomainLimits, type DomainLimitSettings } from './limits.ts';
 
 /** Delivery settings. */
@@ -65,6 +66,7 @@ export class DeliveryWorker {
   private loop: Promise<void> | undefined;
   private readonly wakers = new Set<() => void>();
   private readonly limits: DomainLimits;
+  private readonly completions: GroupCommit<CompletionItem>;
 
   constructor(
     private readonly storage: Storage,
@@ -78,6 +80,9 @@ export class DeliveryWorker {
   ) {
     this.owner = owner ?? `node-${randomUUID()}`;
     this.limits = new DomainLimits(settings.domainLimits ?? { connections: 20, rates: {} });
+    // Outcomes of every connection and pass share transactions: one disk flush for many messages
+    // instead of one per message. Each caller still waits for its own commit before going on.
+    this.completions = new GroupCommit((items) => this.storage.queue.complete(this.owner, items, this.clock.now()));
   }
 
   /**
@@ -105,6 +110,7 @@ export class DeliveryWorker {
     this.stopped = true;
     this.wake();
     await this.loop;
+    await this.completions.flush();
     await this.storage.queue.release(this.owner).catch(() => {});
   }
 
@@ -243,10 +249,8 @@ export class DeliveryWorker {
   /** Gives leased recipients back, due at `at`, without counting an attempt or writing an event. */
   private async postpone(rcpts: LeasedRecipient[], at: number): Promise<void> {
     if (rcpts.length === 0) return;
-    await this.storage.queue.complete(
-      this.owner,
+    await this.completions.submit(
       rcpts.map((r) => ({ update: { messageId: r.messageId, rcpt: r.rcpt, state: 'queued' as const, attempts: r.attempts, nextAttemptAt: Math.min(at, r.expiresAt), lastResponse: r.lastResponse }, events: [] })),
-      this.clock.now(),
     );
   }
 
@@ -439,7 +443,7 @@ export class DeliveryWorker {
           : [],
       });
     }
-    await this.storage.queue.complete(this.owner, items, now);
+    await this.completions.submit(items);
     for (const { update } of items) {
       this.logger.info(
         { code: update.state === 'delivered' ? 'DELIVERY_OK' : update.state === 'bounced' ? 'DELIVERY_BOUNCED' : 'DELIVERY_DEFERRED', messageId: update.messageId, rcpt: update.rcpt, attempts: update.attempts, response: update.lastResponse },

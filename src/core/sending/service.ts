@@ -6,7 +6,7 @@
  * nothing behind; the MessageId is returned only after the commit.
  */
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { dkimSign } from 'mailauth/lib/dkim/sign.js';
+import type { DkimSignatureSpec, DkimSigner } from '../../lib/dkim-sign.ts';
 import { checkEmailAddress } from '../../lib/domain.ts';
 import { newMessageId } from '../../lib/ids.ts';
 import { field, hasLineBreak, headerValue, headerValues, joinMessage, MimeError, parseAddressList, splitMessage, type HeaderField } from '../../lib/mime.ts';
@@ -119,6 +119,8 @@ export interface SendingServices {
   templates: TemplatesService;
   configurationSets: ConfigurationSetsService;
   accountSettings: AccountSettingsService;
+  /** Makes the DKIM signatures (on worker threads in a server). */
+  dkim: DkimSigner;
 }
 
 /** One send, whatever the way in. */
@@ -153,6 +155,8 @@ export interface SendCommand {
 export interface SendingSettings {
   region: string;
   hostname: string;
+  /** The default account (SESAME_ACCOUNT_ID): SESAME_HOSTNAME's own DKIM identity lives there. */
+  systemAccountId: string;
   maxDeliverySeconds: number;
 }
 
@@ -164,6 +168,8 @@ const TAG = /^[A-Za-z0-9_-]{1,256}$/;
 /** The sending pipeline. */
 export class SendingService {
   private readonly rates = new Map<string, RateLimiter>();
+  /** The last read of SESAME_HOSTNAME's identity (see hostIdentity). */
+  private host: { at: number; identity: Promise<Identity | undefined> } | undefined;
 
   private readonly accounts: AccountsService;
 
@@ -525,31 +531,59 @@ export class SendingService {
     return joinMessage([field('Message-ID', `<${messageId}@${this.settings.hostname}>`), field('Date', new Date(now).toUTCString().replace('GMT', '+0000')), ...kept], raw.body);
   }
 
-  /** Signs with the From domain's DKIM key when its DKIM is verified and enabled (signing happens once per message). */
+  /**
+   * Signs once per message: with the From domain's DKIM key (the closest verified domain identity
+   * with DKIM enabled), and also with SESAME_HOSTNAME's own key when the operator has verified
+   * SESAME_HOSTNAME as a domain identity of the default account — as SES adds its amazonses.com
+   * signature, so that a receiver sees a valid signature of the sending service whatever the
+   * customer's DNS does. mailauth makes both signatures in one pass over the message.
+   */
   private async sign(ids: IdentityReader, fromDomain: string, message: Buffer, now: number): Promise<Buffer> {
+    const specs: DkimSignatureSpec[] = [];
     const labels = fromDomain.split('.');
     for (let i = 0; i < labels.length - 1; i++) {
-      const identity = await ids(labels.slice(i).join('.'));
-      if (!identity) continue;
-      const dkim = identity.data.dkim;
-      if (!dkim || !dkim.signingEnabled || dkim.status !== 'SUCCESS' || dkim.keys.length === 0) continue;
-      const key = dkim.keys[0]!;
-      const signature = {
-        signingDomain: identity.name,
-        selector: key.selector,
-        privateKey: this.services.identities.openDkimKey(identity, key),
-        algorithm: 'rsa-sha256',
-        canonicalization: 'relaxed/relaxed',
-      };
-      // mailauth 4.13 signs only what is in signatureData (its typings also ask for the top level).
-      const { signatures, errors } = await dkimSign(message, { ...signature, signTime: new Date(now), signatureData: [signature] });
-      if ((errors && errors.length > 0) || !/^DKIM-Signature:/i.test(signatures)) {
-        this.logger.error({ code: 'DKIM_SIGN_FAILED', domain: identity.name, errors }, `DKIM signing failed for ${identity.name}`);
-        throw new SesError('InternalServiceErrorException', 'DKIM signing failed.');
+      const spec = this.signingSpec(await ids(labels.slice(i).join('.')));
+      if (spec) {
+        specs.push(spec);
+        break;
       }
-      return Buffer.concat([Buffer.from(signatures), message]);
     }
-    return message;
+    const host = this.settings.hostname.toLowerCase();
+    if (specs[0]?.signingDomain.toLowerCase() !== host) {
+      const own = this.signingSpec(await this.hostIdentity());
+      if (own) specs.push(own);
+    }
+    if (specs.length === 0) return message;
+    const { signatures, errors } = await this.services.dkim.sign(message, specs, new Date(now));
+    if (errors.length > 0 || signatures.match(/^DKIM-Signature:/gim)?.length !== specs.length) {
+      const domains = specs.map((s) => s.signingDomain).join(', ');
+      this.logger.error({ code: 'DKIM_SIGN_FAILED', domains, errors }, `DKIM signing failed for ${domains}`);
+      throw new SesError('InternalServiceErrorException', 'DKIM signing failed.');
+    }
+    return Buffer.concat([Buffer.from(signatures), message]);
+  }
+
+  /** The signature an identity makes, when its DKIM is verified and enabled. */
+  private signingSpec(identity: Identity | undefined): DkimSignatureSpec | undefined {
+    const dkim = identity?.data.dkim;
+    if (!identity || !dkim || !dkim.signingEnabled || dkim.status !== 'SUCCESS' || dkim.keys.length === 0) return undefined;
+    const key = dkim.keys[0]!;
+    return {
+      signingDomain: identity.name,
+      selector: key.selector,
+      privateKey: this.services.identities.openDkimKey(identity, key),
+      algorithm: 'rsa-sha256',
+      canonicalization: 'relaxed/relaxed',
+    };
+  }
+
+  /** SESAME_HOSTNAME as a domain identity of the default account, if the operator made one (read at most once a second). */
+  private async hostIdentity(): Promise<Identity | undefined> {
+    const now = this.clock.now();
+    if (!this.host || now - this.host.at > 1000) {
+      this.host = { at: now, identity: identityReader(this.storage, this.settings.systemAccountId)(this.settings.hostname.toLowerCase()) };
+    }
+    return this.host.identity;
   }
 
   private mailObject(

@@ -1,0 +1,87 @@
+/** Group commit (enqueues and delivery completions) and DKIM signing on worker threads. */
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { GroupCommit } from '../../src/core/queue/batcher.ts';
+import { createDkimSigner, type DkimSignatureSpec } from '../../src/lib/dkim-sign.ts';
+
+describe('GroupCommit', () => {
+  it('commits the items of callers that arrive together in one transaction, keeping each caller whole', async () => {
+    const commits: number[][] = [];
+    const g = new GroupCommit<number>(async (items) => void commits.push(items), 5);
+    await Promise.all([g.submit([1, 2]), g.submit([3]), g.submit([4, 5, 6]), g.submit([7])]);
+    // 1,2,3 fit in 5; 4,5,6 would make 6, so it starts the next batch with 7.
+    expect(commits).toEqual([
+      [1, 2, 3],
+      [4, 5, 6, 7],
+    ]);
+    expect(g.stats).toEqual({ batches: 2, items: 7 });
+  });
+
+  it('fails only the caller whose items cannot be committed; the others in its batch are committed', async () => {
+    const stored: number[] = [];
+    const g = new GroupCommit<number>(async (items) => {
+      if (items.includes(13)) throw new Error('bad item');
+      stored.push(...items);
+    });
+    const results = await Promise.allSettled([g.submit([1]), g.submit([13, 14]), g.submit([2])]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(stored.sort()).toEqual([1, 2]);
+  });
+
+  it('does not resolve before the commit has finished', async () => {
+    let release!: () => void;
+    const g = new GroupCommit<number>(() => new Promise<void>((r) => (release = r)));
+    let done = false;
+    const p = g.submit([1]).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(done).toBe(false);
+    release();
+    await p;
+    expect(done).toBe(true);
+  });
+});
+
+describe('DKIM signer', () => {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const spec: DkimSignatureSpec = {
+    signingDomain: 'example.test',
+    selector: 's1',
+    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    algorithm: 'rsa-sha256',
+    canonicalization: 'relaxed/relaxed',
+  };
+  const message = Buffer.from('From: a@example.test\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nHello\r\n');
+  const at = new Date('2026-12-01T00:00:00Z');
+
+  it('makes on its threads the same signature as in the calling thread', async () => {
+    const here = createDkimSigner(0);
+    const threaded = createDkimSigner(2);
+    try {
+      const a = await here.sign(message, [spec], at);
+      const results = await Promise.all(Array.from({ length: 8 }, () => threaded.sign(message, [spec], at)));
+      expect(a.errors).toEqual([]);
+      expect(a.signatures).toMatch(/^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed; d=example.test;/);
+      for (const b of results) expect(b).toEqual(a);
+    } finally {
+      await threaded.close();
+    }
+  });
+
+  it('reports a key it cannot use instead of signing', async () => {
+    const threaded = createDkimSigner(1);
+    try {
+      const r = await threaded.sign(message, [{ ...spec, privateKey: '-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n' }], at);
+      expect(r.signatures).not.toMatch(/DKIM-Signature/);
+      expect(r.errors.length).toBe(1);
+      expect(r.errors[0]).toContain('example.test/s1');
+    } finally {
+      await threaded.close();
+    }
+  });
+
+  it('refuses to sign once closed', async () => {
+    const threaded = createDkimSigner(1);
+    await threaded.close();
+    await expect(threaded.sign(message, [spec], at)).rejects.toThrow(/closed/);
+  });
+});
