@@ -30,7 +30,8 @@ const MAX_LINE = 998; // RFC 5322 §2.1.1, excluding CRLF
 
 /**
  * Splits a raw message. Accepts CRLF or bare LF line ends in the header block (normalised to
- * CRLF); refuses a message without a header block or with header lines over 998 characters.
+ * CRLF); refuses a message without a header block, with header lines over 998 characters, or with
+ * a bare CR in the header block.
  */
 export function splitMessage(raw: Buffer): SplitMessage {
   let end = -1;
@@ -54,21 +55,33 @@ export function splitMessage(raw: Buffer): SplitMessage {
   const lines = headerText.split(/\r?\n/);
   if (lines[lines.length - 1] === '') lines.pop();
   const headers: HeaderField[] = [];
+  // Continuation lines are collected and joined once per field: growing the value and trimming it
+  // per line would copy the field again for every line (quadratic: a 14 MB folded header took 79 s).
+  const parts: Array<{ raw: string[]; value: string[] }> = [];
   for (const line of lines) {
     if (line.length > MAX_LINE) throw new MimeError(`a header line is longer than ${MAX_LINE} characters`);
+    // RFC 5322 §2.2: CR only as part of CRLF. A bare CR left in a field would reach the next MTA.
+    if (line.includes('\r')) throw new MimeError('a header line holds a bare CR (header lines end in CRLF)');
     if (/^[ \t]/.test(line)) {
-      const last = headers[headers.length - 1];
+      const last = parts[parts.length - 1];
       if (!last) throw new MimeError('the message starts with a continuation line');
-      last.raw += `\r\n${line}`;
-      last.value = `${last.value} ${line.trim()}`.trim();
+      last.raw.push(line);
+      const v = line.trim();
+      if (v) last.value.push(v);
       continue;
     }
     const colon = line.indexOf(':');
     if (colon <= 0 || !/^[\x21-\x39\x3b-\x7e]+$/.test(line.slice(0, colon))) {
       throw new MimeError(`"${line.slice(0, 40)}" is not a header field (name: value)`);
     }
-    headers.push({ name: line.slice(0, colon), value: line.slice(colon + 1).trim(), raw: line });
+    headers.push({ name: line.slice(0, colon), value: '', raw: '' });
+    const v = line.slice(colon + 1).trim();
+    parts.push({ raw: [line], value: v ? [v] : [] });
   }
+  headers.forEach((h, i) => {
+    h.raw = parts[i]!.raw.join('\r\n');
+    h.value = parts[i]!.value.join(' ');
+  });
   if (headers.length === 0) throw new MimeError('the message has no header fields');
   return { headers, body };
 }
