@@ -37,6 +37,8 @@ export interface SesameChild {
   output(): string;
   /** SIGTERM, wait for the exit (a CPU profile, when asked for, is written then), remove the data dir. */
   stop(): Promise<void>;
+  /** `kill -9`, and wait until the process is gone (the data dir stays). */
+  kill(): Promise<void>;
 }
 
 /** Options of a bench Sesame. */
@@ -63,10 +65,12 @@ process.on('exit', () => {
 /** Starts `sesame serve` and waits until /health answers 200. */
 export async function startSesameChild(o: SesameOptions): Promise<SesameChild> {
   const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'sesame-bench-')));
-  const port = await freePort();
-  const smtpPort = await freePort();
-  const smtpsPort = await freePort();
-  const mxPort = await freePort();
+  // Ports given in extraEnv are kept (a restarted node listens where its clients expect it).
+  const given = (name: string) => (o.extraEnv?.[name] ? Number(o.extraEnv[name]) : undefined);
+  const port = given('SESAME_HTTP_PORT') ?? (await freePort());
+  const smtpPort = given('SESAME_SMTP_PORT') ?? (await freePort());
+  const smtpsPort = given('SESAME_SMTPS_PORT') ?? (await freePort());
+  const mxPort = given('SESAME_MX_PORT') ?? (await freePort());
   const env: Record<string, string> = {
     SESAME_DATA_DIR: dataDir,
     SESAME_HTTP_PORT: String(port),
@@ -131,6 +135,10 @@ export async function startSesameChild(o: SesameOptions): Promise<SesameChild> {
     dataDir,
     cpuSeconds: () => processCpuSeconds(proc.pid!),
     output: () => out,
+    async kill() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGTERM');

@@ -192,6 +192,15 @@ export const schema = {
     usedBy: 'worker, mx',
   },
   outboundPort: { env: 'SESAME_OUTBOUND_PORT', parse: parsePort, default: 25, description: "Port used to connect to recipients' MX hosts.", usedBy: 'worker' },
+  deliveryConnectTimeoutMs: {
+    env: 'SESAME_DELIVERY_CONNECT_TIMEOUT',
+    parse: parseDuration,
+    default: 30_000,
+    defaultDoc: '`30s`',
+    unit: 'ms' as const,
+    description: "How long delivery waits for a recipient's MX host to accept the connection, and again for its greeting (as Postfix's `smtp_connect_timeout`); then the next MX host is tried, and the recipient is deferred when none answers.",
+    usedBy: 'worker',
+  },
   smartHost: {
     env: 'SESAME_SMART_HOST',
     parse: parseUrl(['smtp', 'smtps']),

@@ -78,6 +78,7 @@ export async function openCore(config: Config, options: StartOptions = {}) {
     sending: {
       maxDeliverySeconds: config.maxDeliverySeconds,
       outboundPort: config.outboundPort,
+      connectTimeoutMs: config.deliveryConnectTimeoutMs,
       smartHost: config.smartHost,
       retryScheduleMs: config.retrySchedule,
       domainLimits: { connections: config.domainConnections, rates: config.domainRates },

@@ -13,13 +13,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateEmailIdentityCommand, GetEmailIdentityCommand, SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
-import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SESAME_BIN, runCli } from '../helpers/cli.ts';
 import { TestDnsServer } from '../helpers/dns-server.ts';
 import { eventually, freshPostgresSchema, testBackends } from '../helpers/server.ts';
-import { SinkMta, type SunkMessage } from '../helpers/sink.ts';
+import { leasedAtKill, messageIdOf as messageIdAt } from '../helpers/crash.ts';
+import { SinkMta } from '../helpers/sink.ts';
 
 const TOTAL = 5_000;
 const KILL_AFTER_ACKS = 2_000;
@@ -90,40 +89,8 @@ async function startChild(env: Record<string, string>): Promise<Child> {
   throw new Error(`sesame serve did not start:\n${lastError}`);
 }
 
-/** The MessageId in a delivered message's `Message-ID: <id@mta.sesame.test>` (headers unfolded first). */
-function messageIdOf(m: SunkMessage): string | undefined {
-  const raw = m.raw.toString('latin1');
-  const end = raw.indexOf('\r\n\r\n');
-  const head = (end < 0 ? raw : raw.slice(0, end)).replace(/\r\n[ \t]+/g, ' ');
-  return /^Message-ID:\s*<([^@>\s]+)@mta\.sesame\.test>/im.exec(head)?.[1];
-}
-
-/** Recipients leased (in flight) in the database right after the kill, by MessageId. */
-async function leasedAtKill(backend: 'sqlite' | 'postgres', dataDir: string, databaseUrl: string | undefined): Promise<{ leased: Map<string, number>; committed: number }> {
-  const leasedSql = `SELECT message_id, lease_expires_at FROM recipients WHERE state = 'queued' AND lease_owner IS NOT NULL`;
-  const countSql = 'SELECT count(*) AS n FROM messages';
-  if (backend === 'sqlite') {
-    // Opening read-write replays the WAL of the killed process, as the restart will.
-    const db = new BetterSqlite3(join(dataDir, 'sesame.db'), { fileMustExist: true });
-    try {
-      const rows = db.prepare(leasedSql).all() as Array<{ message_id: string; lease_expires_at: number }>;
-      const { n } = db.prepare(countSql).get() as { n: number };
-      return { leased: new Map(rows.map((r) => [r.message_id, Number(r.lease_expires_at)])), committed: Number(n) };
-    } finally {
-      db.close();
-    }
-  }
-  const schema = new URL(databaseUrl!).searchParams.get('schema')!;
-  const c = new pg.Client({ connectionString: process.env.SESAME_TEST_DATABASE_URL, options: `-c search_path=${schema}` });
-  await c.connect();
-  try {
-    const rows = (await c.query<{ message_id: string; lease_expires_at: string }>(leasedSql)).rows;
-    const n = (await c.query<{ n: string }>(countSql)).rows[0]!.n;
-    return { leased: new Map(rows.map((r) => [r.message_id, Number(r.lease_expires_at)])), committed: Number(n) };
-  } finally {
-    await c.end();
-  }
-}
+/** The MessageId in a delivered message's Message-ID. */
+const messageIdOf = (m: { raw: Buffer }) => messageIdAt(m, HOSTNAME);
 
 describe.each(testBackends())('crash recovery: kill -9 during a 5,000-message send (%s)', (backend) => {
   const cleanups: Array<() => Promise<unknown>> = [];

@@ -204,6 +204,18 @@ export class DeliveryWorker {
       } catch (err) {
         lastFailure = describeError(err, t);
         this.logger.info({ code: 'DELIVERY_CONNECT_FAILED', domain, host: t.host, ip: t.ip, port: t.port, reason: lastFailure }, `cannot connect to ${t.host} [${t.ip}]:${t.port}`);
+        if (!isTlsFailure(err) || t.secure || t.auth) continue; // never a smart-host password in the clear
+        // Opportunistic TLS whose handshake failed: a new connection to the same host without
+        // STARTTLS (as KumoMTA's opportunistic_tls_reconnect_on_failed_handshake), so that a broken
+        // TLS stack does not stop the mail. A message whose TlsPolicy is REQUIRE is still never
+        // handed over in plain text (checked per message below).
+        try {
+          conn = { c: await this.connect(t, { plain: true }), target: t };
+          this.logger.info({ code: 'DELIVERY_TLS_FALLBACK', domain, host: t.host, ip: t.ip, port: t.port }, `STARTTLS with ${t.host} [${t.ip}]:${t.port} failed; delivering without TLS`);
+          break;
+        } catch (again) {
+          lastFailure = describeError(again, t);
+        }
       }
     }
     if (!conn) {
@@ -287,7 +299,8 @@ export class DeliveryWorker {
     return out;
   }
 
-  private connect(t: Target): Promise<SMTPConnection> {
+  /** Connects (and logs in, for a smart host); `plain` does not use STARTTLS even when offered. */
+  private connect(t: Target, o: { plain?: boolean } = {}): Promise<SMTPConnection> {
     return new Promise((resolve, reject) => {
       const c = new SMTPConnection({
         host: t.ip,
@@ -296,10 +309,11 @@ export class DeliveryWorker {
         servername: t.host,
         name: this.settings.hostname,
         // Opportunistic STARTTLS as MTAs do (RFC 3207): use it when offered, do not verify the peer.
-        opportunisticTLS: true,
+        opportunisticTLS: !o.plain,
+        ignoreTLS: o.plain === true,
         tls: { rejectUnauthorized: false, servername: t.host },
         connectionTimeout: this.settings.connectTimeoutMs ?? 30_000,
-        greetingTimeout: 30_000,
+        greetingTimeout: this.settings.connectTimeoutMs ?? 30_000,
         socketTimeout: 120_000,
       });
       let settled = false;
@@ -476,6 +490,12 @@ function describeError(err: unknown, t?: Target): string {
   if (e?.responseCode) return (e.response ?? e.message).replace(/\r?\n/g, ' ');
   const where = t ? ` ${t.host} [${t.ip}]:${t.port}` : '';
   return `421 4.4.1 Connection to${where || ' remote host'} failed: ${e?.code ?? ''} ${e?.message ?? String(err)}`.replace(/\s+/g, ' ').trim();
+}
+
+/** A failed STARTTLS: nodemailer's ETLS, or a socket that broke during the handshake (OpenSSL's words). */
+function isTlsFailure(err: unknown): boolean {
+  const e = err as SmtpError & { message?: string };
+  return e?.code === 'ETLS' || (!e?.responseCode && /\b(TLS|SSL)\b/.test(e?.message ?? ''));
 }
 
 /** The RFC 3463 enhanced status code in a reply, or a default. */
