@@ -1,9 +1,11 @@
 /**
- * `npm run bench [-- --quick] [-- --profile] [-- --only=1,2,3] [-- --rounds=N] [-- --messages=N]`
+ * `npm run bench [-- --quick] [-- --profile] [-- --only=1,2,3,5,6,7] [-- --rounds=N] [-- --messages=N] [-- --depth=N]`
  *
  * Measures BENCHMARKS.md §1 (API accept rate against the HTTP ceiling), §2 (end-to-end relay rate
- * against Postfix) and §3 (SMTP submission accept rate against Postfix smtpd), alternating reference
- * and Sesame round by round (A B A B A B), and writes bench/results/<date>.json and
+ * against Postfix), §3 (SMTP submission accept rate against Postfix smtpd), §5 (latency at half
+ * the §1 rate), §6 (memory) and §7 (accept rate with a deep queue against an empty one; `--depth`
+ * recipients, 1,000,000 by default), alternating reference and Sesame round by round (A B A B A B),
+ * and writes bench/results/<date>.json and
  * bench/results/<date>.md (a second run on the same date adds the time: <date>-<hhmmss>; the table
  * is printed too). `--only=` picks sections (default all three). Everything runs on loopback on this
  * machine, the load generator included: its CPU time is reported beside the servers'.
@@ -31,6 +33,8 @@ import { median, processCpuSeconds, sleep, treeCpuSeconds } from './lib/proc.ts'
 import { BENCH_KEY, BENCH_SMTP_CREDENTIALS, startSesameChild, verifySenderDomain, type SesameChild } from './lib/sesame.ts';
 import { startSink, type Sink } from './lib/sink.ts';
 import { messageIdsOf, smtpLoad, smtpMessage, type SmtpLoadOptions, type SmtpLoadResult } from './lib/smtp-load.ts';
+import { section5, section6, section7, type BenchContext } from './lib/sections-5-7.ts';
+import { memoryOf } from './lib/proc.ts';
 
 // The pinned SDK (used only to create identities) warns about Node 20 on every client; noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -40,7 +44,9 @@ const args = process.argv.slice(2);
 const opt = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const QUICK = args.includes('--quick');
 const PROFILE = args.includes('--profile');
-const SECTIONS = new Set((opt('only') ?? '1,2,3').split(','));
+const SECTIONS = new Set((opt('only') ?? '1,2,3,5,6,7').split(','));
+/** §7: recipients already queued (BENCHMARKS: 1,000,000). */
+const DEPTH = Number(opt('depth') ?? (QUICK ? 50_000 : 1_000_000));
 const ROUNDS = Number(opt('rounds') ?? 3);
 const MESSAGES = Number(opt('messages') ?? (QUICK ? 2_000 : 20_000));
 const WARMUP = Math.min(500, MESSAGES);
@@ -214,6 +220,7 @@ async function sesameRelayRound(r: number, dns: TestDnsServer, sink: Sink, profi
     }
     const gen = process.cpuUsage(gen0);
     const cpu1 = s.cpuSeconds();
+    const peakRss = memoryOf(s.pid)?.peak;
     const sinkCpu1 = sink.cpuSeconds();
     const delivered = sink.count() - base;
     const seconds = (doneAt - load.startedAt) / 1000;
@@ -230,7 +237,7 @@ async function sesameRelayRound(r: number, dns: TestDnsServer, sink: Sink, profi
       serverCpuSeconds: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined,
       generatorCpuSeconds: (gen.user + gen.system) / 1e6,
       sinkCpuSeconds: sinkCpu0 !== undefined && sinkCpu1 !== undefined ? sinkCpu1 - sinkCpu0 : undefined,
-      extra: { acceptSeconds: load.seconds, acceptRate: load.rate, delivered },
+      extra: { acceptSeconds: load.seconds, acceptRate: load.rate, delivered, peakRssMB: peakRss === undefined ? undefined : peakRss / 2 ** 20 },
     };
   } finally {
     await s.stop();
@@ -514,7 +521,7 @@ function roundsTable(title: string, rounds: Round[]): string {
 async function main() {
   const started = new Date();
   const date = started.toISOString().slice(0, 10);
-  const resultsDir = join(HERE, 'results');
+  const resultsDir = opt('out') ?? join(HERE, 'results');
   mkdirSync(resultsDir, { recursive: true });
   const profileDir = PROFILE ? join(resultsDir, 'profiles', started.toISOString().replace(/[:.]/g, '-')) : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
@@ -552,10 +559,20 @@ async function main() {
   let s1: Awaited<ReturnType<typeof section1>> | undefined;
   let s2: Awaited<ReturnType<typeof section2>> | undefined;
   let s3: Awaited<ReturnType<typeof section3>> | undefined;
+  let s5: Awaited<ReturnType<typeof section5>> | undefined;
+  let s6: Awaited<ReturnType<typeof section6>> | undefined;
+  let s7: Awaited<ReturnType<typeof section7>> | undefined;
   try {
     if (SECTIONS.has('1')) s1 = await section1(dns, sink, profileDir);
     if (SECTIONS.has('2')) s2 = await section2(dns, sink, profileDir);
     if (SECTIONS.has('3')) s3 = await section3(dns, profileDir);
+    const ctx: BenchContext = { dns, sink, sender: SENDER, dest: DEST, makeBody, messages: MESSAGES, rounds: ROUNDS, concurrency: CONCURRENCY, deliveryTimeoutMs: DELIVERY_TIMEOUT_MS, log };
+    if (SECTIONS.has('5')) s5 = await section5(ctx, s1 ? s1.sesameMedian / 2 : Number(opt('rate') ?? 300));
+    if (SECTIONS.has('6')) {
+      const peaks = (s2?.rounds ?? []).filter((r) => r.system === 'Sesame').map((r) => r.extra?.peakRssMB).filter((x): x is number => x !== undefined);
+      s6 = await section6(ctx, peaks.length > 0 ? Math.max(...peaks) * 2 ** 20 : undefined);
+    }
+    if (SECTIONS.has('7')) s7 = await section7(ctx, DEPTH);
   } finally {
     await sink.close();
     await dns.close();
@@ -585,6 +602,21 @@ async function main() {
     const ses = s3.sesameUnavailable ? `unmeasured (${s3.sesameUnavailable.split('\n')[0]})` : fmt(s3.sesameMedian);
     summary.push(`| 3 | SMTP submission accept rate, msg/s (${SMTP_SESSIONS} reused sessions, first MAIL → last 250; Sesame: AUTH PLAIN over STARTTLS) | ${ref} | ${fmt(s3.referenceMedian)} | ${ses} | ${fmt(s3.ratio, 3)} | ≥ ${s3.target} | ${met} |`);
   }
+  if (s5) {
+    summary.push(`| 5 | latency of SendEmail, p99 ms (open loop at ${fmt(s5.offeredRate)} req/s = half the §1 Sesame median; median of ${s5.rounds.length} rounds) | – | – | ${fmt(s5.p99ms, 1)} (p50 ${fmt(s5.p50ms, 1)}) | – | ≤ ${s5.target} ms | ${s5.p99ms <= s5.target ? 'yes' : `no (${fmt(s5.p99ms / s5.target, 1)} × the target)`} |`);
+  }
+  if (s6) {
+    const relay = s6.relayPeakRssMB;
+    summary.push(`| 6 | peak RSS during the §2 relay, MB | – | – | ${fmt(relay)} | – | ≤ ${s6.relayTargetMB} MB | ${relay === undefined ? 'n/a (§2 not run)' : relay <= s6.relayTargetMB ? 'yes' : 'no'} |`);
+    for (const [way, w] of Object.entries(s6.ways)) {
+      summary.push(`| 6 | one ${fmt(s6.messageMB)} MB message through ${way === 'api' ? 'the API (v2 Raw)' : 'SMTP'}: peak RSS above the node's RSS before, × message size | – | – | ${fmt(w.extraPerMessageSize, 2)} (${fmt(w.extraMB)} MB${w.delivered ? '' : `; not delivered: ${w.error ?? 'timeout'}`}) | – | ≤ ${s6.extraTarget} × | ${w.extraPerMessageSize <= s6.extraTarget && w.delivered ? 'yes' : 'no'} |`);
+    }
+  }
+  if (s7) {
+    summary.push(`| 7 | API accept rate with ${fmt(s7.depth)} recipients queued (${fmt(s7.domains)} domains, due in 1 h), msg/s | the same with an empty queue | ${fmt(s7.referenceMedian)} | ${fmt(s7.sesameMedian)} | ${fmt(s7.ratio, 3)} | ≥ ${s7.target} | ${s7.ratio >= s7.target ? 'yes' : `no (${fmt((s7.ratio / s7.target) * 100)} % of target)`} |`);
+  }
+  summary.push('| 4 | inbound MX rate | `smtp-source` → Postfix, local discard | – | – | – | ≥ 1 | not measured: receiving (the MX listener) is not built yet |');
+  summary.push('| 8 | scale-out, §2 with 1 and 2 worker nodes on PostgreSQL | §2 on SQLite | – | – | – | reported | not measured yet |');
   summary.push('');
   if (s1) summary.push(roundsTable('§1 rounds (HTTP ceiling vs Sesame accept; Sesame drains to the sink between rounds)', s1.rounds), '');
   if (s2) {
@@ -605,10 +637,23 @@ async function main() {
     if (!('unavailable' in s3.postfix)) summary.push(`§3 Postfix configuration (\`postconf -e\`, TLS settings undone afterwards): ${s3.postfix.postconf.map((x) => `\`${x}\``).join(', ')}.`);
     summary.push('');
   }
+  if (s5) {
+    summary.push('### §5 rounds (open loop: each request leaves on schedule whatever the answers before it; latency from the scheduled start)', '', '| round | answered req/s | ok | p50 ms | p99 ms | p99.9 ms | max ms | failures |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+    for (const r of s5.rounds) summary.push(`| ${r.round} | ${fmt(r.rate)} | ${fmt(r.ok)} | ${fmt(r.p50ms, 1)} | ${fmt(r.p99ms, 1)} | ${fmt(r.p999ms, 1)} | ${fmt(r.maxms, 1)} | ${JSON.stringify(r.failures)} |`);
+    summary.push('');
+  }
+  if (s6) {
+    summary.push(`§6: each big message on a fresh node after 20 small ones; peak RSS (VmHWM, reset before the send: ${Object.values(s6.ways).every((w) => w.peakResettable) ? 'yes' : 'no, so the peak may predate the send'}) until the message is at the sink, minus VmRSS before the send.`, '');
+  }
+  if (s7) {
+    summary.push('### §7 rounds (alternating; the deep queue was written through the SQLite storage layer before its node started)', '', '| round | system | msg/s | p99 ms | failures |', '| ---: | --- | ---: | ---: | --- |');
+    for (const r of s7.rounds) summary.push(`| ${r.round} | ${r.system} | ${fmt(r.rate)} | ${fmt(r.p99ms, 1)} | ${JSON.stringify(r.failures)} |`);
+    summary.push('', `§7 fill: ${fmt(s7.depth)} recipients in ${fmt(s7.fillSeconds)} s.`, '');
+  }
   const md = summary.join('\n');
   // One file per date; a second run on the same date keeps the first and adds the time of day.
   const stamp = existsSync(join(resultsDir, `${date}.json`)) ? `${date}-${started.toISOString().slice(11, 19).replace(/:/g, '')}` : date;
-  writeFileSync(join(resultsDir, `${stamp}.json`), `${JSON.stringify({ meta, sink: { kind: sink.kind, config: sink.config }, s1, s2, s3 }, null, 2)}\n`);
+  writeFileSync(join(resultsDir, `${stamp}.json`), `${JSON.stringify({ meta, sink: { kind: sink.kind, config: sink.config }, s1, s2, s3, s5, s6, s7 }, null, 2)}\n`);
   writeFileSync(join(resultsDir, `${stamp}.md`), `${md}\n`);
   process.stdout.write(`${md}\n`);
   log(`wrote bench/results/${stamp}.json and bench/results/${stamp}.md`);

@@ -115,16 +115,7 @@ export async function fire(port: number, reqs: SignedRequest[], concurrency: num
   let next = 0;
   const cpu0 = process.cpuUsage();
   const startedAt = performance.now();
-  const one = (r: SignedRequest) =>
-    new Promise<string>((resolve) => {
-      const q = request({ host: '127.0.0.1', port, method: 'POST', path: r.path, headers: r.headers, agent }, (res) => {
-        res.on('data', () => {});
-        res.on('end', () => resolve(String(res.statusCode)));
-        res.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
-      });
-      q.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
-      q.end(r.body);
-    });
+  const one = (r: SignedRequest) => post(port, agent, r);
   await Promise.all(
     Array.from({ length: Math.min(concurrency, reqs.length) }, async () => {
       while (next < reqs.length) {
@@ -138,20 +129,70 @@ export async function fire(port: number, reqs: SignedRequest[], concurrency: num
     }),
   );
   const endedAt = performance.now();
-  const cpu = process.cpuUsage(cpu0);
   agent.destroy();
+  return result(reqs.length, ok, failures, latencies, startedAt, endedAt, process.cpuUsage(cpu0));
+}
+
+/** POSTs one request; resolves with the status code, or the transport error's code. */
+function post(port: number, agent: Agent, r: SignedRequest): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const q = request({ host: '127.0.0.1', port, method: 'POST', path: r.path, headers: r.headers, agent }, (res) => {
+      res.on('data', () => {});
+      res.on('end', () => resolve(String(res.statusCode)));
+      res.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    });
+    q.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    q.end(r.body);
+  });
+}
+
+function result(requests: number, ok: number, failures: Record<string, number>, latencies: Float64Array, startedAt: number, endedAt: number, cpu: NodeJS.CpuUsage): LoadResult & { p999ms: number; maxms: number } {
   const sorted = Array.from(latencies).sort((a, b) => a - b);
   const seconds = (endedAt - startedAt) / 1000;
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN;
   return {
-    requests: reqs.length,
+    requests,
     ok,
     failures,
     seconds,
     rate: ok / seconds,
-    p50ms: sorted[Math.floor(sorted.length * 0.5)] ?? NaN,
-    p99ms: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? NaN,
+    p50ms: at(0.5),
+    p99ms: at(0.99),
+    p999ms: at(0.999),
+    maxms: sorted[sorted.length - 1] ?? NaN,
     generatorCpuSeconds: (cpu.user + cpu.system) / 1e6,
     startedAt,
     endedAt,
   };
+}
+
+/**
+ * Open-loop load (BENCHMARKS §5): request i leaves at start + i / rate whatever the answers before
+ * it, so a slow answer cannot hold back the requests behind it and hide its cost (no coordinated
+ * omission). Latency is measured from each request's scheduled start.
+ */
+export async function fireAtRate(port: number, reqs: SignedRequest[], ratePerSecond: number): Promise<LoadResult & { p999ms: number; maxms: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 512 });
+  const latencies = new Float64Array(reqs.length);
+  const failures: Record<string, number> = {};
+  let ok = 0;
+  const cpu0 = process.cpuUsage();
+  const startedAt = performance.now();
+  const pending: Array<Promise<void>> = [];
+  for (let i = 0; i < reqs.length; i++) {
+    const due = startedAt + (i * 1000) / ratePerSecond;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(
+      post(port, agent, reqs[i]!).then((status) => {
+        latencies[i] = performance.now() - due;
+        if (status === '200') ok++;
+        else failures[status] = (failures[status] ?? 0) + 1;
+      }),
+    );
+  }
+  await Promise.all(pending);
+  const endedAt = performance.now();
+  agent.destroy();
+  return result(reqs.length, ok, failures, latencies, startedAt, endedAt, process.cpuUsage(cpu0));
 }

@@ -1,6 +1,6 @@
 /** Process helpers for the benchmarks: free ports, CPU time of other processes from /proc, waiting. */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 
 /** Clock ticks per second of /proc/<pid>/stat times. */
@@ -84,5 +84,26 @@ export async function waitForTcp(port: number, timeoutMs: number): Promise<boole
     if (ok) return true;
     if (Date.now() > deadline) return false;
     await sleep(50);
+  }
+}
+
+/** Resident memory of a process from /proc/<pid>/status: now (VmRSS) and its peak (VmHWM), in bytes. */
+export function memoryOf(pid: number): { rss: number; peak: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    return { rss: kib('VmRSS'), peak: kib('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resets a process's peak RSS (VmHWM) to its current RSS (Linux: "5" to /proc/<pid>/clear_refs); false when not allowed. */
+export function resetPeakMemory(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -28,6 +28,11 @@ export interface DkimSignatureSpec {
 
 /** The outcome: the DKIM-Signature header lines to prepend, or why there are none. */
 export interface DkimSignResult {
+  /**
+   * The message that was signed, byte for byte. Use this one afterwards: a large message is moved
+   * to the signing thread and back rather than copied, which leaves the caller's Buffer empty.
+   */
+  message: Buffer;
   /** Header lines (each ending in CRLF) to put before the message. */
   signatures: string;
   /** mailauth's complaints (bad key, unsupported algorithm); empty when every signature was made. */
@@ -46,10 +51,10 @@ const SIGN_MODULE = createRequire(import.meta.url).resolve('mailauth/lib/dkim/si
 /** Runs mailauth's signer in the calling thread. */
 async function signHere(message: Buffer, specs: DkimSignatureSpec[], signTime: Date): Promise<DkimSignResult> {
   const first = specs[0];
-  if (!first) return { signatures: '', errors: [] };
+  if (!first) return { message, signatures: '', errors: [] };
   // mailauth 4.13 signs only what is in signatureData (its typings also ask for the top level).
   const { signatures, errors } = await dkimSign(message, { ...first, signTime, signatureData: specs });
-  return { signatures: signatures ?? '', errors: describeErrors(errors) };
+  return { message, signatures: signatures ?? '', errors: describeErrors(errors) };
 }
 
 function describeErrors(errors: unknown): string[] {
@@ -68,19 +73,27 @@ const describe = (errors) => Array.isArray(errors) ? errors.map((e) => {
   const err = e && e.err instanceof Error ? e.err.message : String((e && e.err) || e);
   return e && e.signingDomain ? e.signingDomain + '/' + e.selector + ': ' + err : err;
 }) : [];
-parentPort.on('message', ({ id, message, specs, signTime }) => {
+parentPort.on('message', ({ id, message, moved, specs, signTime }) => {
   const body = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+  // A message moved here goes back the same way; a copied one stays (the caller kept its own).
+  const back = moved ? { message } : {};
+  const transfer = moved ? [message.buffer] : [];
   dkimSign(body, Object.assign({}, specs[0], { signTime: new Date(signTime), signatureData: specs })).then(
-    (r) => parentPort.postMessage({ id, signatures: r.signatures || '', errors: describe(r.errors) }),
-    (err) => parentPort.postMessage({ id, failure: String((err && err.message) || err) }),
+    (r) => parentPort.postMessage(Object.assign({ id, signatures: r.signatures || '', errors: describe(r.errors) }, back), transfer),
+    (err) => parentPort.postMessage(Object.assign({ id, failure: String((err && err.message) || err) }, back), transfer),
   );
 });
 `;
 
 interface Job {
+  message: Buffer;
+  moved: boolean;
   resolve(r: DkimSignResult): void;
   reject(err: Error): void;
 }
+
+/** Messages from this size on are moved to the signing thread (and back) instead of copied. */
+const MOVE_FROM_BYTES = 64 * 1024;
 
 interface Slot {
   worker: Worker;
@@ -102,13 +115,14 @@ class ThreadedSigner implements DkimSigner {
     // Idle threads must not keep a CLI command (or a test) alive.
     worker.unref();
     const slot: Slot = { worker, pending: new Map() };
-    worker.on('message', (m: { id: number; signatures?: string; errors?: string[]; failure?: string }) => {
+    worker.on('message', (m: { id: number; message?: Uint8Array; signatures?: string; errors?: string[]; failure?: string }) => {
       const job = slot.pending.get(m.id);
       if (!job) return;
       slot.pending.delete(m.id);
       if (slot.pending.size === 0) worker.unref();
+      const message = job.moved && m.message ? Buffer.from(m.message.buffer, m.message.byteOffset, m.message.byteLength) : job.message;
       if (m.failure !== undefined) job.reject(new Error(`DKIM signing failed: ${m.failure}`));
-      else job.resolve({ signatures: m.signatures ?? '', errors: m.errors ?? [] });
+      else job.resolve({ message, signatures: m.signatures ?? '', errors: m.errors ?? [] });
     });
     const fail = (err: Error) => {
       for (const job of slot.pending.values()) job.reject(err);
@@ -122,17 +136,19 @@ class ThreadedSigner implements DkimSigner {
   }
 
   sign(message: Buffer, specs: DkimSignatureSpec[], signTime: Date): Promise<DkimSignResult> {
-    if (specs.length === 0) return Promise.resolve({ signatures: '', errors: [] });
+    if (specs.length === 0) return Promise.resolve({ message, signatures: '', errors: [] });
     if (this.closed) return Promise.reject(new Error('DKIM signer is closed'));
     // The least busy thread takes it.
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s;
     const id = this.nextId++;
+    // Only a Buffer that has its memory to itself can be moved (never a slice of Node's shared pool).
+    const moved = message.byteLength >= MOVE_FROM_BYTES && message.byteOffset === 0 && message.buffer.byteLength === message.byteLength;
     return new Promise<DkimSignResult>((resolve, reject) => {
-      slot.pending.set(id, { resolve, reject });
+      slot.pending.set(id, { message, moved, resolve, reject });
       // A thread with work keeps the process alive until its answer arrives.
       slot.worker.ref();
-      slot.worker.postMessage({ id, message, specs, signTime: signTime.getTime() });
+      slot.worker.postMessage({ id, message, moved, specs, signTime: signTime.getTime() }, moved ? [message.buffer as ArrayBuffer] : []);
     });
   }
 

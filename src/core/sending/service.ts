@@ -306,6 +306,8 @@ export class SendingService {
     }
     const built = raw ? this.normaliseRaw(raw, messageId, now) : await this.build(cmd, content as Extract<SendContent, { kind: 'simple' }>, fromField, messageId, now);
     if (built.length > cmd.maxBytes) throw new SesError('MessageRejected', `Message length is more than ${cmd.maxBytes} bytes long: '${built.length}'.`);
+    // Read before signing: signing may move the message's memory to the signing thread and back.
+    const builtHeaders = splitMessage(built).headers;
     const body = await this.sign(ids, fromDomain, built, now);
 
     // The configuration set's suppression options, when it has them, replace the account's.
@@ -313,7 +315,7 @@ export class SendingService {
     const suppressed = new Set(
       (await this.storage.suppression.findMany(p.accountId, recipients.map((r) => r.toLowerCase()))).filter((e) => reasons.includes(e.reason)).map((e) => e.email),
     );
-    const mail = this.mailObject(p, cmd, { ...base, headers: splitMessage(built).headers });
+    const mail = this.mailObject(p, cmd, { ...base, headers: builtHeaders });
     const rows: RecipientRecord[] = recipients.map((rcpt) => ({
       messageId,
       rcpt,
@@ -554,13 +556,13 @@ export class SendingService {
       if (own) specs.push(own);
     }
     if (specs.length === 0) return message;
-    const { signatures, errors } = await this.services.dkim.sign(message, specs, new Date(now));
+    const { signatures, errors, message: signed } = await this.services.dkim.sign(message, specs, new Date(now));
     if (errors.length > 0 || signatures.match(/^DKIM-Signature:/gim)?.length !== specs.length) {
       const domains = specs.map((s) => s.signingDomain).join(', ');
       this.logger.error({ code: 'DKIM_SIGN_FAILED', domains, errors }, `DKIM signing failed for ${domains}`);
       throw new SesError('InternalServiceErrorException', 'DKIM signing failed.');
     }
-    return Buffer.concat([Buffer.from(signatures), message]);
+    return Buffer.concat([Buffer.from(signatures), signed]);
   }
 
   /** The signature an identity makes, when its DKIM is verified and enabled. */
