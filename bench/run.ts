@@ -1,10 +1,12 @@
 /**
- * `npm run bench [-- --quick] [-- --profile] [-- --only=1,2,3,5,6,7] [-- --rounds=N] [-- --messages=N] [-- --depth=N]`
+ * `npm run bench [-- --quick] [-- --profile] [-- --only=1,2,3,5,6,7,8] [-- --rounds=N] [-- --messages=N] [-- --depth=N]`
  *
  * Measures BENCHMARKS.md §1 (API accept rate against the HTTP ceiling), §2 (end-to-end relay rate
  * against Postfix), §3 (SMTP submission accept rate against Postfix smtpd), §5 (latency at half
  * the §1 rate), §6 (memory) and §7 (accept rate with a deep queue against an empty one; `--depth`
- * recipients, 1,000,000 by default), alternating reference and Sesame round by round (A B A B A B),
+ * recipients, 1,000,000 by default) and §8 (the §2 relay on PostgreSQL with one and two worker
+ * nodes; SESAME_BENCH_DATABASE_URL or SESAME_TEST_DATABASE_URL, else the local server), alternating
+ * reference and Sesame round by round (A B A B A B),
  * and writes bench/results/<date>.json and
  * bench/results/<date>.md (a second run on the same date adds the time: <date>-<hhmmss>; the table
  * is printed too). `--only=` picks sections (default all three). Everything runs on loopback on this
@@ -28,12 +30,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestDnsServer } from '../test/helpers/dns-server.ts';
 import { fire, presignSendEmail, sendEmailJson, textBody, type LoadResult } from './lib/load.ts';
-import { postfixUnavailable, startPostfix, type Postfix, type PostfixRound } from './lib/postfix.ts';
+import { postfixUnavailable, protocolCeiling, startPostfix, type Postfix, type PostfixRound } from './lib/postfix.ts';
 import { median, processCpuSeconds, sleep, treeCpuSeconds } from './lib/proc.ts';
 import { BENCH_KEY, BENCH_SMTP_CREDENTIALS, startSesameChild, verifySenderDomain, type SesameChild } from './lib/sesame.ts';
 import { startSink, type Sink } from './lib/sink.ts';
 import { messageIdsOf, smtpLoad, smtpMessage, type SmtpLoadOptions, type SmtpLoadResult } from './lib/smtp-load.ts';
-import { section5, section6, section7, type BenchContext } from './lib/sections-5-7.ts';
+import { section5, section6, section7, section8, type BenchContext } from './lib/sections-5-7.ts';
 import { memoryOf } from './lib/proc.ts';
 
 // The pinned SDK (used only to create identities) warns about Node 20 on every client; noise here.
@@ -44,7 +46,9 @@ const args = process.argv.slice(2);
 const opt = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const QUICK = args.includes('--quick');
 const PROFILE = args.includes('--profile');
-const SECTIONS = new Set((opt('only') ?? '1,2,3,5,6,7').split(','));
+const SECTIONS = new Set((opt('only') ?? '1,2,3,5,6,7,8').split(','));
+/** §8: the PostgreSQL server the nodes share (trust auth on loopback, as on this machine). */
+const DATABASE_URL = process.env.SESAME_BENCH_DATABASE_URL ?? process.env.SESAME_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** §7: recipients already queued (BENCHMARKS: 1,000,000). */
 const DEPTH = Number(opt('depth') ?? (QUICK ? 50_000 : 1_000_000));
 const ROUNDS = Number(opt('rounds') ?? 3);
@@ -131,21 +135,23 @@ async function measureHttp(system: string, round: number, port: number, pid: num
   const cpu0 = processCpuSeconds(pid);
   const load = await fire(port, reqs, CONCURRENCY);
   const cpu1 = processCpuSeconds(pid);
+  return { load, round: loadRound(round, system, reqs.length, load, cpu0, cpu1) };
+}
+
+/** A round from a load's figures and the server's CPU seconds before and after it. */
+function loadRound(round: number, system: string, messages: number, load: LoadResult | SmtpLoadResult, cpu0: number | undefined, cpu1: number | undefined): Round {
   return {
-    load,
-    round: {
-      round,
-      system,
-      messages: reqs.length,
-      ok: load.ok,
-      failures: load.failures,
-      seconds: load.seconds,
-      rate: load.rate,
-      p50ms: load.p50ms,
-      p99ms: load.p99ms,
-      serverCpuSeconds: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined,
-      generatorCpuSeconds: load.generatorCpuSeconds,
-    },
+    round,
+    system,
+    messages,
+    ok: load.ok,
+    failures: load.failures,
+    seconds: load.seconds,
+    rate: load.rate,
+    p50ms: load.p50ms,
+    p99ms: load.p99ms,
+    serverCpuSeconds: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined,
+    generatorCpuSeconds: load.generatorCpuSeconds,
   };
 }
 
@@ -258,6 +264,8 @@ async function section2(dns: TestDnsServer, sink: Sink, profileDir: string | und
   }
   if (unavailable) log(`  Postfix reference unavailable: ${unavailable}`);
   const rounds: Round[] = [];
+  const ceilingNew: number[] = [];
+  const ceilingReused: number[] = [];
   try {
     for (let r = 1; r <= ROUNDS; r++) {
       if (postfix) {
@@ -277,6 +285,11 @@ async function section2(dns: TestDnsServer, sink: Sink, profileDir: string | und
         });
         log(`  round ${r} Postfix: ${fmt(p.e2eRate)} msg/s end to end (accepting ${fmt(p.acceptRate)} msg/s)`);
       }
+      // The protocol ceiling beside them: smtp-source straight into the same sink.
+      for (const reuse of [false, true]) {
+        const rate = await protocolCeiling(sink.port, MESSAGES, SOURCE_SESSIONS, BODY_BYTES, reuse).catch(() => undefined);
+        if (rate !== undefined) (reuse ? ceilingReused : ceilingNew).push(rate);
+      }
       const s = await sesameRelayRound(r, dns, sink, profileDir);
       rounds.push(s);
       log(`  round ${r} Sesame: ${fmt(s.rate)} msg/s end to end (accepting ${fmt(s.extra?.acceptRate)} msg/s, failures ${JSON.stringify(s.failures)})`);
@@ -292,6 +305,7 @@ async function section2(dns: TestDnsServer, sink: Sink, profileDir: string | und
     sesameMedian: sesMedian,
     ratio: sesMedian / refMedian,
     target: 2,
+    protocolCeiling: ceilingNew.length > 0 ? { newConnectionPerMessage: median(ceilingNew), reusedConnections: median(ceilingReused), sessions: SOURCE_SESSIONS } : undefined,
     postfix: postfix ? { version: postfix.version, postconf: postfix.settings, load: `smtp-source -s ${SOURCE_SESSIONS} -m ${MESSAGES} -l ${BODY_BYTES} -f bench@${SENDER} -t to@${DEST} 127.0.0.1:25` } : { unavailable },
   };
 }
@@ -340,17 +354,7 @@ async function measureSmtp(system: string, round: number, cpu: () => number | un
   return {
     load,
     round: {
-      round,
-      system,
-      messages: o.messages,
-      ok: load.ok,
-      failures: load.failures,
-      seconds: load.seconds,
-      rate: load.rate,
-      p50ms: load.p50ms,
-      p99ms: load.p99ms,
-      serverCpuSeconds: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined,
-      generatorCpuSeconds: load.generatorCpuSeconds,
+      ...loadRound(round, system, o.messages, load, cpu0, cpu1),
       sinkCpuSeconds: sinkCpu0 !== undefined && sinkCpu1 !== undefined ? sinkCpu1 - sinkCpu0 : undefined,
       extra: { connectSeconds: load.connectSeconds, reconnects: load.reconnects || undefined },
     },
@@ -562,6 +566,7 @@ async function main() {
   let s5: Awaited<ReturnType<typeof section5>> | undefined;
   let s6: Awaited<ReturnType<typeof section6>> | undefined;
   let s7: Awaited<ReturnType<typeof section7>> | undefined;
+  let s8: Awaited<ReturnType<typeof section8>> | { error: string } | undefined;
   try {
     if (SECTIONS.has('1')) s1 = await section1(dns, sink, profileDir);
     if (SECTIONS.has('2')) s2 = await section2(dns, sink, profileDir);
@@ -573,6 +578,7 @@ async function main() {
       s6 = await section6(ctx, peaks.length > 0 ? Math.max(...peaks) * 2 ** 20 : undefined);
     }
     if (SECTIONS.has('7')) s7 = await section7(ctx, DEPTH);
+    if (SECTIONS.has('8')) s8 = await section8(ctx, DATABASE_URL).catch((err: Error) => ({ error: err.message }));
   } finally {
     await sink.close();
     await dns.close();
@@ -602,6 +608,10 @@ async function main() {
     const ses = s3.sesameUnavailable ? `unmeasured (${s3.sesameUnavailable.split('\n')[0]})` : fmt(s3.sesameMedian);
     summary.push(`| 3 | SMTP submission accept rate, msg/s (${SMTP_SESSIONS} reused sessions, first MAIL → last 250; Sesame: AUTH PLAIN over STARTTLS) | ${ref} | ${fmt(s3.referenceMedian)} | ${ses} | ${fmt(s3.ratio, 3)} | ≥ ${s3.target} | ${met} |`);
   }
+  if (s2?.protocolCeiling) {
+    const c = s2.protocolCeiling;
+    summary.push(`| – | protocol ceiling (context): \`smtp-source\` → \`smtp-sink\`, ${c.sessions} sessions, msg/s | – | ${fmt(c.newConnectionPerMessage)} (a connection per message) / ${fmt(c.reusedConnections)} (reused) | – | – | – | – |`);
+  }
   if (s5) {
     summary.push(`| 5 | latency of SendEmail, p99 ms (open loop at ${fmt(s5.offeredRate)} req/s = half the §1 Sesame median; median of ${s5.rounds.length} rounds) | – | – | ${fmt(s5.p99ms, 1)} (p50 ${fmt(s5.p50ms, 1)}) | – | ≤ ${s5.target} ms | ${s5.p99ms <= s5.target ? 'yes' : `no (${fmt(s5.p99ms / s5.target, 1)} × the target)`} |`);
   }
@@ -616,7 +626,11 @@ async function main() {
     summary.push(`| 7 | API accept rate with ${fmt(s7.depth)} recipients queued (${fmt(s7.domains)} domains, due in 1 h), msg/s | the same with an empty queue | ${fmt(s7.referenceMedian)} | ${fmt(s7.sesameMedian)} | ${fmt(s7.ratio, 3)} | ≥ ${s7.target} | ${s7.ratio >= s7.target ? 'yes' : `no (${fmt((s7.ratio / s7.target) * 100)} % of target)`} |`);
   }
   summary.push('| 4 | inbound MX rate | `smtp-source` → Postfix, local discard | – | – | – | ≥ 1 | not measured: receiving (the MX listener) is not built yet |');
-  summary.push('| 8 | scale-out, §2 with 1 and 2 worker nodes on PostgreSQL | §2 on SQLite | – | – | – | reported | not measured yet |');
+  if (s8 && 'error' in s8) summary.push(`| 8 | scale-out, §2 on PostgreSQL | §2 on SQLite | – | – | – | reported | not measured: ${s8.error.split('\n')[0]} |`);
+  else if (s8) {
+    const sqlite = s2 ? fmt(s2.sesameMedian) : '– (§2 not run)';
+    summary.push(`| 8 | scale-out: §2 on PostgreSQL, 1 worker node / 2 worker nodes (plus one API node), msg/s end to end | §2 on SQLite | ${sqlite} | ${fmt(s8.oneWorker)} / ${fmt(s8.twoWorkers)} | ${s2 ? `${fmt(s8.oneWorker / s2.sesameMedian, 3)} / ${fmt(s8.twoWorkers / s2.sesameMedian, 3)}` : '–'} | reported | reported |`);
+  }
   summary.push('');
   if (s1) summary.push(roundsTable('§1 rounds (HTTP ceiling vs Sesame accept; Sesame drains to the sink between rounds)', s1.rounds), '');
   if (s2) {
@@ -645,6 +659,11 @@ async function main() {
   if (s6) {
     summary.push(`§6: each big message on a fresh node after 20 small ones; peak RSS (VmHWM, reset before the send: ${Object.values(s6.ways).every((w) => w.peakResettable) ? 'yes' : 'no, so the peak may predate the send'}) until the message is at the sink, minus VmRSS before the send.`, '');
   }
+  if (s8 && !('error' in s8)) {
+    summary.push('### §8 rounds (each on a fresh PostgreSQL schema; the API node and the worker nodes share it)', '', '| round | worker nodes | msg/s end to end | accept msg/s | delivered | seconds |', '| ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of s8.rounds) summary.push(`| ${r.round} | ${r.workers} | ${fmt(r.rate)} | ${fmt(r.acceptRate)} | ${fmt(r.delivered)} | ${fmt(r.seconds, 2)} |`);
+    summary.push('');
+  }
   if (s7) {
     summary.push('### §7 rounds (alternating; the deep queue was written through the SQLite storage layer before its node started)', '', '| round | system | msg/s | p99 ms | failures |', '| ---: | --- | ---: | ---: | --- |');
     for (const r of s7.rounds) summary.push(`| ${r.round} | ${r.system} | ${fmt(r.rate)} | ${fmt(r.p99ms, 1)} | ${JSON.stringify(r.failures)} |`);
@@ -653,10 +672,10 @@ async function main() {
   const md = summary.join('\n');
   // One file per date; a second run on the same date keeps the first and adds the time of day.
   const stamp = existsSync(join(resultsDir, `${date}.json`)) ? `${date}-${started.toISOString().slice(11, 19).replace(/:/g, '')}` : date;
-  writeFileSync(join(resultsDir, `${stamp}.json`), `${JSON.stringify({ meta, sink: { kind: sink.kind, config: sink.config }, s1, s2, s3, s5, s6, s7 }, null, 2)}\n`);
+  writeFileSync(join(resultsDir, `${stamp}.json`), `${JSON.stringify({ meta, sink: { kind: sink.kind, config: sink.config }, s1, s2, s3, s5, s6, s7, s8 }, null, 2)}\n`);
   writeFileSync(join(resultsDir, `${stamp}.md`), `${md}\n`);
   process.stdout.write(`${md}\n`);
-  log(`wrote bench/results/${stamp}.json and bench/results/${stamp}.md`);
+  log(`wrote ${join(resultsDir, stamp)}.json and .md`);
 }
 
 await main();

@@ -77,6 +77,23 @@ export interface PostfixRound {
 
 const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
+/**
+ * The protocol ceiling of BENCHMARKS ("nothing that speaks SMTP on this machine goes faster"):
+ * Postfix's `smtp-source` straight into the sink, `sessions` at a time, a new connection per
+ * message or (`reuse`) all messages of a session over one connection (`-d`). Messages per second
+ * from start to exit; undefined when smtp-source is not installed.
+ */
+export async function protocolCeiling(sinkPort: number, n: number, sessions: number, bytes: number, reuse: boolean): Promise<number | undefined> {
+  if (!existsSync(SMTP_SOURCE)) return undefined;
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    execFile(SMTP_SOURCE, [...(reuse ? ['-d'] : []), '-s', String(sessions), '-m', String(n), '-l', String(bytes), '-f', 'bench@sender.bench.test', '-t', 'to@dest.bench.test', `127.0.0.1:${sinkPort}`], { maxBuffer: 16 * 1024 * 1024 }, (err) =>
+      err ? reject(err) : resolve(),
+    );
+  });
+  return n / ((performance.now() - t0) / 1000);
+}
+
 /** Why Postfix cannot be the reference here, or undefined when it can. */
 export function postfixUnavailable(): string | undefined {
   for (const f of [POSTFIX, POSTCONF, SMTP_SOURCE]) if (!existsSync(f)) return `${f} is not installed (Debian package postfix)`;

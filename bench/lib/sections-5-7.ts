@@ -1,11 +1,14 @@
 /**
  * BENCHMARKS §5 (latency at half the §1 rate), §6 (memory: peak RSS during the §2 relay, and one
- * 40 MB message through the API and through SMTP) and §7 (the §1 accept rate with a deep queue
- * against the same with an empty one, alternating).
+ * 40 MB message through the API and through SMTP), §7 (the §1 accept rate with a deep queue
+ * against the same with an empty one, alternating) and §8 (the §2 relay on PostgreSQL with one and
+ * two worker nodes).
  */
+import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
+import pg from 'pg';
 import { newMessageId } from '../../src/lib/ids.ts';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.ts';
 import type { TestDnsServer } from '../../test/helpers/dns-server.ts';
@@ -195,4 +198,47 @@ export async function section7(c: BenchContext, depth: number) {
   const emptyMedian = median(rounds.filter((x) => x.system === 'empty queue').map((x) => x.rate));
   const deepMedian = median(rounds.filter((x) => x.system === 'deep queue').map((x) => x.rate));
   return { depth, domains: 10_000, fillSeconds, rounds, referenceMedian: emptyMedian, sesameMedian: deepMedian, ratio: deepMedian / emptyMedian, target: 0.8 };
+}
+
+/**
+ * §8: the §2 relay (N SendEmail to one API node, until all are at the sink) on PostgreSQL with one
+ * and with two worker nodes, alternating, `rounds` each; reported against §2 on SQLite. Every
+ * round gets a fresh schema; the nodes share it and one master key. The API node has the `api`
+ * role only, the workers `worker` only (they also verify the sender domain).
+ */
+export async function section8(c: BenchContext, databaseUrl: string) {
+  c.log(`§8: scale-out, ${c.messages} × SendEmail relayed on PostgreSQL with 1 and 2 worker nodes, ${c.rounds} rounds each`);
+  const masterKey = randomBytes(32).toString('base64');
+  const rounds: Array<{ round: number; workers: number; rate: number; acceptRate: number; delivered: number; seconds: number }> = [];
+  for (let r = 1; r <= c.rounds; r++) {
+    for (const workers of [1, 2]) {
+      const schema = `bench_${randomBytes(5).toString('hex')}`;
+      const u = new URL(databaseUrl);
+      u.searchParams.set('schema', schema);
+      const shared = { SESAME_DATABASE_URL: u.toString(), SESAME_MASTER_KEY: masterKey };
+      const api = await startSesameChild({ dns: c.dns, sinkPort: c.sink.port, extraEnv: { ...shared, SESAME_ROLES: 'api' } });
+      const nodes = [api];
+      try {
+        for (let w = 0; w < workers; w++) nodes.push(await startSesameChild({ dns: c.dns, sinkPort: c.sink.port, noHttp: true, extraEnv: { ...shared, SESAME_ROLES: 'worker' } }));
+        await verifySenderDomain(api, c.dns, c.sender, 'RSA_2048_BIT');
+        const reqs = await presignSendEmail(BENCH_KEY, api.port, c.messages, c.makeBody);
+        const base = c.sink.count();
+        const all = c.sink.waitForCount(base + c.messages, c.deliveryTimeoutMs);
+        all.catch(() => undefined);
+        const l = await fire(api.port, reqs, c.concurrency);
+        const doneAt = await (l.ok === c.messages ? all : c.sink.waitForCount(base + l.ok, c.deliveryTimeoutMs)).catch(() => performance.now());
+        const delivered = c.sink.count() - base;
+        const seconds = (doneAt - l.startedAt) / 1000;
+        rounds.push({ round: r, workers, rate: Math.min(delivered, l.ok) / seconds, acceptRate: l.rate, delivered, seconds });
+        c.log(`  round ${r}, ${workers} worker node${workers > 1 ? 's' : ''}: ${Math.round(Math.min(delivered, l.ok) / seconds)} msg/s end to end (accepting ${Math.round(l.rate)} msg/s)`);
+      } finally {
+        for (const n of nodes) await n.stop();
+        const db = new pg.Client({ connectionString: databaseUrl });
+        await db.connect();
+        await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => db.end());
+      }
+    }
+  }
+  const of = (w: number) => median(rounds.filter((x) => x.workers === w).map((x) => x.rate));
+  return { rounds, oneWorker: of(1), twoWorkers: of(2) };
 }
