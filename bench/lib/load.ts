@@ -87,15 +87,15 @@ export async function presignSendEmail(key: SigningKey, port: number, n: number,
   return out;
 }
 
-/** What one load run measured. */
-export interface LoadResult {
-  requests: number;
+/** What every load run measures, over HTTP or SMTP. */
+export interface LoadFigures {
+  /** Requests (or messages) that succeeded: HTTP 200, SMTP 250. */
   ok: number;
-  /** Non-200 answers and transport errors by status (or error code). */
+  /** The others by status or reply code, or by error code when there was no answer. */
   failures: Record<string, number>;
   /** From the first request sent to the last answer received. */
   seconds: number;
-  /** Successful requests per second over `seconds`. */
+  /** Successes per second over `seconds`. */
   rate: number;
   p50ms: number;
   p99ms: number;
@@ -104,6 +104,11 @@ export interface LoadResult {
   /** When the first request left and the last answer came (performance.now()). */
   startedAt: number;
   endedAt: number;
+}
+
+/** What one HTTP load run measured. */
+export interface LoadResult extends LoadFigures {
+  requests: number;
 }
 
 /** Sends every request, `concurrency` at a time over keep-alive connections. */

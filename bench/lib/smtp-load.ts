@@ -10,6 +10,7 @@
  * and reported next to the server's. A session the server closes (421, a reset) is reopened in
  * the timed window; the message it was sending counts as a failure (no retries).
  */
+import type { LoadFigures } from './load.ts';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 
 /** The error shape nodemailer's SMTP connection reports. */
@@ -41,22 +42,9 @@ export interface SmtpLoadOptions {
   message: (i: number) => Buffer;
 }
 
-/** What one SMTP load run measured. */
-export interface SmtpLoadResult {
+/** What one SMTP load run measured (the figures per message: MAIL FROM → the reply to DATA's end). */
+export interface SmtpLoadResult extends LoadFigures {
   messages: number;
-  /** Messages answered 250 after DATA. */
-  ok: number;
-  /** Refusals by reply code (`421`, `451`, `554` …), or by error code when there was no reply (`ECONNECTION`, `ETIMEDOUT` …). */
-  failures: Record<string, number>;
-  /** From the first MAIL FROM to the last reply. */
-  seconds: number;
-  /** Accepted messages per second over `seconds`. */
-  rate: number;
-  /** Per message, MAIL FROM → the reply to DATA's end. */
-  p50ms: number;
-  p99ms: number;
-  /** CPU seconds the bench process (the load generator) used during the timed window. */
-  generatorCpuSeconds: number;
   /** Opening the sessions (untimed): wall seconds for all of them, in parallel. */
   connectSeconds: number;
   /** Sessions opened in the timed window after the server closed one. */
@@ -67,9 +55,6 @@ export interface SmtpLoadResult {
   tlsCipher?: string;
   /** Text of every final 250 (message order), e.g. Sesame's `250 Ok <MessageId>`. */
   replies: string[];
-  /** performance.now() of the first MAIL FROM and of the last reply. */
-  startedAt: number;
-  endedAt: number;
 }
 
 /** A message of exactly `bytes` bytes: a few headers, then a body of 72-character lines. */
