@@ -304,10 +304,16 @@ export class SendingService {
       }
       content = { kind: 'simple', subject: rendered.subject, text: rendered.text, html: rendered.html, headers: content.headers, attachments: content.attachments };
     }
-    const built = raw ? this.normaliseRaw(raw, messageId, now) : await this.build(cmd, content as Extract<SendContent, { kind: 'simple' }>, fromField, messageId, now);
+    // A raw message's header fields are known from its normalisation; a built one is split (before
+    // signing, which may move the message's memory to the signing thread and back).
+    let built: Buffer;
+    let builtHeaders: HeaderField[];
+    if (raw) ({ message: built, headers: builtHeaders } = this.normaliseRaw(raw, messageId, now));
+    else {
+      built = await this.build(cmd, content as Extract<SendContent, { kind: 'simple' }>, fromField, messageId, now);
+      builtHeaders = splitMessage(built).headers;
+    }
     if (built.length > cmd.maxBytes) throw new SesError('MessageRejected', `Message length is more than ${cmd.maxBytes} bytes long: '${built.length}'.`);
-    // Read before signing: signing may move the message's memory to the signing thread and back.
-    const builtHeaders = splitMessage(built).headers;
     const body = await this.sign(ids, fromDomain, built, now);
 
     // The configuration set's suppression options, when it has them, replace the account's.
@@ -527,10 +533,11 @@ export class SendingService {
   }
 
   /** SES replaces Message-ID and Date, drops Bcc, and strips its own X-SES-* control headers. */
-  private normaliseRaw(raw: { headers: HeaderField[]; body: Buffer }, messageId: string, now: number): Buffer {
+  private normaliseRaw(raw: { headers: HeaderField[]; body: Buffer }, messageId: string, now: number): { message: Buffer; headers: HeaderField[] } {
     const drop = new Set(['message-id', 'date', 'bcc', 'return-path']);
     const kept = raw.headers.filter((h) => !drop.has(h.name.toLowerCase()) && !h.name.toLowerCase().startsWith('x-ses-'));
-    return joinMessage([field('Message-ID', `<${messageId}@${this.settings.hostname}>`), field('Date', new Date(now).toUTCString().replace('GMT', '+0000')), ...kept], raw.body);
+    const headers = [field('Message-ID', `<${messageId}@${this.settings.hostname}>`), field('Date', new Date(now).toUTCString().replace('GMT', '+0000')), ...kept];
+    return { message: joinMessage(headers, raw.body), headers };
   }
 
   /**
