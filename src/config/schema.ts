@@ -114,6 +114,20 @@ function parseRetrySchedule(raw: string, env: string): number[] {
   return list.map((s) => parseDuration(s, env));
 }
 
+function parseRate(raw: string, env: string): number {
+  const t = raw.trim();
+  const n = t.endsWith('%') ? Number(t.slice(0, -1)) / 100 : Number(t);
+  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new ConfigError(`${env}: "${raw}" must be a rate above 0 and at most 1 (e.g. 0.05 or 5%)`);
+  return n;
+}
+
+function parseBoolean(raw: string, env: string): boolean {
+  const t = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(t)) return true;
+  if (['false', '0', 'no', 'off'].includes(t)) return false;
+  throw new ConfigError(`${env}: "${raw}" must be true or false`);
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Every configuration key, in documentation order. */
@@ -313,6 +327,60 @@ export const schema = {
     defaultDoc: '`5m`',
     unit: 'ms' as const,
     description: 'How often pending identities and MAIL FROM domains are re-checked in DNS.',
+    usedBy: 'worker',
+  },
+  webhookRetrySchedule: {
+    env: 'SESAME_WEBHOOK_RETRY_SCHEDULE',
+    parse: parseRetrySchedule,
+    default: [1000, 5000, 15_000, 30_000, 60_000, 120_000, 300_000],
+    defaultDoc: '`1s,5s,15s,30s,1m,2m,5m`',
+    unit: 'ms' as const,
+    description: 'Delays between attempts of an HTTP delivery (SNS subscriptions, event-bus webhooks) that failed; the last one repeats.',
+    usedBy: 'worker',
+  },
+  webhookRetryWindowMs: {
+    env: 'SESAME_WEBHOOK_RETRY_WINDOW',
+    parse: parseDuration,
+    default: 86_400_000,
+    defaultDoc: '`24h`',
+    unit: 'ms' as const,
+    description: 'How long an HTTP delivery is retried before it is given up (logged as `WEBHOOK_DELIVERY_EXPIRED`).',
+    usedBy: 'worker',
+  },
+  webhookTimeoutMs: {
+    env: 'SESAME_WEBHOOK_TIMEOUT',
+    parse: parseDuration,
+    default: 15_000,
+    defaultDoc: '`15s`',
+    unit: 'ms' as const,
+    description: 'Time an HTTP endpoint has to answer one delivery; no answer counts as a failure.',
+    usedBy: 'worker',
+  },
+  reputationWindowMs: {
+    env: 'SESAME_REPUTATION_WINDOW',
+    parse: parseDuration,
+    default: 7 * 86_400_000,
+    defaultDoc: '`7d`',
+    unit: 'ms' as const,
+    description: 'Bounce and complaint rates are computed over the sending of this last period.',
+    usedBy: 'worker',
+  },
+  reputationMinSends: {
+    env: 'SESAME_REPUTATION_MIN_SENDS',
+    parse: parseInteger(1, 1_000_000_000),
+    default: 100,
+    description: 'Recipients an account must have sent in the window before its rates lead to a verdict (a representative volume).',
+    usedBy: 'worker',
+  },
+  reputationBounceReview: { env: 'SESAME_REPUTATION_BOUNCE_REVIEW', parse: parseRate, default: 0.05, description: "Hard-bounce rate that puts an account under review (`EnforcementStatus` PROBATION); SES's 5 %.", usedBy: 'worker' },
+  reputationBouncePause: { env: 'SESAME_REPUTATION_BOUNCE_PAUSE', parse: parseRate, default: 0.1, description: "Hard-bounce rate that pauses an account's sending (`EnforcementStatus` SHUTDOWN); SES's 10 %.", usedBy: 'worker' },
+  reputationComplaintReview: { env: 'SESAME_REPUTATION_COMPLAINT_REVIEW', parse: parseRate, default: 0.001, description: "Complaint rate that puts an account under review; SES's 0.1 %.", usedBy: 'worker' },
+  reputationComplaintPause: { env: 'SESAME_REPUTATION_COMPLAINT_PAUSE', parse: parseRate, default: 0.005, description: "Complaint rate that pauses an account's sending; SES's 0.5 %.", usedBy: 'worker' },
+  reputationAutoPause: {
+    env: 'SESAME_REPUTATION_AUTO_PAUSE',
+    parse: parseBoolean,
+    default: true,
+    description: 'Pause sending automatically when a rate passes its pause threshold (`false`: only report PROBATION).',
     usedBy: 'worker',
   },
   masterKey: {

@@ -2,6 +2,7 @@
  * What front ends may import from core: the services, their input and output types, and the error
  * catalogue. Core is assembled by `createCore` from ports (storage, clock, DNS) chosen in src/main.
  */
+import { randomBytes } from 'node:crypto';
 import type { SecretBox } from '../lib/secretbox.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Storage } from '../storage/ports.ts';
@@ -19,6 +20,12 @@ import { ConfigurationSetsService } from './configuration-sets/service.ts';
 import { AccountSettingsService } from './sending/account-settings.ts';
 import { SuppressionService } from './suppression/service.ts';
 import { DeliveryWorker, type DeliveryObserver, type DeliverySettings } from './delivery/worker.ts';
+import { TopicsService, type SnsSigner } from './events/topics.ts';
+import { EventDispatcher, type EventCounter, type StreamSink } from './events/dispatcher.ts';
+import { WebhookWorker, type WebhookObserver, type WebhookSettings } from './events/webhook-worker.ts';
+import { ReputationService, type RatesObserver, type ReputationSettings } from './events/reputation.ts';
+import { TrackingService, PIXEL_GIF } from './events/tracking.ts';
+import { EventBusesService } from './events/event-buses.ts';
 
 export {
   SendingService,
@@ -34,16 +41,23 @@ export {
   type BulkStatus,
 } from './sending/service.ts';
 export { TemplatesService, RenderingError, type TemplateContent, type EmailTemplate, type RenderedContent } from './templates/service.ts';
-export { ConfigurationSetsService, MAX_DELIVERY_SECONDS, type ConfigurationSet, type ConfigurationSetOptions, type SuppressionReason } from './configuration-sets/service.ts';
+export { ConfigurationSetsService, MAX_DELIVERY_SECONDS, MAX_EVENT_DESTINATIONS, type ConfigurationSet, type ConfigurationSetOptions, type SuppressionReason, type EventDestinationDefinition } from './configuration-sets/service.ts';
 export { AccountSettingsService, SANDBOX_QUOTA, effectiveQuota, type AccountSendingSettings, type AccountDetails, type SendDataPoint, type OperatorChange } from './sending/account-settings.ts';
 export { SuppressionService } from './suppression/service.ts';
 export { DeliveryWorker } from './delivery/worker.ts';
 export { CommitBatcher } from './queue/batcher.ts';
 export { QueueAdmin, PURGED_RESPONSE, type QueueMessageView, type QueueRecipientView, type QueueEventView, type MessageInspection, type QueueStats } from './queue/admin.ts';
 export type { MailObject } from './events/model.ts';
+export { TopicsService, type SnsSigner, type TopicsSettings } from './events/topics.ts';
+export { EventDispatcher, type EventCounter, type StreamSink } from './events/dispatcher.ts';
+export { WebhookWorker } from './events/webhook-worker.ts';
+export { ReputationService, type ReputationSettings, type ReputationRates } from './events/reputation.ts';
+export { TrackingService, PIXEL_GIF };
+export { EventBusesService, type EventBus } from './events/event-buses.ts';
+export * from './events/destinations.ts';
 export { AccountsService, type Principal, type AccessKeyInfo, type NewAccessKey, type BootstrapResult } from './accounts/service.ts';
 export { parsePolicy, type PolicyDocument } from './accounts/policy.ts';
-export { IdentitiesService, type CreateIdentityInput, type DnsRecord } from './identities/service.ts';
+export { IdentitiesService, type CreateIdentityInput, type DnsRecord, type NotificationAttributes, type NotificationType } from './identities/service.ts';
 export { dkimView, verifiedForSending, type Identity, type DkimAttributesView } from './identities/model.ts';
 export { VerificationWorker } from './identities/verification.ts';
 export { TagsService } from './tags/service.ts';
@@ -68,7 +82,23 @@ export interface CoreDeps {
   onVerificationCheck?: (result: 'success' | 'pending' | 'temporary_failure' | 'failed') => void;
   /** Makes DKIM signatures; signs in the calling thread when not given. */
   dkim?: DkimSigner;
+  /** Signs SNS deliveries (main loads the key and certificate); without it topics cannot deliver. */
+  sns?: { signer: SnsSigner };
+  /** Event publishing: webhook retries, reputation, tracking key, and where streams and counters go. */
+  events?: {
+    webhooks?: Partial<WebhookSettings> & { retryWindowMs?: number };
+    webhookObserver?: WebhookObserver;
+    reputation?: Partial<ReputationSettings>;
+    ratesObserver?: RatesObserver;
+    streams?: StreamSink;
+    counter?: EventCounter;
+    /** Key of the tracking links' HMAC (derived from the master key in main). */
+    trackingKey?: Buffer;
+  };
 }
+
+/** Reputation defaults: SES's thresholds (developer guide "faqs-enforcement"). */
+const REPUTATION_DEFAULTS: ReputationSettings = { windowMs: 7 * 86_400_000, minSends: 100, bounceReview: 0.05, bouncePause: 0.1, complaintReview: 0.001, complaintPause: 0.005, autoPause: true };
 
 /** The assembled core. */
 export interface Core {
@@ -86,6 +116,16 @@ export interface Core {
   delivery: DeliveryWorker;
   /** Operator view of the queue: inspect, list, retry, purge. */
   queueAdmin: QueueAdmin;
+  /** SNS-compatible topics and subscriptions. */
+  topics: TopicsService;
+  /** Fans the events outbox out to destinations. */
+  dispatcher: EventDispatcher;
+  /** Delivers webhook rows (SNS, event buses) with retries. */
+  webhooks: WebhookWorker;
+  reputation: ReputationService;
+  tracking: TrackingService;
+  /** Operator-registered webhooks for EventBridge destinations. */
+  eventBuses: EventBusesService;
   settings: IdentitySettings;
 }
 
@@ -137,16 +177,74 @@ export function createCore(deps: CoreDeps): Core {
   const accountSettings = new AccountSettingsService(deps.storage, accounts, deps.clock);
   const suppression = new SuppressionService(deps.storage, accounts, deps.clock);
   const batcher = new CommitBatcher(deps.storage.queue);
+  const ev = deps.events ?? {};
+  const nodeId = deps.nodeId ?? 'local';
+  const retryWindowMs = ev.webhooks?.retryWindowMs ?? 86_400_000;
+  const publicUrl = () => deps.settings.publicUrl;
+  const topics = new TopicsService(deps.storage, accounts, deps.clock, deps.sns?.signer ?? missingSigner, { region: deps.settings.region, publicUrl, retryWindowMs });
+  const tracking = new TrackingService(deps.storage, ev.trackingKey ?? randomBytes(32), deps.clock, { publicUrl });
+  const reputation = new ReputationService(deps.storage, accountSettings, deps.clock, deps.logger, { ...REPUTATION_DEFAULTS, ...ev.reputation }, ev.ratesObserver);
+  const webhooks = new WebhookWorker(
+    deps.storage,
+    deps.clock,
+    { retryScheduleMs: ev.webhooks?.retryScheduleMs ?? [1000, 5000, 15_000, 30_000, 60_000, 120_000, 300_000], timeoutMs: ev.webhooks?.timeoutMs ?? 15_000, perEndpoint: ev.webhooks?.perEndpoint ?? 8 },
+    deps.logger,
+    nodeId,
+    ev.webhookObserver,
+  );
+  const dispatcher = new EventDispatcher(deps.storage, topics, deps.box, deps.clock, deps.logger, { region: deps.settings.region, retryWindowMs }, {
+    streams: ev.streams,
+    counter: ev.counter,
+    reputation: (changed) => reputation.evaluate(changed),
+    forward: async (accountId, to, notification) => {
+      const address = /<([^>]+)>\s*$/.exec(to)?.[1] ?? to.trim();
+      const type = String(notification.notificationType);
+      await sending?.sendSystemMail(accountId, {
+        to: address,
+        subject: type === 'Bounce' ? 'Delivery Status Notification (Failure)' : 'Complaint about a message you sent',
+        text: feedbackText(notification),
+      });
+    },
+  });
+  dispatcher.onDeliveries = () => webhooks.wake();
+  topics.onDeliveries = () => webhooks.wake();
+  tracking.onEvent = () => dispatcher.wake();
   sending = new SendingService(
     deps.storage,
-    { accounts, identities, templates, configurationSets, accountSettings, dkim: deps.dkim ?? createDkimSigner(0) },
+    { accounts, identities, templates, configurationSets, accountSettings, dkim: deps.dkim ?? createDkimSigner(0), tracking },
     batcher,
     deps.clock,
     { region: deps.settings.region, hostname: deps.settings.hostname, systemAccountId: deps.settings.accountId, maxDeliverySeconds: deps.sending.maxDeliverySeconds },
     deps.logger,
   );
   const delivery = new DeliveryWorker(deps.storage, deps.resolver, deps.clock, { ...deps.sending, hostname: deps.settings.hostname }, deps.logger, deps.deliveryObserver, deps.nodeId);
-  batcher.onCommit(() => delivery.wake());
+  delivery.onEvents = () => dispatcher.wake();
+  batcher.onCommit(() => {
+    delivery.wake();
+    dispatcher.wake();
+  });
   const queueAdmin = new QueueAdmin(deps.storage, deps.clock, { hostname: deps.settings.hostname }, deps.logger);
-  return { accounts, identities, tags, verification, sending, templates, configurationSets, accountSettings, suppression, batcher, delivery, queueAdmin, settings: deps.settings };
+  return { accounts, identities, tags, verification, sending, templates, configurationSets, accountSettings, suppression, batcher, delivery, queueAdmin, topics, dispatcher, webhooks, reputation, tracking, eventBuses: new EventBusesService(deps.storage, deps.box, deps.clock, deps.settings.region), settings: deps.settings };
+}
+
+/** Used when main gave no SNS signing key (CLI commands that never deliver). */
+const missingSigner: SnsSigner = {
+  certUrl: () => '',
+  sign: () => {
+    throw new Error('the SNS signing key is not loaded in this process');
+  },
+};
+
+/** The text of a forwarded bounce or complaint notification (SES's feedback forwarding by email). */
+function feedbackText(n: Record<string, unknown>): string {
+  const mail = n.mail as { messageId?: string; destination?: string[]; timestamp?: string };
+  const lines =
+    n.notificationType === 'Bounce'
+      ? ['A message you sent could not be delivered to one or more of its recipients.', '']
+      : ['A recipient of a message you sent reported it as unwanted.', ''];
+  const detail = (n.bounce ?? n.complaint) as Record<string, unknown>;
+  const recipients = ((detail?.bouncedRecipients ?? detail?.complainedRecipients) as Array<{ emailAddress: string; diagnosticCode?: string }> | undefined) ?? [];
+  for (const r of recipients) lines.push(`  ${r.emailAddress}${r.diagnosticCode ? `: ${r.diagnosticCode}` : ''}`);
+  lines.push('', `Message ID: ${mail?.messageId ?? ''}`, `Sent: ${mail?.timestamp ?? ''}`, '', 'The notification, as SES publishes it:', '', JSON.stringify(n, null, 2), '');
+  return lines.join('\r\n');
 }

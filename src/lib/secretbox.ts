@@ -3,7 +3,7 @@
  * AES-256-GCM under the master key. The stored form is `v1.<base64 iv|tag|ciphertext>`, so a dump of
  * the database or the data dir never shows a secret in plain text.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 
 const PREFIX = 'v1.';
 
@@ -32,6 +32,11 @@ export class SecretBox {
     c.setAAD(Buffer.from(associatedData));
     const ct = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
     return PREFIX + Buffer.concat([iv, c.getAuthTag(), ct]).toString('base64');
+  }
+
+  /** A 32-byte key derived from the master key for one purpose (HMAC-SHA256 of the label), so a purpose never sees the master key itself. */
+  derive(label: string): Buffer {
+    return createHmac('sha256', this.#key).update(`sesame:${label}`).digest();
   }
 
   /** Opens a sealed string; throws if it was tampered with or sealed under another key or AAD. */

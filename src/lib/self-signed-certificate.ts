@@ -19,16 +19,22 @@ export interface SelfSignedOptions {
   days?: number;
   /** Start of validity (default: now, minus an hour of clock-skew allowance). */
   now?: Date;
+  /** Key type (default `ec`, ECDSA P-256); `rsa` makes an RSA-2048 key signing with sha256WithRSAEncryption (SNS's SigningCert). */
+  keyType?: 'ec' | 'rsa';
 }
 
 /** Creates a key and a self-signed certificate for `hostname` (subject CN and subjectAltName). */
 export async function createSelfSignedCertificate(hostname: string, options: SelfSignedOptions = {}): Promise<CertificatePair> {
-  const { privateKey, publicKey } = await new Promise<{ privateKey: KeyObject; publicKey: KeyObject }>((resolve, reject) =>
-    generateKeyPair('ec', { namedCurve: 'P-256' }, (err, publicKey, privateKey) => (err ? reject(err) : resolve({ publicKey, privateKey }))),
-  );
+  const rsa = options.keyType === 'rsa';
+  const { privateKey, publicKey } = await new Promise<{ privateKey: KeyObject; publicKey: KeyObject }>((resolve, reject) => {
+    const done = (err: Error | null, publicKey: KeyObject, privateKey: KeyObject) => (err ? reject(err) : resolve({ publicKey, privateKey }));
+    if (rsa) generateKeyPair('rsa', { modulusLength: 2048 }, done);
+    else generateKeyPair('ec', { namedCurve: 'P-256' }, done);
+  });
   const start = new Date((options.now ?? new Date()).getTime() - 3_600_000);
   const end = new Date(start.getTime() + (options.days ?? 825) * 86_400_000);
-  const ecdsaWithSha256 = seq(oid('1.2.840.10045.4.3.2'));
+  // sha256WithRSAEncryption carries NULL parameters (RFC 4055 §5); ecdsa-with-SHA256 none (RFC 5758 §3.2).
+  const ecdsaWithSha256 = rsa ? seq(oid('1.2.840.113549.1.1.11'), Buffer.from([0x05, 0x00])) : seq(oid('1.2.840.10045.4.3.2'));
   const name = seq(set(seq(oid('2.5.4.3'), utf8(hostname.slice(0, 64)))));
   // subjectAltName is what clients match the host name against (RFC 6125); CN alone is obsolete.
   const altName = isIP(hostname) ? tlv(0x87, ipBytes(hostname)) : tlv(0x82, Buffer.from(hostname, 'ascii'));
@@ -50,7 +56,7 @@ export async function createSelfSignedCertificate(hostname: string, options: Sel
     publicKey.export({ type: 'spki', format: 'der' }),
     tlv(0xa3, seq(...extensions)),
   );
-  const signature = sign('sha256', tbs, privateKey); // DER-encoded ECDSA signature
+  const signature = sign('sha256', tbs, privateKey); // DER-encoded ECDSA signature, or PKCS #1 v1.5 for RSA
   const der = seq(tbs, ecdsaWithSha256, tlv(0x03, Buffer.concat([Buffer.from([0]), signature])));
   const body = der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
   return {

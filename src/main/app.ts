@@ -22,6 +22,11 @@ import type { Storage } from '../storage/ports.ts';
 import { createResolver } from './dns.ts';
 import { loadMasterKey, loadNodeId } from './master-key.ts';
 import { loadTlsCredentials } from './tls-certificate.ts';
+import { loadSnsSigning, type SnsSigning } from './sns-signing.ts';
+import { handleSns, sendSnsError } from '../frontends/sns/handler.ts';
+import { registerSnsLinks } from '../frontends/http-public/sns-links.ts';
+import { fileStreams } from './streams.ts';
+import { join } from 'node:path';
 
 /** Options a caller (tests, the CLI) may inject instead of the real thing. */
 export interface StartOptions {
@@ -56,15 +61,20 @@ export interface SesameInstance {
 export async function openCore(config: Config, options: StartOptions = {}) {
   const logger = options.logger ?? createLogger(config.logLevel);
   const box = new SecretBox(loadMasterKey(config.masterKey, config.dataDir));
+  // The key that signs SNS deliveries; its URLs follow the public URL, which may be known only after listen.
+  const snsSigning = await loadSnsSigning(config, box, () => core.settings.publicUrl, logger);
   const storage = await openStorage(config.databaseUrl, config.dataDir, (err) =>
     logger.warn({ code: 'DATABASE_CONNECTION_ERROR', err }, `an idle database connection failed (${err.message}); the pool replaces it`),
   );
   const metrics = new Metrics();
+  // Backlogs are read when /metrics is scraped.
+  metrics.backlogs = { events: () => storage.outbox.backlog(), webhooks: () => storage.webhooks.count() };
   const dkim = createDkimSigner(options.dkimThreads ?? 0);
   const core = createCore({
     dkim,
     storage,
     box,
+    sns: { signer: snsSigning.signer },
     clock: options.clock ?? systemClock,
     resolver: options.resolver ?? createResolver(config.dnsServers),
     logger,
@@ -84,6 +94,26 @@ export async function openCore(config: Config, options: StartOptions = {}) {
       domainLimits: { connections: config.domainConnections, rates: config.domainRates },
     },
     deliveryObserver: { outcome: (kind) => metrics.deliveries.inc({ outcome: kind }) },
+    events: {
+      webhooks: { retryScheduleMs: config.webhookRetrySchedule, retryWindowMs: config.webhookRetryWindowMs, timeoutMs: config.webhookTimeoutMs },
+      webhookObserver: { outcome: (kind, outcome) => metrics.webhookDeliveries.inc({ kind, outcome }) },
+      reputation: {
+        windowMs: config.reputationWindowMs,
+        minSends: config.reputationMinSends,
+        bounceReview: config.reputationBounceReview,
+        bouncePause: config.reputationBouncePause,
+        complaintReview: config.reputationComplaintReview,
+        complaintPause: config.reputationComplaintPause,
+        autoPause: config.reputationAutoPause,
+      },
+      ratesObserver: (account, set, r) => {
+        metrics.bounceRate.set({ account, configuration_set: set }, r.bounceRate);
+        metrics.complaintRate.set({ account, configuration_set: set }, r.complaintRate);
+      },
+      streams: fileStreams(join(config.dataDir, 'firehose')),
+      counter: metrics.cloudWatch,
+      trackingKey: box.derive('tracking-links'),
+    },
     nodeId: loadNodeId(config.dataDir),
     onVerificationCheck: (result) => metrics.verificationChecks.inc({ result }),
   });
@@ -96,13 +126,13 @@ export async function openCore(config: Config, options: StartOptions = {}) {
     await Promise.all([storage.close(), dkim.close()]);
     throw err;
   }
-  return { logger, storage, metrics, core, bootstrap, box, dkim };
+  return { logger, storage, metrics, core, bootstrap, box, dkim, snsSigning };
 }
 
 /** Starts every part of Sesame that `config.roles` names. */
 export async function startSesame(config: Config, options: StartOptions = {}): Promise<SesameInstance> {
   // A server signs on worker threads (the default count); a CLI command signs in its own thread.
-  const { logger, storage, metrics, core, bootstrap, box, dkim } = await openCore(config, { dkimThreads: defaultDkimThreads(), ...options });
+  const { logger, storage, metrics, core, bootstrap, box, dkim, snsSigning } = await openCore(config, { dkimThreads: defaultDkimThreads(), ...options });
   for (const v of config.unknownVariables) {
     logger.warn({ code: 'CONFIG_UNKNOWN_VARIABLE', variable: v }, `unknown configuration variable ${v} is ignored (see docs/config.md)`);
   }
@@ -155,6 +185,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       await Promise.all([app?.close(), smtp?.close()]);
       await core.batcher.flush();
       await core.delivery.stop();
+      await core.dispatcher.stop();
+      await core.webhooks.stop();
       await verifyRunning;
       await Promise.all([storage.close(), dkim.close()]);
       logger.info({ code: 'SHUTDOWN_COMPLETE' }, 'shut down cleanly');
@@ -164,7 +196,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   try {
     if (config.roles.includes('api')) {
       waiting.add('http');
-      app = buildHttpApp(instance, () => [...waiting]);
+      app = buildHttpApp(instance, () => [...waiting], snsSigning);
       await app.listen({ host: config.listenHost, port: config.httpPort });
       const addr = app.server.address() as AddressInfo;
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -204,6 +236,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     if (config.roles.includes('worker')) {
       scheduleVerify();
       core.delivery.start();
+      core.dispatcher.start();
+      core.webhooks.start();
     }
   } catch (err) {
     await instance.close();
@@ -216,15 +250,15 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
 /** Largest request body: a 40 MB raw message base64-encoded in JSON, with room for the envelope. */
 const BODY_LIMIT = 56 * 1024 * 1024;
 
-function buildHttpApp(s: SesameInstance, notReady: () => string[]): FastifyInstance {
+function buildHttpApp(s: SesameInstance, notReady: () => string[], snsSigning: SnsSigning): FastifyInstance {
   // Errors Fastify raises before a route runs (bad percent-encoding, bad Content-Type, too large)
   // still answer in the wire format of the API the path belongs to, with a request id.
-  const wireError = (req: { url: string; method: string }, reply: FastifyReply, status: number, message: string) => {
+  const wireError = (req: { url: string; method: string; headers: Record<string, unknown> }, reply: FastifyReply, status: number, message: string) => {
     const requestId = newRequestId();
     const code = status === 413 ? 'MessageRejected' : 'BadRequestException';
     const err = new SesError(code, message, 'InvalidParameterValue');
     if (req.url.startsWith('/v2/')) return sendV2Error(reply, requestId, err);
-    if (req.method === 'POST' && (req.url === '/' || req.url.startsWith('/?'))) return sendV1Error(reply, requestId, err);
+    if (req.method === 'POST' && (req.url === '/' || req.url.startsWith('/?'))) return scopeService(req) === 'sns' ? sendSnsError(reply, requestId, err) : sendV1Error(reply, requestId, err);
     return reply.status(status).header('x-amzn-RequestId', requestId).header('content-type', 'application/json').send(JSON.stringify({ message }));
   };
   const app = Fastify({
@@ -242,8 +276,9 @@ function buildHttpApp(s: SesameInstance, notReady: () => string[]): FastifyInsta
   const deps = { core: s.core, region: s.config.region, logger: s.logger, metrics: s.metrics };
   registerPublicRoutes(app, { core: s.core, metrics: s.metrics, health: { notReady, pingStorage: () => s.storage.ping() } });
   registerSesV2(app, deps);
-  // POST / carries SES v1 Query calls (SNS and S3 join later, told apart by the credential scope's service).
-  app.post('/', (req, reply) => handleSesV1(deps, req, reply));
+  registerSnsLinks(app, { core: s.core, logger: s.logger, certificate: { path: snsSigning.certPath, pem: snsSigning.certPem } });
+  // POST / carries SES v1 and SNS Query calls, told apart by the SigV4 credential scope's service (S3 joins later).
+  app.post('/', (req, reply) => (scopeService(req) === 'sns' ? handleSns(deps, req, reply) : handleSesV1(deps, req, reply)));
   app.setErrorHandler((err, req, reply) => {
     const status = (err as { statusCode?: number }).statusCode ?? 500;
     if (status >= 500) {
@@ -255,4 +290,22 @@ function buildHttpApp(s: SesameInstance, notReady: () => string[]): FastifyInsta
     return wireError(req, reply, status, message);
   });
   return app;
+}
+
+/**
+ * The service of a request's SigV4 credential scope (`Credential=AKID/date/region/SERVICE/aws4_request`
+ * in the Authorization header, or `X-Amz-Credential` in the query), or undefined when there is none.
+ */
+function scopeService(req: { url: string; headers: Record<string, unknown> }): string | undefined {
+  const auth = req.headers.authorization;
+  let credential = typeof auth === 'string' ? /Credential=([^,\s]+)/.exec(auth)?.[1] : undefined;
+  if (credential === undefined) {
+    const q = req.url.indexOf('?');
+    try {
+      credential = q < 0 ? undefined : (new URLSearchParams(req.url.slice(q + 1)).get('X-Amz-Credential') ?? undefined);
+    } catch {
+      credential = undefined;
+    }
+  }
+  return credential?.split('/')[3];
 }

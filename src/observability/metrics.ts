@@ -38,10 +38,81 @@ export class Metrics {
     labelNames: ['result', 'class', 'code'] as const,
     registers: [this.registry],
   });
+  /** HTTP deliveries (SNS subscriptions, event buses) by kind and outcome. */
+  readonly webhookDeliveries = new Counter({
+    name: 'sesame_webhook_deliveries_total',
+    help: 'HTTP deliveries to SNS subscribers (kind sns) and event-bus webhooks (kind eventbridge) by outcome (delivered, retry, expired)',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  /** Reputation: hard-bounce rate over the reputation window (SES's Reputation.BounceRate). */
+  readonly bounceRate = new Gauge({ name: 'sesame_reputation_bounce_rate', help: 'Hard-bounce rate (0-1) over SESAME_REPUTATION_WINDOW, per account and configuration set ("" for the account); SES Reputation.BounceRate', labelNames: ['account', 'configuration_set'] as const, registers: [this.registry] });
+  /** Reputation: complaint rate (SES's Reputation.ComplaintRate). */
+  readonly complaintRate = new Gauge({ name: 'sesame_reputation_complaint_rate', help: 'Complaint rate (0-1) over SESAME_REPUTATION_WINDOW, per account and configuration set; SES Reputation.ComplaintRate', labelNames: ['account', 'configuration_set'] as const, registers: [this.registry] });
+  /** Events waiting in the outbox and HTTP deliveries waiting (set by main's collect callbacks). */
+  backlogs: { events: () => Promise<number>; webhooks: () => Promise<number> } = { events: async () => 0, webhooks: async () => 0 };
+  readonly eventBacklog: Gauge = new Gauge({
+    name: 'sesame_events_unpublished',
+    help: 'Events stored but not yet published to their destinations',
+    registers: [this.registry],
+    collect: async (): Promise<void> => this.eventBacklog.set(await this.backlogs.events().catch(() => 0)),
+  });
+  readonly webhookBacklog: Gauge = new Gauge({
+    name: 'sesame_webhook_deliveries_pending',
+    help: 'HTTP deliveries waiting (first attempt or retry)',
+    registers: [this.registry],
+    collect: async (): Promise<void> => this.webhookBacklog.set(await this.backlogs.webhooks().catch(() => 0)),
+  });
+  /** Counters of CloudWatch event destinations (their labels differ per destination, so rendered by hand). */
+  readonly cloudWatch = new CloudWatchCounters();
+
+  /** The whole exposition: the registry plus the CloudWatch destination counters. */
+  async render(): Promise<string> {
+    return (await this.registry.metrics()) + this.cloudWatch.render();
+  }
+
   /** 1 once every listener and worker is ready. */
   readonly ready = new Gauge({ name: 'sesame_ready', help: '1 when every listener and worker of this node is ready', registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'sesame_' });
+  }
+}
+
+/**
+ * Event counts of CloudWatch event destinations, as Prometheus counters named
+ * `sesame_ses_events_total` with labels `configuration_set`, `destination`, `event_type` (SES's
+ * metric: Send, Delivery, …) and one label per configured dimension (its name with characters
+ * Prometheus does not allow replaced by `_`). Each destination has its own dimensions, which
+ * prom-client's fixed label names cannot hold, so the family is rendered here.
+ */
+export class CloudWatchCounters {
+  private readonly series = new Map<string, { labels: string; value: number }>();
+
+  /** Adds one event. */
+  count(labels: { configurationSet: string; destination: string; eventType: string }, dimensions: Array<[string, string]>): void {
+    const pairs: Array<[string, string]> = [
+      ['configuration_set', labels.configurationSet],
+      ['destination', labels.destination],
+      ['event_type', labels.eventType.replace(/ /g, '')],
+    ];
+    const fixed = new Set(pairs.map(([k]) => k));
+    for (const [name, value] of dimensions) {
+      let label = name.replace(/[^A-Za-z0-9_]/g, '_');
+      if (/^[0-9]/.test(label) || label.startsWith('__') || fixed.has(label)) label = `dim_${label}`;
+      pairs.push([label, value]);
+    }
+    const text = pairs.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`).join(',');
+    const s = this.series.get(text);
+    if (s) s.value++;
+    else this.series.set(text, { labels: text, value: 1 });
+  }
+
+  /** The exposition text of the family (empty when nothing was counted). */
+  render(): string {
+    if (this.series.size === 0) return '';
+    const lines = ['# HELP sesame_ses_events_total SES events counted by CloudWatch event destinations, with their dimensions', '# TYPE sesame_ses_events_total counter'];
+    for (const s of this.series.values()) lines.push(`sesame_ses_events_total{${s.labels}} ${s.value}`);
+    return lines.join('\n') + '\n';
   }
 }

@@ -256,6 +256,119 @@ export interface QueueRepository {
   sendCounts(accountId: string, since: number): Promise<SendCount[]>;
   /** Events of an account since `since` (ms), counted per `bucketMs` bucket and type. */
   eventCounts(accountId: string, since: number, bucketMs: number, types: string[]): Promise<EventCount[]>;
+  /** What events and tracking need of a message, without its body; undefined when it is unknown. */
+  messageMeta(messageId: string): Promise<{ accountId: string; configurationSet: string | null; createdAt: number; meta: Record<string, unknown> } | undefined>;
+}
+
+/** An HTTP(S) subscription of a topic (SNS-compatible). */
+export interface SubscriptionRecord {
+  /** Random id; the subscription's ARN is the topic's ARN, ':' and this id. */
+  id: string;
+  accountId: string;
+  /** Name of the topic. */
+  topic: string;
+  protocol: 'http' | 'https';
+  endpoint: string;
+  /** Pending until the endpoint confirms with the token sent to it. */
+  status: 'pending' | 'confirmed';
+  /** The confirmation token sent in the SubscriptionConfirmation message. */
+  token: string;
+  /** Subscription attributes (RawMessageDelivery, …). */
+  attributes: Record<string, string>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Subscriptions of topics. */
+export interface SubscriptionRepository {
+  create(s: SubscriptionRecord): Promise<void>;
+  get(id: string): Promise<SubscriptionRecord | undefined>;
+  /** An account's subscriptions (of one topic when `topic` is given) in id order, after `after` (exclusive). */
+  list(accountId: string, o: { topic?: string; after?: string; limit: number }): Promise<SubscriptionRecord[]>;
+  /** Replaces status, token, attributes and updatedAt; false when it does not exist. */
+  update(s: SubscriptionRecord): Promise<boolean>;
+  delete(id: string): Promise<boolean>;
+  /** Deletes every subscription of a topic; returns how many. */
+  deleteTopic(accountId: string, topic: string): Promise<number>;
+}
+
+/** One HTTP POST to make, durably: an SNS delivery to a subscriber or an event-bus webhook. */
+export interface WebhookRecord {
+  /** Assigned by storage. */
+  id?: number;
+  accountId: string;
+  /** What it delivers, for logs and metrics: `sns` or `eventbridge`. */
+  kind: string;
+  url: string;
+  /** The subscription it belongs to (its pending deliveries stop when it is deleted), or null. */
+  subscriptionId: string | null;
+  headers: Record<string, string>;
+  body: string;
+  attempts: number;
+  nextAttemptAt: number;
+  /** After this the delivery is given up (and logged). */
+  expiresAt: number;
+  createdAt: number;
+  lastError: string | null;
+}
+
+/** The result of one leased webhook delivery. */
+export type WebhookResult = { id: number; outcome: 'delivered' | 'dropped' } | { id: number; outcome: 'retry'; attempts: number; nextAttemptAt: number; lastError: string };
+
+/** Durable HTTP deliveries with retries (leases as the recipient queue). */
+export interface WebhookRepository {
+  enqueue(items: WebhookRecord[]): Promise<void>;
+  /** Leases due deliveries (nextAttemptAt ≤ now, no live lease), oldest first. */
+  lease(owner: string, now: number, leaseMs: number, limit: number): Promise<WebhookRecord[]>;
+  /** Applies results of deliveries still leased by `owner` (delivered and dropped rows are removed) and releases them. */
+  complete(owner: string, results: WebhookResult[]): Promise<void>;
+  /** Deliveries waiting (for /metrics and the operator). */
+  count(): Promise<number>;
+  /** Drops pending deliveries of a subscription. */
+  deleteBySubscription(subscriptionId: string): Promise<number>;
+}
+
+/** Sends, hard bounces and complaints to add to the reputation counters of an account or configuration set. */
+export interface ReputationDelta {
+  accountId: string;
+  /** '' for the account as a whole. */
+  configurationSet: string;
+  at: number;
+  sends: number;
+  hardBounces: number;
+  complaints: number;
+}
+
+/** What one published event causes in storage. */
+export interface PublishClaim {
+  eventId: number;
+  webhooks: WebhookRecord[];
+  reputation: ReputationDelta[];
+}
+
+/**
+ * The outbox side of the events table: events are stored with the change they describe, and
+ * published later. Publishing claims each event once (even when several nodes try), and inserts what
+ * it causes in the same transaction.
+ */
+export interface EventOutboxRepository {
+  /** Unpublished events, oldest first. */
+  pending(limit: number): Promise<EventRecord[]>;
+  /**
+   * In ONE transaction: marks the claimed events published (only those still unpublished), and for
+   * those inserts their webhook deliveries and adds their reputation counts. Returns the ids claimed.
+   */
+  publish(claims: PublishClaim[], now: number): Promise<number[]>;
+  /** Stores events that are not part of a queue change (opens, clicks). */
+  record(events: EventRecord[]): Promise<void>;
+  /** Events not yet published (for /metrics). */
+  backlog(): Promise<number>;
+}
+
+/** Reputation counters per hour. */
+export interface ReputationRepository {
+  /** Totals since `since` (ms) of an account ('' configurationSet) or one of its configuration sets. */
+  totals(accountId: string, configurationSet: string, since: number): Promise<{ sends: number; hardBounces: number; complaints: number }>;
 }
 
 /** A suppression-list entry. */
@@ -291,7 +404,7 @@ export interface NamedRecord {
   updatedAt: number;
 }
 
-/** Named resources of one kind (templates, configuration sets). */
+/** Named resources of one kind (templates, configuration sets, topics, event buses). */
 export interface NamedRepository {
   /** Inserts; throws StorageConflictError when the account already has the name. */
   create(r: NamedRecord): Promise<void>;
@@ -331,6 +444,14 @@ export interface Storage {
   readonly suppression: SuppressionRepository;
   readonly templates: NamedRepository;
   readonly configurationSets: NamedRepository;
+  /** SNS-compatible topics (data: attributes). */
+  readonly topics: NamedRepository;
+  /** Event buses: the webhooks that EventBridge destinations post to (data: url, sealed secret). */
+  readonly eventBuses: NamedRepository;
+  readonly subscriptions: SubscriptionRepository;
+  readonly webhooks: WebhookRepository;
+  readonly outbox: EventOutboxRepository;
+  readonly reputation: ReputationRepository;
   /** Cheap round trip, for /health. */
   ping(): Promise<void>;
   /** Flushes and closes; idempotent. */

@@ -7,15 +7,15 @@
  * The server runs as a child process exactly as an operator starts it; the sink and the DNS server
  * run in the test process on loopback.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateEmailIdentityCommand, GetEmailIdentityCommand, SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SESAME_BIN, runCli } from '../helpers/cli.ts';
+import { runCli } from '../helpers/cli.ts';
+import { startChild, type Child } from '../helpers/child.ts';
 import { TestDnsServer } from '../helpers/dns-server.ts';
+import { publishRecords } from '../helpers/identities.ts';
 import { eventually, freshPostgresSchema, testBackends } from '../helpers/server.ts';
 import { leasedAtKill, messageIdOf as messageIdAt } from '../helpers/crash.ts';
 import { SinkMta } from '../helpers/sink.ts';
@@ -32,62 +32,6 @@ const SECRET_ACCESS_KEY = 'crash-recovery-secret-0123456789abcdef';
 const DELIVERY_TIMEOUT_MS = 120_000;
 /** Nothing new at the sink for this long, with only messages missing that a stale lease holds past the wait, fails early. */
 const STALL_MS = 15_000;
-
-/** A port that was free a moment ago (the child binds it; a clash is retried in startChild). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
-interface Child {
-  proc: ChildProcess;
-  url: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output: () => string;
-}
-
-/** Spawns `node bin/sesame.js serve` and waits until /health answers 200. */
-async function startChild(env: Record<string, string>): Promise<Child> {
-  let lastError = '';
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const proc = spawn(process.execPath, [SESAME_BIN, 'serve'], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, SESAME_HTTP_PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const keep = (d: Buffer) => {
-      out += d.toString();
-      if (out.length > 65_536) out = out.slice(-32_768);
-    };
-    proc.stdout!.on('data', keep);
-    proc.stderr!.on('data', keep);
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-    const url = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (proc.exitCode !== null || proc.signalCode !== null) break;
-      try {
-        const r = await fetch(`${url}/health`);
-        if (r.status === 200) return { proc, url, exited, output: () => out };
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) {
-        proc.kill('SIGKILL');
-        await exited;
-        throw new Error(`sesame serve did not become healthy in 30 s:\n${out}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    lastError = out;
-    if (!/EADDRINUSE/.test(out)) break;
-  }
-  throw new Error(`sesame serve did not start:\n${lastError}`);
-}
 
 /** The MessageId in a delivered message's Message-ID. */
 const messageIdOf = (m: { raw: Buffer }) => messageIdAt(m, HOSTNAME);
@@ -148,14 +92,7 @@ describe.each(testBackends())('crash recovery: kill -9 during a 5,000-message se
       await v2.send(new CreateEmailIdentityCommand({ EmailIdentity: SENDER, DkimSigningAttributes: { NextSigningKeyLength: 'RSA_1024_BIT' } }));
       const dnsOut = await runCli(['dns', SENDER, '--json'], env);
       expect(dnsOut.code, dnsOut.stderr).toBe(0);
-      for (const r of JSON.parse(dnsOut.stdout) as Array<{ type: string; name: string; value: string }>) {
-        if (r.type === 'MX') {
-          const [priority, exchange] = r.value.split(/\s+/);
-          dns.add(r.name, 'MX', { priority: Number(priority), exchange: exchange! });
-        } else {
-          dns.add(r.name, r.type as 'TXT', r.value);
-        }
-      }
+      publishRecords(dns, JSON.parse(dnsOut.stdout) as Array<{ type: string; name: string; value: string }>);
       await eventually(async () => (await v2.send(new GetEmailIdentityCommand({ EmailIdentity: SENDER }))).VerifiedForSendingStatus, 20_000, `${SENDER} to verify`);
       dns.set(DEST, 'MX', [{ priority: 10, exchange: `mx.${DEST}` }]);
       dns.set(`mx.${DEST}`, 'A', ['127.0.0.1']);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { SESClient } from '@aws-sdk/client-ses';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import pg from 'pg';
 import { loadConfig } from '../../src/config/load.ts';
@@ -50,6 +51,8 @@ export interface TestServer {
   logs: Array<Record<string, unknown>>;
   sesv2(credentials?: { accessKeyId: string; secretAccessKey: string }, extra?: Record<string, unknown>): SESv2Client;
   ses(credentials?: { accessKeyId: string; secretAccessKey: string }, extra?: Record<string, unknown>): SESClient;
+  /** An SNS client for the SNS-compatible topic API (destroyed with the server). */
+  sns(credentials?: { accessKeyId: string; secretAccessKey: string }, extra?: Record<string, unknown>): SNSClient;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -139,6 +142,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
     ses(credentials = { accessKeyId, secretAccessKey }, extra = {}) {
       const c = new SESClient({ endpoint: url, region: config.region, credentials, maxAttempts: 1, ...extra });
+      clients.push(c);
+      return c;
+    },
+    sns(credentials = { accessKeyId, secretAccessKey }, extra = {}) {
+      const c = new SNSClient({ endpoint: url, region: config.region, credentials, maxAttempts: 1, ...extra });
       clients.push(c);
       return c;
     },

@@ -82,7 +82,11 @@ export class DeliveryWorker {
     this.limits = new DomainLimits(settings.domainLimits ?? { connections: 20, rates: {} });
     // Outcomes of every connection and pass share transactions: one disk flush for many messages
     // instead of one per message. Each caller still waits for its own commit before going on.
-    this.completions = new GroupCommit((items) => this.storage.queue.complete(this.owner, items, this.clock.now()));
+    this.completions = new GroupCommit(async (items) => {
+      const n = await this.storage.queue.complete(this.owner, items, this.clock.now());
+      if (items.some((i) => i.events.length > 0)) this.onEvents();
+      return n;
+    });
   }
 
   /**
@@ -99,6 +103,9 @@ export class DeliveryWorker {
         await Promise.all(Array.from({ length: Math.max(1, this.settings.passes ?? 4) }, () => this.run()));
       });
   }
+
+  /** Called after outcomes with events were committed (the event dispatcher's wake). */
+  onEvents: () => void = () => {};
 
   /** Asks the loops to look at the queue now (called after each commit). */
   wake(): void {

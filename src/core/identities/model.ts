@@ -3,6 +3,7 @@
  * Statuses use SES v2's enum names; the v1 front end converts them to v1's CamelCase.
  */
 import type { IdentityRecord, IdentityType, VerificationStatus } from '../../storage/ports.ts';
+import type { IdentityNotifications } from '../events/destinations.ts';
 
 /** One DKIM key of an identity. The private key is sealed with the master key. */
 export interface DkimKey {
@@ -52,8 +53,12 @@ export interface IdentityData {
   verificationInfo: VerificationInfo;
   dkim?: DkimState;
   mailFrom?: MailFromState;
+  /** v1 SetIdentityFeedbackForwardingEnabled / v2 PutEmailIdentityFeedbackAttributes (default true). */
   feedbackForwarding: boolean;
+  /** The default configuration set of sends from this identity (v2 PutEmailIdentityConfigurationSetAttributes). */
   configurationSetName?: string;
+  /** SNS topics and header flags of the v1 identity notifications (absent: none set). */
+  notifications?: IdentityNotifications;
 }
 
 /** An identity as core hands it around: the stored record with typed data. */

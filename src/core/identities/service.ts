@@ -9,7 +9,7 @@ import { newToken } from '../../lib/ids.ts';
 import type { SecretBox } from '../../lib/secretbox.ts';
 import { StorageConflictError, type IdentityType, type Storage } from '../../storage/ports.ts';
 import type { AccountsService, Principal } from '../accounts/service.ts';
-import { identityArn, type ArnScope } from '../arn.ts';
+import { identityArn, parseSesArn, type ArnScope } from '../arn.ts';
 import type { Clock } from '../clock.ts';
 import { badRequest, notFound, SesError } from '../errors.ts';
 import { filteredPage, pageSize } from '../paging.ts';
@@ -24,6 +24,30 @@ import {
   type IdentityData,
   type MailFromState,
 } from './model.ts';
+
+/** The kinds of v1 identity notification (SES `NotificationType`). */
+export type NotificationType = 'Bounce' | 'Complaint' | 'Delivery';
+
+/** One identity's entry of v1 GetIdentityNotificationAttributes. */
+export interface NotificationAttributes {
+  bounceTopic?: string;
+  complaintTopic?: string;
+  deliveryTopic?: string;
+  forwardingEnabled: boolean;
+  headersInBounce: boolean;
+  headersInComplaint: boolean;
+  headersInDelivery: boolean;
+}
+
+/** The v1 actions that refuse an unknown identity with MessageRejected rather than NotFound. */
+const V1_NOTIFICATION_ACTIONS = new Set(['ses:SetIdentityNotificationTopic', 'ses:SetIdentityHeadersInNotificationsEnabled', 'ses:SetIdentityFeedbackForwardingEnabled']);
+const TOPIC_KEY = { Bounce: 'bounceTopic', Complaint: 'complaintTopic', Delivery: 'deliveryTopic' } as const;
+const HEADERS_KEY = { Bounce: 'headersInBounce', Complaint: 'headersInComplaint', Delivery: 'headersInDelivery' } as const;
+
+function checkNotificationType(v: unknown): NotificationType {
+  if (v !== 'Bounce' && v !== 'Complaint' && v !== 'Delivery') throw badRequest(`Invalid notification type: ${String(v)}. Valid values are: Bounce, Complaint, Delivery.`);
+  return v;
+}
 
 /** Key length names as SES v2 spells them. */
 export type KeyLength = 'RSA_1024_BIT' | 'RSA_2048_BIT';
@@ -95,16 +119,14 @@ export class IdentitiesService {
     const { name, type } = this.normalise(input.EmailIdentity);
     this.accounts.authorize(p, { action: 'ses:CreateEmailIdentity', resource: this.arn(p.accountId, name) });
     const tags = this.tags.validate(input.Tags);
-    if (input.ConfigurationSetName !== undefined) {
-      // Configuration sets arrive with the sending capability; until then none can exist.
-      throw notFound(`Configuration set <${input.ConfigurationSetName}> does not exist.`, 'ConfigurationSetDoesNotExist');
-    }
+    const configurationSetName = await this.checkConfigurationSet(p.accountId, input.ConfigurationSetName);
     if (type === 'EMAIL_ADDRESS' && input.DkimSigningAttributes) {
       throw badRequest('DkimSigningAttributes can only be given for a domain identity.');
     }
     if (await this.storage.identities.get(p.accountId, name)) throw this.alreadyExists(name);
     const now = this.clock.now();
     const data: IdentityData = { verificationStartedAt: now, verificationInfo: {}, feedbackForwarding: true };
+    if (configurationSetName) data.configurationSetName = configurationSetName;
     if (type === 'DOMAIN') {
       data.dkim = await this.newDkimState(p.accountId, name, input.DkimSigningAttributes, now);
     } else {
@@ -263,6 +285,104 @@ export class IdentitiesService {
       }
       i.data.mailFrom = { domain, status: 'PENDING', behaviorOnMxFailure: b, startedAt: now };
       i.nextCheckAt = now;
+    });
+  }
+
+  /**
+   * SES v1 SetIdentityNotificationTopic: the SNS topic (of this account and region) that Bounce,
+   * Complaint or Delivery notifications of mail from the identity go to; no topic clears it. While
+   * feedback forwarding is off, the Bounce and Complaint topics cannot be cleared (SES: "Unless
+   * feedback forwarding is enabled, you must specify Amazon SNS topics for bounce and complaint
+   * notifications").
+   */
+  async setNotificationTopic(p: Principal, rawName: unknown, notificationType: unknown, snsTopic: unknown, action = 'ses:SetIdentityNotificationTopic'): Promise<void> {
+    const type = checkNotificationType(notificationType);
+    const name = this.identityName(p.accountId, rawName, 'Identity');
+    this.accounts.authorize(p, { action, resource: this.arn(p.accountId, name) });
+    let topic: string | undefined;
+    if (snsTopic !== undefined && snsTopic !== null && snsTopic !== '') {
+      if (typeof snsTopic !== 'string') throw badRequest('SnsTopic must be a string.');
+      topic = snsTopic;
+    }
+    await this.mutateNotifications(p.accountId, name, action, async (i) => {
+      const n = { ...i.data.notifications };
+      const key = TOPIC_KEY[type];
+      if (topic !== undefined) {
+        await this.requireTopic(p.accountId, topic);
+        n[key] = topic;
+      } else {
+        if (type !== 'Delivery' && !i.data.feedbackForwarding) {
+          throw badRequest(
+            `Feedback forwarding is disabled for identity ${name}, so it needs an Amazon SNS topic for ${type} notifications; enable feedback forwarding (SetIdentityFeedbackForwardingEnabled) before removing the topic.`,
+          );
+        }
+        delete n[key];
+      }
+      i.data.notifications = n;
+    });
+  }
+
+  /** SES v1 SetIdentityHeadersInNotificationsEnabled: whether notifications of one type carry the original headers. */
+  async setHeadersInNotifications(p: Principal, rawName: unknown, notificationType: unknown, enabled: unknown, action = 'ses:SetIdentityHeadersInNotificationsEnabled'): Promise<void> {
+    const type = checkNotificationType(notificationType);
+    if (typeof enabled !== 'boolean') throw badRequest('Enabled must be true or false.');
+    const name = this.identityName(p.accountId, rawName, 'Identity');
+    this.accounts.authorize(p, { action, resource: this.arn(p.accountId, name) });
+    await this.mutateNotifications(p.accountId, name, action, async (i) => {
+      i.data.notifications = { ...i.data.notifications, [HEADERS_KEY[type]]: enabled };
+    });
+  }
+
+  /**
+   * SES v2 PutEmailIdentityFeedbackAttributes (an absent EmailForwardingEnabled is false) and v1
+   * SetIdentityFeedbackForwardingEnabled. SES: "Feedback forwarding can only be disabled when Amazon
+   * SNS topics are specified for both bounces and complaints."
+   */
+  async setFeedbackForwarding(p: Principal, rawName: unknown, enabled: unknown, action = 'ses:PutEmailIdentityFeedbackAttributes'): Promise<void> {
+    if (enabled !== undefined && enabled !== null && typeof enabled !== 'boolean') throw badRequest('EmailForwardingEnabled must be a boolean.');
+    const on = enabled === true;
+    const name = this.identityName(p.accountId, rawName, V1_NOTIFICATION_ACTIONS.has(action) ? 'Identity' : 'EmailIdentity');
+    this.accounts.authorize(p, { action, resource: this.arn(p.accountId, name) });
+    await this.mutateNotifications(p.accountId, name, action, async (i) => {
+      if (!on && (!i.data.notifications?.bounceTopic || !i.data.notifications.complaintTopic)) {
+        const both = !i.data.notifications?.bounceTopic && !i.data.notifications?.complaintTopic;
+        const lacking = both ? 'neither a Bounce nor a Complaint topic. Set them' : `no ${i.data.notifications?.bounceTopic ? 'Complaint' : 'Bounce'} topic. Set it`;
+        throw badRequest(
+          `Feedback forwarding can only be disabled when Amazon SNS topics are set for both Bounce and Complaint notifications; identity ${name} has ${lacking} with SetIdentityNotificationTopic first.`,
+        );
+      }
+      i.data.feedbackForwarding = on;
+    });
+  }
+
+  /** SES v1 GetIdentityNotificationAttributes: the notification settings of each known identity (unknown ones are left out, as SES does). */
+  async notificationAttributes(p: Principal, rawNames: unknown[], action = 'ses:GetIdentityNotificationAttributes'): Promise<Map<string, NotificationAttributes>> {
+    const found = await this.getMany(p, rawNames, action);
+    const out = new Map<string, NotificationAttributes>();
+    for (const [raw, i] of found) {
+      const n = i.data.notifications ?? {};
+      out.set(raw, {
+        bounceTopic: n.bounceTopic,
+        complaintTopic: n.complaintTopic,
+        deliveryTopic: n.deliveryTopic,
+        forwardingEnabled: i.data.feedbackForwarding,
+        headersInBounce: n.headersInBounce ?? false,
+        headersInComplaint: n.headersInComplaint ?? false,
+        headersInDelivery: n.headersInDelivery ?? false,
+      });
+    }
+    return out;
+  }
+
+  /** SES v2 PutEmailIdentityConfigurationSetAttributes: the default configuration set of the identity's sends; none clears it. */
+  async putConfigurationSet(p: Principal, rawName: unknown, configurationSetName: unknown, action = 'ses:PutEmailIdentityConfigurationSetAttributes'): Promise<void> {
+    const { name } = this.normalise(rawName);
+    this.accounts.authorize(p, { action, resource: this.arn(p.accountId, name) });
+    await this.require(p.accountId, name);
+    const setName = await this.checkConfigurationSet(p.accountId, configurationSetName);
+    await this.mutate(p.accountId, name, async (i) => {
+      if (setName) i.data.configurationSetName = setName;
+      else delete i.data.configurationSetName;
     });
   }
 
@@ -438,6 +558,46 @@ export class IdentitiesService {
       if (await this.storage.identities.update(toRecord(next), current.updatedAt)) return next;
     }
     throw new SesError('ConflictException', `Identity <${name}> is being changed concurrently; try again.`);
+  }
+
+  /** An identity named by name or, as v1 notification actions allow, by its ARN in this account and region. */
+  private identityName(accountId: string, raw: unknown, field: string): string {
+    if (typeof raw === 'string' && raw.startsWith('arn:')) {
+      const a = parseSesArn(raw);
+      if (!a || a.resourceType !== 'identity' || a.region !== this.settings.region || a.accountId !== accountId) {
+        throw badRequest(`Invalid identity ARN <${raw}>: use ${this.arn(accountId, '<identity>')}.`);
+      }
+      return this.normalise(a.resourceName, field).name;
+    }
+    return this.normalise(raw, field).name;
+  }
+
+  /** `mutate`, with SES v1's refusal of an unknown identity for the v1 notification actions. */
+  private async mutateNotifications(accountId: string, name: string, action: string, change: (i: Identity) => Promise<void>): Promise<Identity> {
+    try {
+      return await this.mutate(accountId, name, change);
+    } catch (err) {
+      if (err instanceof SesError && err.code === 'NotFoundException' && !err.v1Code && V1_NOTIFICATION_ACTIONS.has(action)) {
+        // SES v1 answers MessageRejected "Identity x is not verified or does not exist."
+        throw notFound(`Identity ${name} is not verified or does not exist.`, 'MessageRejected');
+      }
+      throw err;
+    }
+  }
+
+  /** Refuses an SNS topic ARN that is not a topic of this account and region. */
+  private async requireTopic(accountId: string, arn: string): Promise<void> {
+    const m = /^arn:aws:sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,256}(?:\.fifo)?)$/.exec(arn);
+    if (!m) throw badRequest(`Invalid SNS topic ARN <${arn}>: use arn:aws:sns:${this.settings.region}:${accountId}:<topic name>.`);
+    if (m[1] !== this.settings.region || m[2] !== accountId || !(await this.storage.topics.get(accountId, m[3]!))) throw badRequest(`SNS topic <${arn}> not found.`);
+  }
+
+  /** A configuration set name that must exist in the account; undefined when none is given. */
+  private async checkConfigurationSet(accountId: string, raw: unknown): Promise<string | undefined> {
+    if (raw === undefined || raw === null || raw === '') return undefined;
+    if (typeof raw !== 'string') throw badRequest('ConfigurationSetName must be a string.');
+    if (!(await this.storage.configurationSets.get(accountId, raw))) throw notFound(`Configuration set <${raw}> does not exist.`, 'ConfigurationSetDoesNotExist');
+    return raw;
   }
 
   private async newDkimState(accountId: string, name: string, attrs: CreateIdentityInput['DkimSigningAttributes'], now: number): Promise<DkimState> {

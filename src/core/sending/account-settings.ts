@@ -34,7 +34,17 @@ export interface AccountSendingSettings {
   /** Which reasons put and keep addresses on the account suppression list. */
   suppressedReasons: SuppressionReason[];
   details?: AccountDetails;
+  /**
+   * SES's GetAccount.EnforcementStatus, kept by reputation enforcement: PROBATION once a rate passes
+   * the review threshold, SHUTDOWN when it passed the pause threshold and sending was paused.
+   */
+  enforcementStatus: EnforcementStatus;
+  /** Reputation rates count events from this time on (ms): set when the operator resumes a shut-down account. */
+  reputationSince?: number;
 }
+
+/** SES v2 EnforcementStatus values. */
+export type EnforcementStatus = 'HEALTHY' | 'PROBATION' | 'SHUTDOWN';
 
 /** SES's sandbox quotas: 200 recipients per 24 hours, 1 per second. */
 export const SANDBOX_QUOTA = { max24HourSend: 200, maxSendRate: 1 } as const;
@@ -49,6 +59,8 @@ export function accountSettings(account: AccountRecord | undefined): AccountSend
     maxSendRate: s.maxSendRate ?? -1,
     suppressedReasons: s.suppressedReasons ?? ['BOUNCE', 'COMPLAINT'],
     ...(s.details ? { details: s.details } : {}),
+    enforcementStatus: s.enforcementStatus ?? 'HEALTHY',
+    ...(s.reputationSince !== undefined ? { reputationSince: s.reputationSince } : {}),
   };
 }
 
@@ -91,6 +103,10 @@ export class AccountSettingsService {
   async putSendingEnabled(p: Principal, enabled: unknown, action = 'ses:PutAccountSendingAttributes'): Promise<void> {
     this.accounts.authorize(p, { action, resource: '*' });
     if (enabled !== undefined && typeof enabled !== 'boolean') throw badRequest('SendingEnabled must be true or false.');
+    if (enabled === true && (await this.read(p.accountId)).enforcementStatus === 'SHUTDOWN') {
+      // As on SES, an account paused for its reputation is not resumed by the account itself.
+      throw new SesError('ConflictException', 'Sending was paused because the bounce or complaint rate passed the pause threshold; the operator resumes it with `sesame account set --sending on`.');
+    }
     await this.change(p.accountId, { sendingEnabled: enabled ?? false });
   }
 
@@ -136,6 +152,9 @@ export class AccountSettingsService {
   async operatorSet(accountId: string, change: OperatorChange): Promise<AccountSendingSettings> {
     const s = await this.read(accountId);
     const patch: Partial<AccountSendingSettings> = { ...change };
+    // The operator resuming a shut-down account starts its reputation afresh (else the old rates
+    // would pause it again at once).
+    if (change.sendingEnabled === true && s.enforcementStatus !== 'HEALTHY') Object.assign(patch, { enforcementStatus: 'HEALTHY', reputationSince: this.clock.now() });
     if (change.productionAccessEnabled === true && s.details?.review) patch.details = { ...s.details, review: { ...s.details.review, status: 'GRANTED' } };
     if (change.productionAccessEnabled === false && s.details?.review?.status === 'GRANTED') patch.details = { ...s.details, review: { ...s.details.review, status: 'DENIED' } };
     await this.change(accountId, patch);
@@ -166,6 +185,17 @@ export class AccountSettingsService {
       else d.rejects += c.count;
     }
     return [...points.values()].sort((a, b) => a.timestamp - b.timestamp);
+  }
+
+  /**
+   * Reputation enforcement's verdict: records the status and, with `pause`, pauses sending in the
+   * same change. Returns whether anything changed.
+   */
+  async enforce(accountId: string, status: EnforcementStatus, pause: boolean): Promise<boolean> {
+    const s = await this.read(accountId);
+    if (s.enforcementStatus === status && (!pause || !s.sendingEnabled)) return false;
+    await this.change(accountId, pause ? { enforcementStatus: status, sendingEnabled: false } : { enforcementStatus: status });
+    return true;
   }
 
   private async change(accountId: string, patch: Partial<AccountSendingSettings>): Promise<void> {

@@ -24,6 +24,9 @@ import type { IdentitiesService } from '../identities/service.ts';
 import type { CommitBatcher } from '../queue/batcher.ts';
 import { effectiveQuota, type AccountSettingsService } from './account-settings.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import type { TrackingService } from '../events/tracking.ts';
+import type { TrackedLink } from '../../lib/html-tracking.ts';
+import { rewriteHtmlParts } from '../../lib/mime-html.ts';
 
 /** A message attachment as SES v2 describes it. */
 export interface AttachmentInput {
@@ -121,6 +124,8 @@ export interface SendingServices {
   accountSettings: AccountSettingsService;
   /** Makes the DKIM signatures (on worker threads in a server). */
   dkim: DkimSigner;
+  /** Open and click tracking for configuration sets that publish those events. */
+  tracking?: TrackingService;
 }
 
 /** One send, whatever the way in. */
@@ -225,7 +230,7 @@ export class SendingService {
   async send(p: Principal, cmd: SendCommand): Promise<string> {
     const now = this.clock.now();
     const tags = this.validateTags(cmd.tags ?? []);
-    const configurationSet = cmd.configurationSetName !== undefined ? await this.services.configurationSets.load(p.accountId, cmd.configurationSetName) : undefined;
+    let configurationSet = cmd.configurationSetName !== undefined ? await this.services.configurationSets.load(p.accountId, cmd.configurationSetName) : undefined;
     // A stored template must exist (a synchronous refusal, as SES's); its rendering happens below.
     const template = cmd.content.kind === 'template' ? await this.resolveTemplate(p.accountId, cmd.content.template) : undefined;
     // Parse raw input first: its From and recipients may come from its headers.
@@ -260,6 +265,14 @@ export class SendingService {
       context: { 'ses:FromAddress': from, 'ses:Recipients': recipients, 'ses:FromDisplayName': displayName(fromField) },
     });
     if (!verifying) throw this.notVerified([from]);
+    // Without a set named by the send, the identity's default set applies (PutEmailIdentityConfigurationSetAttributes);
+    // a default set deleted since is ignored, as the send did not name it.
+    if (!configurationSet && verifying.data.configurationSetName) {
+      configurationSet = await this.services.configurationSets.load(p.accountId, verifying.data.configurationSetName).catch((err: unknown) => {
+        if (err instanceof SesError && err.code === 'NotFoundException') return undefined;
+        throw err;
+      });
+    }
     if (cmd.envelopeFrom !== undefined && cmd.envelopeFrom.toLowerCase() !== from.toLowerCase()) {
       const envelope = this.address(cmd.envelopeFrom, 'MAIL FROM');
       if (!(await this.verifyingIdentity(ids, envelope))) throw this.notVerified([envelope]);
@@ -308,6 +321,22 @@ export class SendingService {
     // signing, which may move the message's memory to the signing thread and back).
     let built: Buffer;
     let builtHeaders: HeaderField[];
+    // Open and click tracking rewrite the HTML before signing: a built message's HTML body, or
+    // every inline HTML part of a raw one.
+    const links: TrackedLink[] = [];
+    const tracking = this.services.tracking;
+    const want = configurationSet && tracking ? tracking.wants(configurationSet) : undefined;
+    if (want && (want.open || want.click)) {
+      const track = (html: string) => {
+        const t = tracking!.rewrite(configurationSet!, messageId, html, links.length);
+        links.push(...t.links);
+        return t.html;
+      };
+      if (raw) {
+        const r = rewriteHtmlParts(raw.headers, raw.body, track);
+        if (r) raw = r;
+      } else if (content.kind === 'simple' && content.html !== undefined) content = { ...content, html: track(content.html) };
+    }
     if (raw) ({ message: built, headers: builtHeaders } = this.normaliseRaw(raw, messageId, now));
     else {
       built = await this.build(cmd, content as Extract<SendContent, { kind: 'simple' }>, fromField, messageId, now);
@@ -362,7 +391,7 @@ export class SendingService {
         requireTls: configurationSet?.delivery.tlsPolicy === 'REQUIRE',
         createdAt: now,
         expiresAt: now + maxSeconds * 1000,
-        meta: { mail, suppressOnBounce: reasons.includes('BOUNCE') },
+        meta: { mail, suppressOnBounce: reasons.includes('BOUNCE'), ...(links.length > 0 ? { links } : {}) },
       },
       recipients: rows,
       events,

@@ -5,6 +5,7 @@ import { registerConfig } from './config.ts';
 import type { CliContext } from './context.ts';
 import { registerDns } from './dns.ts';
 import { registerEvents } from './events.ts';
+import { registerEventBuses } from './event-buses.ts';
 import { registerKeys } from './keys.ts';
 import { registerQueue } from './queue.ts';
 import { registerSend } from './send.ts';
@@ -23,6 +24,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
   registerQueue(program, ctx);
   registerAccount(program, ctx);
   registerEvents(program, ctx);
+  registerEventBuses(program, ctx);
   registerConfig(program, ctx);
   return program;
 }

@@ -3,7 +3,7 @@
  * Paths are Sesame's own (SPEC "HTTP endpoints").
  */
 import type { FastifyInstance } from 'fastify';
-import type { Core } from '../../core/index.ts';
+import { PIXEL_GIF, type Core } from '../../core/index.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 
 /** Readiness as /health reports it. */
@@ -26,7 +26,7 @@ function page(title: string, text: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(title)}</title><style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}</style></head><body><h1>${esc(title)}</h1><p>${esc(text)}</p></body></html>`;
 }
 
-/** Registers /health, /metrics and /verify-email. */
+/** Registers /health, /metrics, the tracking pixel and link redirect, and /verify-email. */
 export function registerPublicRoutes(app: FastifyInstance, deps: PublicDeps): void {
   app.get('/health', async (_req, reply) => {
     const waiting = deps.health.notReady();
@@ -41,7 +41,23 @@ export function registerPublicRoutes(app: FastifyInstance, deps: PublicDeps): vo
   });
 
   app.get('/metrics', async (_req, reply) => {
-    return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.render());
+  });
+
+  // Open tracking: the pixel is always served (a mail client must not show a broken image), and the
+  // Open event is recorded only for a genuine URL.
+  app.get('/t/o/:messageId/:sig', async (req, reply) => {
+    const { messageId, sig } = req.params as { messageId: string; sig: string };
+    await deps.core.tracking.open(messageId, sig.replace(/\.gif$/, ''), req.ip, String(req.headers['user-agent'] ?? ''));
+    return reply.header('content-type', 'image/gif').header('cache-control', 'no-store, max-age=0').send(PIXEL_GIF);
+  });
+
+  // Click tracking: record the Click event, then redirect to the link kept in the message's metadata.
+  app.get('/t/c/:messageId/:index/:sig', async (req, reply) => {
+    const { messageId, index, sig } = req.params as { messageId: string; index: string; sig: string };
+    const url = /^\d{1,6}$/.test(index) ? await deps.core.tracking.click(messageId, Number(index), sig, req.ip, String(req.headers['user-agent'] ?? '')) : undefined;
+    if (!url) return reply.status(404).header('content-type', 'text/html; charset=utf-8').send(page('Link not valid', 'This link is not valid. Check that you copied the whole link from the email.'));
+    return reply.status(302).header('location', url).header('cache-control', 'no-store').send();
   });
 
   app.get('/verify-email', async (req, reply) => {

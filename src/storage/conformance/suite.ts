@@ -7,14 +7,21 @@
  *
  * Only the ports are used here: no SQL, no backend-specific knowledge.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   StorageConflictError,
   type AccessKeyRecord,
   type AccountRecord,
+  type EnqueueItem,
+  type EventRecord,
   type IdentityRecord,
   type IdentityType,
+  type MessageRecord,
+  type PublishClaim,
+  type ReputationDelta,
   type Storage,
+  type SubscriptionRecord,
+  type WebhookRecord,
 } from '../ports.ts';
 
 /** Opens a fresh, empty Storage of the backend under test and a function that disposes of it. */
@@ -66,6 +73,67 @@ function identity(accountId: string, name: string, over: Partial<IdentityRecord>
 /** Names in code-point (byte) order, chosen so that a locale-aware collation would order them differently. */
 const NAMES_IN_ORDER = ['a-b.test', 'a.test', 'a0.test', 'ab.test', 'b.test', 'b_c.test', 'user@a.test', 'zz.test'];
 
+function subscription(accountId: string, topic: string, over: Partial<SubscriptionRecord> = {}): SubscriptionRecord {
+  return {
+    id: unique('sub'),
+    accountId,
+    topic,
+    protocol: 'https',
+    endpoint: `https://hooks.example.test/${topic}`,
+    status: 'pending',
+    token: unique('token'),
+    attributes: {},
+    createdAt: 1_700_000_000_000,
+    updatedAt: 1_700_000_000_000,
+    ...over,
+  };
+}
+
+function webhook(accountId: string, over: Partial<WebhookRecord> = {}): WebhookRecord {
+  return {
+    accountId,
+    kind: 'sns',
+    url: 'https://hooks.example.test/sns',
+    subscriptionId: null,
+    headers: { 'content-type': 'text/plain; charset=UTF-8' },
+    body: unique('body'),
+    attempts: 0,
+    nextAttemptAt: 1_700_000_000_000,
+    expiresAt: 1_700_000_000_000 + 86_400_000,
+    createdAt: 1_700_000_000_000,
+    lastError: null,
+    ...over,
+  };
+}
+
+/** One accepted message with one queued recipient per address, and its first events of the given types. */
+function accepted(accountId: string, at: number, rcpts: string[], eventTypes: string[], over: Partial<MessageRecord> = {}): EnqueueItem {
+  const messageId = over.messageId ?? unique('msg');
+  return {
+    message: { messageId, accountId, mailFrom: 'bounce@mail.example.test', body: Buffer.from('Subject: x\r\n\r\nbody'), configurationSet: null, createdAt: at, expiresAt: at + 86_400_000, meta: {}, ...over },
+    recipients: rcpts.map((rcpt) => ({ messageId, rcpt, domain: rcpt.split('@')[1]!, state: 'queued' as const, attempts: 0, nextAttemptAt: at, leaseOwner: null, leaseExpiresAt: null, lastResponse: null, updatedAt: at })),
+    events: eventTypes.map((type) => ({ messageId, accountId, type, createdAt: at, payload: { eventType: type, mail: { messageId } } })),
+  };
+}
+
+function event(accountId: string, type: string, createdAt: number, over: Partial<EventRecord> = {}): EventRecord {
+  return { messageId: unique('msg'), accountId, type, createdAt, payload: { eventType: type }, ...over };
+}
+
+/** A claim with no webhooks and no reputation counts, to be filled in. */
+function claim(eventId: number, over: Partial<PublishClaim> = {}): PublishClaim {
+  return { eventId, webhooks: [], reputation: [], ...over };
+}
+
+function delta(accountId: string, at: number, over: Partial<ReputationDelta> = {}): ReputationDelta {
+  return { accountId, configurationSet: '', at, sends: 0, hardBounces: 0, complaints: 0, ...over };
+}
+
+/** Ids in ascending order, as numbers. */
+function ascending(ids: Iterable<number | undefined>): number[] {
+  return [...ids].map((id) => id!).sort((x, y) => x - y);
+}
+
 /** Registers the conformance tests of one backend. */
 export function storageConformanceSuite(name: string, open: OpenStorage): void {
   describe(`storage conformance: ${name}`, () => {
@@ -82,6 +150,16 @@ export function storageConformanceSuite(name: string, open: OpenStorage): void {
         if (!opened) throw new Error('storage was not opened');
         return opened.storage;
       };
+    }
+
+    /**
+     * Opens a Storage of the running test's own, closed when the test ends: for the global queues
+     * (webhook leases, the event outbox), where rows of other tests would be leased or published.
+     */
+    async function ownStorage(): Promise<Storage> {
+      const { storage, cleanup } = await open();
+      onTestFinished(cleanup);
+      return storage;
     }
 
     describe('accounts', () => {
@@ -734,7 +812,7 @@ export function storageConformanceSuite(name: string, open: OpenStorage): void {
       });
     });
 
-    for (const repo of ['templates', 'configurationSets'] as const) {
+    for (const repo of ['templates', 'configurationSets', 'topics', 'eventBuses'] as const) {
       describe(`named resources: ${repo}`, () => {
         const s = useStorage();
         const rec = (accountId: string, name: string, data: Record<string, unknown> = { subject: 'Hi {{name}}' }) => ({ accountId, name, data, createdAt: 1_700_000_000_000, updatedAt: 1_700_000_000_000 });
@@ -824,6 +902,506 @@ export function storageConformanceSuite(name: string, open: OpenStorage): void {
         expect(await s().queue.complete('w1', [{ update, events: [], suppression: entry }], now)).toBe(1);
         expect(await s().suppression.get(acct, 'hard@x.test')).toEqual(entry);
         expect((await s().queue.recipients(id))[0]).toMatchObject({ state: 'bounced', updatedAt: now });
+      });
+    });
+
+    describe('named resources: topics and event buses', () => {
+      const s = useStorage();
+      const rec = (accountId: string, name: string, data: Record<string, unknown>) => ({ accountId, name, data, createdAt: 1_700_000_000_000, updatedAt: 1_700_000_000_000 });
+
+      it('are namespaces of their own: one name in topics, event buses and templates never conflicts', async () => {
+        const a = unique('acct');
+        await s().topics.create(rec(a, 'events', { DisplayName: 'Events ✓' }));
+        await s().eventBuses.create(rec(a, 'events', { url: 'https://bus.example.test/in', secretSealed: 'v1.x' }));
+        await s().templates.create(rec(a, 'events', { subject: 's' }));
+        await expect(s().topics.create(rec(a, 'events', {}))).rejects.toBeInstanceOf(StorageConflictError);
+        await expect(s().eventBuses.create(rec(a, 'events', {}))).rejects.toBeInstanceOf(StorageConflictError);
+        expect(await s().topics.get(a, 'events')).toEqual(rec(a, 'events', { DisplayName: 'Events ✓' }));
+        expect(await s().eventBuses.get(a, 'events')).toEqual(rec(a, 'events', { url: 'https://bus.example.test/in', secretSealed: 'v1.x' }));
+        expect(await s().topics.delete(a, 'events')).toBe(true);
+        expect(await s().topics.get(a, 'events')).toBeUndefined();
+        expect(await s().eventBuses.get(a, 'events')).toBeDefined();
+        expect(await s().templates.get(a, 'events')).toBeDefined();
+        expect(await s().topics.list(a, { limit: 10 })).toEqual([]);
+        expect((await s().eventBuses.list(a, { limit: 10 })).map((r) => r.name)).toEqual(['events']);
+        expect(await s().eventBuses.delete(a, 'events')).toBe(true);
+        expect(await s().eventBuses.delete(a, 'events')).toBe(false);
+        expect(await s().eventBuses.count(a)).toBe(0);
+      });
+    });
+
+    describe('subscriptions', () => {
+      const s = useStorage();
+
+      it('create then get round-trips every field', async () => {
+        const a = unique('acct');
+        const full = subscription(a, 'bounces', {
+          protocol: 'http',
+          endpoint: 'http://hooks.example.test:8080/sns?x=1&y=é',
+          status: 'confirmed',
+          attributes: { RawMessageDelivery: 'true', FilterPolicy: '{"eventType":["Bounce"]}', Note: 'Grüße 🎉' },
+          createdAt: BIG_TS,
+          updatedAt: BIG_TS + 1,
+        });
+        await s().subscriptions.create(full);
+        const got = await s().subscriptions.get(full.id);
+        expect(got).toEqual(full);
+        expect(typeof got!.createdAt).toBe('number');
+        expect(typeof got!.updatedAt).toBe('number');
+        const bare = subscription(a, 'bounces');
+        await s().subscriptions.create(bare);
+        expect(await s().subscriptions.get(bare.id)).toEqual(bare);
+        expect(await s().subscriptions.get(unique('sub'))).toBeUndefined();
+      });
+
+      it('list returns an account’s subscriptions in id order, of one topic when asked, with after (exclusive) and limit', async () => {
+        const a = unique('acct');
+        const b = unique('acct');
+        const ids = ['s-a', 's-b', 's-c', 's-d', 's-e', 's-f'].map((id) => `${id}-${unique('x')}`);
+        const topicOf = (i: number) => (i % 2 === 0 ? 'even' : 'odd');
+        // Created in shuffled order, so insertion order would give the wrong answer.
+        for (const i of [3, 0, 5, 1, 4, 2]) await s().subscriptions.create(subscription(a, topicOf(i), { id: ids[i]! }));
+        await s().subscriptions.create(subscription(b, 'even', { id: `s-0-${unique('x')}` }));
+        expect((await s().subscriptions.list(a, { limit: 100 })).map((r) => r.id)).toEqual(ids);
+        expect((await s().subscriptions.list(a, { limit: 2 })).map((r) => r.id)).toEqual(ids.slice(0, 2));
+        expect((await s().subscriptions.list(a, { after: ids[1], limit: 3 })).map((r) => r.id)).toEqual(ids.slice(2, 5));
+        expect((await s().subscriptions.list(a, { topic: 'even', limit: 100 })).map((r) => r.id)).toEqual([ids[0], ids[2], ids[4]]);
+        expect((await s().subscriptions.list(a, { topic: 'odd', limit: 100 })).map((r) => r.id)).toEqual([ids[1], ids[3], ids[5]]);
+        expect((await s().subscriptions.list(a, { topic: 'even', after: ids[0], limit: 1 })).map((r) => r.id)).toEqual([ids[2]]);
+        expect((await s().subscriptions.list(a, { topic: 'odd', after: ids[5], limit: 10 })).map((r) => r.id)).toEqual([]);
+        // `after` need not be an existing id.
+        expect((await s().subscriptions.list(a, { after: 's-c', limit: 100 })).map((r) => r.id)).toEqual(ids.slice(2));
+        expect(await s().subscriptions.list(a, { topic: 'none', limit: 100 })).toEqual([]);
+        expect((await s().subscriptions.list(b, { limit: 100 })).map((r) => r.topic)).toEqual(['even']);
+        expect(await s().subscriptions.list(unique('nobody'), { limit: 100 })).toEqual([]);
+        const page = await s().subscriptions.list(a, { topic: 'odd', limit: 1 });
+        expect(page).toEqual([subscription(a, 'odd', { id: ids[1]!, token: page[0]!.token })]);
+      });
+
+      it('update replaces status, token, attributes and updatedAt only, and tells whether the subscription exists', async () => {
+        const a = unique('acct');
+        const sub = subscription(a, 'topic', { attributes: { RawMessageDelivery: 'false', Old: 'x' } });
+        await s().subscriptions.create(sub);
+        const next: SubscriptionRecord = { ...sub, status: 'confirmed', token: 'new-token', attributes: { RawMessageDelivery: 'true' }, updatedAt: BIG_TS };
+        expect(await s().subscriptions.update(next)).toBe(true);
+        expect(await s().subscriptions.get(sub.id)).toEqual(next);
+        // The other fields are not the update's to change.
+        expect(
+          await s().subscriptions.update({ ...next, accountId: unique('acct'), topic: 'other', protocol: 'http', endpoint: 'http://elsewhere.test/', createdAt: 1, updatedAt: BIG_TS + 1 }),
+        ).toBe(true);
+        expect(await s().subscriptions.get(sub.id)).toEqual({ ...next, updatedAt: BIG_TS + 1 });
+        const missing = subscription(a, 'topic');
+        expect(await s().subscriptions.update(missing)).toBe(false);
+        expect(await s().subscriptions.get(missing.id)).toBeUndefined();
+      });
+
+      it('delete removes one subscription and tells whether it existed', async () => {
+        const a = unique('acct');
+        const gone = subscription(a, 'topic');
+        const kept = subscription(a, 'topic');
+        await s().subscriptions.create(gone);
+        await s().subscriptions.create(kept);
+        expect(await s().subscriptions.delete(gone.id)).toBe(true);
+        expect(await s().subscriptions.get(gone.id)).toBeUndefined();
+        expect(await s().subscriptions.delete(gone.id)).toBe(false);
+        expect(await s().subscriptions.get(kept.id)).toEqual(kept);
+        expect((await s().subscriptions.list(a, { limit: 10 })).map((r) => r.id)).toEqual([kept.id]);
+      });
+
+      it('deleteTopic deletes every subscription of one topic of one account and counts them', async () => {
+        const a = unique('acct');
+        const b = unique('acct');
+        for (let i = 0; i < 3; i++) await s().subscriptions.create(subscription(a, 'doomed'));
+        const otherTopic = subscription(a, 'kept');
+        const otherAccount = subscription(b, 'doomed');
+        await s().subscriptions.create(otherTopic);
+        await s().subscriptions.create(otherAccount);
+        expect(await s().subscriptions.deleteTopic(a, 'doomed')).toBe(3);
+        expect(await s().subscriptions.list(a, { topic: 'doomed', limit: 10 })).toEqual([]);
+        expect(await s().subscriptions.list(a, { limit: 10 })).toEqual([otherTopic]);
+        expect(await s().subscriptions.list(b, { limit: 10 })).toEqual([otherAccount]);
+        expect(await s().subscriptions.deleteTopic(a, 'doomed')).toBe(0);
+        expect(await s().subscriptions.deleteTopic(a, 'Kept')).toBe(0); // topic names are case-sensitive
+        expect(await s().subscriptions.deleteTopic(unique('nobody'), 'kept')).toBe(0);
+        expect(await s().subscriptions.get(otherTopic.id)).toEqual(otherTopic);
+      });
+    });
+
+    describe('webhooks', () => {
+      // Leases and count span every account: each test has a Storage of its own (ownStorage).
+      const now = 1_800_000_000_000;
+
+      it('enqueue then lease round-trips every field, with an id assigned by storage', async () => {
+        const s = await ownStorage();
+        expect(await s.webhooks.lease('w1', now, 60_000, 10)).toEqual([]);
+        const a = unique('acct');
+        const full = webhook(a, {
+          kind: 'eventbridge',
+          url: 'https://bus.example.test:8443/in?x=1&é=ü',
+          subscriptionId: unique('sub'),
+          headers: { 'content-type': 'application/json', 'x-sesame-signature': 'sha256=abc', 'x-note': 'Grüße 🎉' },
+          body: JSON.stringify({ detail: { text: 'Grüße 🎉 "quoted" \\ \n', list: [1, 2, 3] } }).repeat(200),
+          attempts: 3,
+          nextAttemptAt: now - 1,
+          expiresAt: BIG_TS,
+          createdAt: now - 10_000,
+          lastError: 'HTTP 503',
+        });
+        const bare = webhook(a, { nextAttemptAt: now });
+        await s.webhooks.enqueue([full, bare]);
+        await s.webhooks.enqueue([]);
+        expect(await s.webhooks.count()).toBe(2);
+        const leased = await s.webhooks.lease('w1', now, 60_000, 10);
+        expect(leased).toEqual([
+          { ...full, id: expect.any(Number) },
+          { ...bare, id: expect.any(Number) },
+        ]);
+        expect(leased[0]!.id).not.toBe(leased[1]!.id);
+        for (const w of leased) for (const t of [w.id, w.attempts, w.nextAttemptAt, w.expiresAt, w.createdAt]) expect(typeof t).toBe('number');
+        // Leasing changes nothing but the lease: the rows are still waiting.
+        expect(await s.webhooks.count()).toBe(2);
+      });
+
+      it('lease takes only due rows without a live lease, oldest first, up to limit; an expired lease goes to another owner', async () => {
+        const s = await ownStorage();
+        const a = unique('acct');
+        // Enqueued out of order, so that id order is not due order.
+        const rows = [now - 100, now + 1, now - 300, now, now - 200, now + 60_000].map((t) => webhook(a, { nextAttemptAt: t, body: `due-${t - now}` }));
+        await s.webhooks.enqueue(rows);
+        const first = await s.webhooks.lease('w1', now, 10_000, 2);
+        expect(first.map((w) => w.body)).toEqual(['due--300', 'due--200']);
+        // nextAttemptAt ≤ now is due; the live leases of w1 are skipped.
+        const second = await s.webhooks.lease('w2', now, 10_000, 10);
+        expect(second.map((w) => w.body)).toEqual(['due--100', 'due-0']);
+        expect(await s.webhooks.lease('w3', now, 10_000, 10)).toEqual([]);
+        // Later, but before the leases expire: only the newly due row.
+        const third = await s.webhooks.lease('w3', now + 5_000, 100_000, 10);
+        expect(third.map((w) => w.body)).toEqual(['due-1']);
+        expect(await s.webhooks.lease('w4', now + 5_000, 10_000, 10)).toEqual([]);
+        // After w1's and w2's leases expired (at now + 10 s), another owner gets their rows, still oldest first.
+        const taken = await s.webhooks.lease('w4', now + 10_001, 100_000, 10);
+        expect(taken.map((w) => w.body)).toEqual(['due--300', 'due--200', 'due--100', 'due-0']);
+        expect(taken.map((w) => w.id)).toEqual([...first, ...second].map((w) => w.id));
+        expect(await s.webhooks.lease('w5', now + 10_001, 10_000, 10)).toEqual([]);
+        expect((await s.webhooks.lease('w5', now + 60_000, 10_000, 10)).map((w) => w.body)).toEqual(['due-60000']);
+        expect(await s.webhooks.count()).toBe(6);
+      });
+
+      it('complete removes delivered and dropped rows, and a retry updates the row and releases its lease', async () => {
+        const s = await ownStorage();
+        const a = unique('acct');
+        await s.webhooks.enqueue([webhook(a, { body: 'delivered' }), webhook(a, { body: 'dropped' }), webhook(a, { body: 'retry', lastError: null }), webhook(a, { body: 'untouched' })]);
+        const leased = await s.webhooks.lease('w1', now, 200_000, 10);
+        const id = (body: string) => leased.find((w) => w.body === body)!.id!;
+        await s.webhooks.complete('w1', [
+          { id: id('delivered'), outcome: 'delivered' },
+          { id: id('dropped'), outcome: 'dropped' },
+          { id: id('retry'), outcome: 'retry', attempts: 1, nextAttemptAt: now + 30_000, lastError: 'HTTP 500: Grüße' },
+        ]);
+        await s.webhooks.complete('w1', []);
+        expect(await s.webhooks.count()).toBe(2);
+        // The retried row's lease is released at once (its old lease would still be live), but it is due only at its new time.
+        expect(await s.webhooks.lease('w2', now + 29_999, 60_000, 10)).toEqual([]);
+        const again = await s.webhooks.lease('w2', now + 30_000, 60_000, 10);
+        expect(again).toEqual([{ ...leased.find((w) => w.body === 'retry')!, attempts: 1, nextAttemptAt: now + 30_000, lastError: 'HTTP 500: Grüße' }]);
+        // A retry keeps the newest error.
+        await s.webhooks.complete('w2', [{ id: id('retry'), outcome: 'retry', attempts: 2, nextAttemptAt: now + 90_000, lastError: 'timeout' }]);
+        expect(await s.webhooks.lease('w3', now + 90_000, 60_000, 10)).toEqual([{ ...again[0]!, attempts: 2, nextAttemptAt: now + 90_000, lastError: 'timeout' }]);
+        await s.webhooks.complete('w3', [{ id: id('retry'), outcome: 'dropped' }]);
+        // The untouched row is still leased by w1 until its lease expires.
+        expect(await s.webhooks.count()).toBe(1);
+        expect(await s.webhooks.lease('w4', now + 200_000 - 1, 60_000, 10)).toEqual([]);
+        expect((await s.webhooks.lease('w4', now + 200_001, 60_000, 10)).map((w) => w.body)).toEqual(['untouched']);
+      });
+
+      it('complete by an owner whose lease was taken over, or who never leased the row, changes nothing', async () => {
+        const s = await ownStorage();
+        const a = unique('acct');
+        const original = webhook(a, { nextAttemptAt: now, body: 'contested' });
+        await s.webhooks.enqueue([original, webhook(a, { nextAttemptAt: now, body: 'other' })]);
+        const [w1] = await s.webhooks.lease('w1', now, 1_000, 1);
+        expect(w1!.body).toBe('contested');
+        const [w2] = await s.webhooks.lease('w2', now + 1_001, 60_000, 1);
+        expect(w2!.id).toBe(w1!.id);
+        // w1 comes back late: neither a retry nor a removal of it applies.
+        await s.webhooks.complete('w1', [{ id: w1!.id!, outcome: 'retry', attempts: 9, nextAttemptAt: now, lastError: 'stale' }]);
+        await s.webhooks.complete('w1', [{ id: w1!.id!, outcome: 'delivered' }]);
+        await s.webhooks.complete('w1', [{ id: w1!.id!, outcome: 'dropped' }]);
+        // Nor does anything of someone who holds no lease on it, nor of an unknown id.
+        await s.webhooks.complete('nobody', [{ id: w1!.id!, outcome: 'delivered' }, { id: 999_999_999, outcome: 'delivered' }]);
+        expect(await s.webhooks.count()).toBe(2);
+        // w2's lease is intact (nobody else can lease the row) ...
+        expect((await s.webhooks.lease('w3', now + 2_000, 60_000, 10)).map((w) => w.body)).toEqual(['other']);
+        // ... and so is the row: after w2's lease expires it is leased as it was.
+        expect(await s.webhooks.lease('w4', now + 61_002, 60_000, 1)).toEqual([{ ...original, id: w1!.id }]);
+        await s.webhooks.complete('w4', [{ id: w1!.id!, outcome: 'delivered' }]);
+        expect(await s.webhooks.count()).toBe(1);
+      });
+
+      it('two owners leasing concurrently never get the same row', async () => {
+        const s = await ownStorage();
+        const a = unique('acct');
+        await s.webhooks.enqueue(Array.from({ length: 200 }, (_, i) => webhook(a, { nextAttemptAt: now - 200 + i, body: `row-${i}` })));
+        const byOwner: Record<string, number[]> = { a: [], b: [] };
+        for (let round = 0; round < 2; round++) {
+          const owners = ['a', 'b', 'a', 'b'];
+          const results = await Promise.all(owners.map((o) => s.webhooks.lease(o, now, 60_000, 30)));
+          results.forEach((r, i) => byOwner[owners[i]!]!.push(...r.map((w) => w.id!)));
+        }
+        const all = [...byOwner.a!, ...byOwner.b!];
+        expect(all.length).toBeGreaterThan(0);
+        expect(new Set(all).size).toBe(all.length);
+        const rest = (await s.webhooks.lease('c', now, 60_000, 1_000)).map((w) => w.id!);
+        expect(new Set([...all, ...rest]).size).toBe(all.length + rest.length);
+        expect(all.length + rest.length).toBe(200);
+        // Each owner completes only its own rows.
+        await s.webhooks.complete('b', byOwner.a!.map((id) => ({ id, outcome: 'delivered' as const })));
+        expect(await s.webhooks.count()).toBe(200);
+        await s.webhooks.complete('a', byOwner.a!.map((id) => ({ id, outcome: 'delivered' as const })));
+        expect(await s.webhooks.count()).toBe(200 - byOwner.a!.length);
+      });
+
+      it('count counts waiting deliveries and deleteBySubscription drops those of one subscription', async () => {
+        const s = await ownStorage();
+        const a = unique('acct');
+        expect(await s.webhooks.count()).toBe(0);
+        const sub1 = unique('sub');
+        const sub2 = unique('sub');
+        await s.webhooks.enqueue([
+          webhook(a, { subscriptionId: sub1 }),
+          webhook(a, { subscriptionId: sub1, nextAttemptAt: now + 60_000 }),
+          webhook(a, { subscriptionId: sub2, body: 'sub2' }),
+          webhook(a, { subscriptionId: null, kind: 'eventbridge', body: 'bus' }),
+        ]);
+        expect(await s.webhooks.count()).toBe(4);
+        expect(await s.webhooks.deleteBySubscription(sub1)).toBe(2);
+        expect(await s.webhooks.deleteBySubscription(sub1)).toBe(0);
+        expect(await s.webhooks.deleteBySubscription(unique('sub'))).toBe(0);
+        expect(await s.webhooks.count()).toBe(2);
+        expect((await s.webhooks.lease('w', now + 60_000, 60_000, 10)).map((w) => w.body)).toEqual(['sub2', 'bus']);
+        expect(typeof (await s.webhooks.count())).toBe('number');
+      });
+    });
+
+    describe('event outbox', () => {
+      // pending and backlog span every account: each test has a Storage of its own (ownStorage).
+      const now = 1_800_000_000_000;
+
+      it('events stored by queue.enqueue and queue.complete wait, in id order, until published', async () => {
+        const s = await ownStorage();
+        expect(await s.outbox.pending(100)).toEqual([]);
+        expect(await s.outbox.backlog()).toBe(0);
+        const a = unique('acct');
+        const m1 = accepted(a, now, ['x@one.test', 'y@one.test'], ['Send']);
+        const m2 = accepted(a, now + 1, ['z@two.test'], ['Send', 'DeliveryDelay']);
+        await s.queue.enqueue([m1, m2]);
+        const id1 = m1.message.messageId;
+        await s.queue.lease('w1', now + 10, 60_000, 10);
+        const update = (rcpt: string) => ({ messageId: id1, rcpt, state: 'delivered' as const, attempts: 1, nextAttemptAt: now + 10, lastResponse: '250 ok' });
+        const delivery = { messageId: id1, accountId: a, type: 'Delivery', createdAt: now + 20, payload: { delivery: { recipients: ['x@one.test'] } } };
+        expect(await s.queue.complete('w1', [{ update: update('x@one.test'), events: [delivery] }], now + 20)).toBe(1);
+        // A completion without the lease stores no event.
+        expect(await s.queue.complete('w-other', [{ update: update('y@one.test'), events: [{ ...delivery, type: 'Bounce' }] }], now + 20)).toBe(0);
+        const pending = await s.outbox.pending(100);
+        expect(pending).toEqual([...m1.events, ...m2.events, delivery].map((e) => ({ ...e, id: expect.any(Number) })));
+        expect(ascending(pending.map((e) => e.id))).toEqual(pending.map((e) => e.id));
+        expect(new Set(pending.map((e) => e.id)).size).toBe(4);
+        expect(await s.outbox.pending(2)).toEqual(pending.slice(0, 2));
+        expect(await s.outbox.backlog()).toBe(4);
+        // Publishing takes events out of the outbox, not out of the message's history.
+        expect(ascending(await s.outbox.publish([claim(pending[0]!.id!), claim(pending[3]!.id!)], now + 30))).toEqual([pending[0]!.id, pending[3]!.id]);
+        expect(await s.outbox.pending(100)).toEqual([pending[1], pending[2]]);
+        expect(await s.outbox.backlog()).toBe(2);
+        expect((await s.queue.events(id1)).map((e) => e.type)).toEqual(['Send', 'Delivery']);
+        expect(ascending(await s.outbox.publish([claim(pending[1]!.id!), claim(pending[2]!.id!)], now + 40))).toEqual([pending[1]!.id, pending[2]!.id]);
+        expect(await s.outbox.pending(100)).toEqual([]);
+        expect(await s.outbox.backlog()).toBe(0);
+        // New events wait again.
+        const m3 = accepted(a, now + 50, ['w@three.test'], ['Send']);
+        await s.queue.enqueue([m3]);
+        expect(await s.outbox.pending(100)).toEqual([{ ...m3.events[0]!, id: expect.any(Number) }]);
+        expect((await s.outbox.pending(100))[0]!.id).toBeGreaterThan(pending[3]!.id!);
+      });
+
+      it('publish claims each event once, and inserts its webhooks and reputation counts with the claim only', async () => {
+        const s = await ownStorage();
+        const a = unique('acct');
+        await s.outbox.record([event(a, 'Send', now), event(a, 'Bounce', now + 1), event(a, 'Complaint', now + 2)]);
+        const [e1, e2, e3] = (await s.outbox.pending(10)).map((e) => e.id!);
+        const hooks1 = [webhook(a, { body: 'e1-a', nextAttemptAt: now }), webhook(a, { body: 'e1-b', kind: 'eventbridge', nextAttemptAt: now })];
+        const c1 = claim(e1!, { webhooks: hooks1, reputation: [delta(a, now, { sends: 1 }), delta(a, now, { configurationSet: 'set-1', sends: 1 })] });
+        const c2 = claim(e2!, { webhooks: [webhook(a, { body: 'e2', nextAttemptAt: now })], reputation: [delta(a, now + 1, { hardBounces: 1 })] });
+        const c3 = claim(e3!, { webhooks: [webhook(a, { body: 'e3', nextAttemptAt: now })], reputation: [delta(a, now + 2, { complaints: 1 })] });
+        expect(await s.outbox.publish([], now)).toEqual([]);
+
+        expect(ascending(await s.outbox.publish([c1, c2], now + 10))).toEqual([e1, e2]);
+        expect(await s.webhooks.count()).toBe(3);
+        const leased = await s.webhooks.lease('w', now + 10, 60_000, 10);
+        expect(leased.map((w) => w.body).sort()).toEqual(['e1-a', 'e1-b', 'e2']);
+        expect(leased.find((w) => w.body === 'e1-b')).toEqual({ ...hooks1[1], id: expect.any(Number) });
+        expect(await s.reputation.totals(a, '', now)).toEqual({ sends: 1, hardBounces: 1, complaints: 0 });
+        expect(await s.reputation.totals(a, 'set-1', now)).toEqual({ sends: 1, hardBounces: 0, complaints: 0 });
+        expect(await s.outbox.pending(10)).toEqual([{ ...event(a, 'Complaint', now + 2), messageId: expect.any(String), id: e3 }]);
+
+        // Publishing the same claims again claims nothing and inserts nothing.
+        expect(await s.outbox.publish([c1, c2], now + 20)).toEqual([]);
+        // Nor does a claim of them with other webhooks; of an overlapping set only the unclaimed one is.
+        const c2again = claim(e2!, { webhooks: [webhook(a, { body: 'e2-again', nextAttemptAt: now })], reputation: [delta(a, now, { sends: 100 })] });
+        expect(await s.outbox.publish([c2again, c3], now + 20)).toEqual([e3]);
+        expect(await s.webhooks.count()).toBe(4);
+        expect((await s.webhooks.lease('w2', now + 20, 60_000, 10)).map((w) => w.body)).toEqual(['e3']);
+        expect(await s.reputation.totals(a, '', now)).toEqual({ sends: 1, hardBounces: 1, complaints: 1 });
+        expect(await s.reputation.totals(a, 'set-1', now)).toEqual({ sends: 1, hardBounces: 0, complaints: 0 });
+        // An event that does not exist is not claimed.
+        const unknown = claim(e3! + 1_000_000, { webhooks: [webhook(a)], reputation: [delta(a, now, { sends: 1 })] });
+        expect(await s.outbox.publish([unknown], now + 30)).toEqual([]);
+        expect(await s.webhooks.count()).toBe(4);
+        expect(await s.reputation.totals(a, '', now)).toEqual({ sends: 1, hardBounces: 1, complaints: 1 });
+        expect(await s.outbox.pending(10)).toEqual([]);
+        expect(await s.outbox.backlog()).toBe(0);
+      });
+
+      it('record stores events that wait in the outbox like the queue’s', async () => {
+        const s = await ownStorage();
+        const a = unique('acct');
+        await s.outbox.record([]);
+        expect(await s.outbox.backlog()).toBe(0);
+        const m = accepted(a, now, ['x@one.test'], ['Send']);
+        await s.queue.enqueue([m]);
+        const open = event(a, 'Open', now + 5, { messageId: m.message.messageId, payload: { open: { userAgent: 'Grüße 🎉', ipAddress: '192.0.2.1' }, nested: [1, [2, { three: null }]] } });
+        const click = event(a, 'Click', now + 6, { messageId: m.message.messageId, payload: { click: { link: 'https://example.test/?a=1&b=é' } } });
+        await s.outbox.record([open, click]);
+        const pending = await s.outbox.pending(10);
+        expect(pending).toEqual([m.events[0], open, click].map((e) => ({ ...e, id: expect.any(Number) })));
+        expect(ascending(pending.map((e) => e.id))).toEqual(pending.map((e) => e.id));
+        expect(await s.outbox.backlog()).toBe(3);
+        expect((await s.queue.events(m.message.messageId)).map((e) => e.type)).toEqual(['Send', 'Open', 'Click']);
+        expect(ascending(await s.outbox.publish(pending.map((e) => claim(e.id!)), now + 10))).toEqual(pending.map((e) => e.id));
+        expect(await s.outbox.backlog()).toBe(0);
+        expect(typeof (await s.outbox.backlog())).toBe('number');
+      });
+
+      it('concurrent publishes of overlapping claims claim each event exactly once and insert its webhooks exactly once', async () => {
+        const s = await ownStorage();
+        const a = unique('acct');
+        await s.outbox.record(Array.from({ length: 60 }, (_, i) => event(a, 'Send', now + i)));
+        const ids = (await s.outbox.pending(100)).map((e) => e.id!);
+        expect(ids).toHaveLength(60);
+        const claimOf = (id: number) => claim(id, { webhooks: [webhook(a, { body: `event-${id}`, nextAttemptAt: now })], reputation: [delta(a, now, { sends: 1 })] });
+        const sets = [ids.slice(0, 40), ids.slice(20, 60), ids.slice(10, 50).reverse(), [...ids.filter((_, i) => i % 2 === 1), ...ids.filter((_, i) => i % 2 === 0)]];
+        for (let round = 0; round < 2; round++) {
+          const results = await Promise.all(sets.map((set) => s.outbox.publish(set.map(claimOf), now + 100 + round)));
+          const claimed = results.flat();
+          expect(new Set(claimed).size).toBe(claimed.length);
+          expect(ascending(claimed)).toEqual(round === 0 ? ids : []);
+        }
+        expect(await s.webhooks.count()).toBe(60);
+        expect((await s.webhooks.lease('w', now, 60_000, 1_000)).map((w) => w.body).sort()).toEqual(ids.map((id) => `event-${id}`).sort());
+        expect(await s.reputation.totals(a, '', now)).toEqual({ sends: 60, hardBounces: 0, complaints: 0 });
+        expect(await s.outbox.backlog()).toBe(0);
+      });
+
+      it('concurrent publishes of disjoint claims that count to the same counters in opposite orders all succeed', async () => {
+        // Two nodes publishing different events of the same accounts must not lock one another out (a deadlock on PostgreSQL).
+        const s = await ownStorage();
+        const a = unique('acct');
+        const b = unique('acct');
+        const rounds = 10;
+        for (let round = 0; round < rounds; round++) {
+          await s.outbox.record(Array.from({ length: 4 }, (_, i) => event(a, 'Send', now + i)));
+          const [e1, e2, e3, e4] = (await s.outbox.pending(10)).map((e) => e.id!);
+          const sends = (accountId: string, configurationSet = '') => [delta(accountId, now, { configurationSet, sends: 1 })];
+          const results = await Promise.all([
+            s.outbox.publish([claim(e1!, { reputation: [...sends(a), ...sends(a, 'set-1')] }), claim(e2!, { reputation: sends(b) })], now),
+            s.outbox.publish([claim(e3!, { reputation: sends(b) }), claim(e4!, { reputation: [...sends(a, 'set-1'), ...sends(a)] })], now),
+          ]);
+          expect(ascending(results.flat())).toEqual([e1, e2, e3, e4]);
+        }
+        expect(await s.reputation.totals(a, '', now)).toEqual({ sends: 2 * rounds, hardBounces: 0, complaints: 0 });
+        expect(await s.reputation.totals(a, 'set-1', now)).toEqual({ sends: 2 * rounds, hardBounces: 0, complaints: 0 });
+        expect(await s.reputation.totals(b, '', now)).toEqual({ sends: 2 * rounds, hardBounces: 0, complaints: 0 });
+        expect(await s.outbox.backlog()).toBe(0);
+      });
+    });
+
+    describe('reputation', () => {
+      const s = useStorage();
+      const HOUR = 3_600_000;
+      const H = 1_800_000_000_000; // the start of an hour
+
+      /** Records one event per claim and publishes them, with the given reputation deltas. */
+      async function publish(deltas: ReputationDelta[][]): Promise<void> {
+        const messageIds = deltas.map(() => unique('msg'));
+        await s().outbox.record(messageIds.map((messageId) => event('acct', 'Send', H, { messageId })));
+        const events = (await s().outbox.pending(1_000)).filter((e) => messageIds.includes(e.messageId));
+        expect(events).toHaveLength(deltas.length);
+        const claims = events.map((e) => claim(e.id!, { reputation: deltas[messageIds.indexOf(e.messageId)]! }));
+        expect(await s().outbox.publish(claims, H)).toHaveLength(deltas.length);
+      }
+
+      it('totals are zero for an account without counts', async () => {
+        expect(await s().reputation.totals(unique('acct'), '', 0)).toEqual({ sends: 0, hardBounces: 0, complaints: 0 });
+      });
+
+      it('totals sum the deltas of an account or one configuration set since the hour of `since`, across publishes', async () => {
+        const a = unique('acct');
+        const b = unique('acct');
+        await publish([
+          [delta(a, H + 5 * 60_000, { sends: 2 }), delta(a, H + 5 * 60_000, { configurationSet: 'set-1', sends: 2 })],
+          [delta(a, H + 6 * 60_000, { sends: 1 })], // same hour, same publish
+          [delta(b, H + 10 * 60_000, { sends: 7, complaints: 7 })],
+        ]);
+        await publish([
+          [delta(a, H + 50 * 60_000, { sends: 1, hardBounces: 1 })], // same hour, another publish
+          [delta(a, H - 1, { sends: 100, hardBounces: 100, complaints: 100 })], // the hour before
+          [delta(a, H + 2 * HOUR + 1, { complaints: 1 }), delta(a, H + 2 * HOUR + 1, { configurationSet: 'set-1', hardBounces: 3 })],
+          [delta(a, H + 10 * 60_000, { configurationSet: 'set-2', sends: 4, hardBounces: 1, complaints: 1 })],
+        ]);
+        await publish([[delta(a, H + 59 * 60_000, { sends: 1 })]]);
+
+        const sinceHalfPast = await s().reputation.totals(a, '', H + 30 * 60_000);
+        expect(sinceHalfPast).toEqual({ sends: 5, hardBounces: 1, complaints: 1 });
+        for (const v of Object.values(sinceHalfPast)) expect(typeof v).toBe('number');
+        // Counts are hourly: `since` anywhere in an hour counts that whole hour, and no earlier one.
+        expect(await s().reputation.totals(a, '', H)).toEqual({ sends: 5, hardBounces: 1, complaints: 1 });
+        expect(await s().reputation.totals(a, '', H + HOUR - 1)).toEqual({ sends: 5, hardBounces: 1, complaints: 1 });
+        expect(await s().reputation.totals(a, '', H - 1)).toEqual({ sends: 105, hardBounces: 101, complaints: 101 });
+        expect(await s().reputation.totals(a, '', H - HOUR)).toEqual({ sends: 105, hardBounces: 101, complaints: 101 });
+        expect(await s().reputation.totals(a, '', H + HOUR)).toEqual({ sends: 0, hardBounces: 0, complaints: 1 });
+        expect(await s().reputation.totals(a, '', H + 2 * HOUR)).toEqual({ sends: 0, hardBounces: 0, complaints: 1 });
+        expect(await s().reputation.totals(a, '', H + 3 * HOUR)).toEqual({ sends: 0, hardBounces: 0, complaints: 0 });
+        // Configuration sets are counted apart from the account ('') and from each other.
+        expect(await s().reputation.totals(a, 'set-1', H)).toEqual({ sends: 2, hardBounces: 3, complaints: 0 });
+        expect(await s().reputation.totals(a, 'set-1', H + HOUR)).toEqual({ sends: 0, hardBounces: 3, complaints: 0 });
+        expect(await s().reputation.totals(a, 'set-2', 0)).toEqual({ sends: 4, hardBounces: 1, complaints: 1 });
+        expect(await s().reputation.totals(a, 'Set-1', 0)).toEqual({ sends: 0, hardBounces: 0, complaints: 0 });
+        expect(await s().reputation.totals(b, '', 0)).toEqual({ sends: 7, hardBounces: 0, complaints: 7 });
+        expect(await s().reputation.totals(b, 'set-1', 0)).toEqual({ sends: 0, hardBounces: 0, complaints: 0 });
+      });
+
+      it('totals count timestamps beyond 2^32 ms exactly', async () => {
+        const a = unique('acct');
+        await publish([[delta(a, BIG_TS, { sends: 3, hardBounces: 2, complaints: 1 })], [delta(a, BIG_TS - HOUR, { sends: 1 })]]);
+        expect(await s().reputation.totals(a, '', BIG_TS)).toEqual({ sends: 3, hardBounces: 2, complaints: 1 });
+        expect(await s().reputation.totals(a, '', BIG_TS - HOUR)).toEqual({ sends: 4, hardBounces: 2, complaints: 1 });
+      });
+    });
+
+    describe('queue: messageMeta', () => {
+      const s = useStorage();
+
+      it('returns the account, configuration set, creation time and metadata of a message, without its body', async () => {
+        const a = unique('acct');
+        const meta = { mail: { source: 'Grüße <a@b.test>', destination: ['x@one.test'], headers: [{ name: 'X', value: '🎉' }], tags: { k: ['v'] } }, tracking: { opens: true } };
+        const withSet = accepted(a, BIG_TS, ['x@one.test'], ['Send'], { configurationSet: 'set-1', meta, body: Buffer.alloc(64 * 1024, 7) });
+        const withoutSet = accepted(a, 1_700_000_000_000, ['y@one.test'], []);
+        await s().queue.enqueue([withSet, withoutSet]);
+        const got = await s().queue.messageMeta(withSet.message.messageId);
+        expect(got).toEqual({ accountId: a, configurationSet: 'set-1', createdAt: BIG_TS, meta });
+        expect(Object.keys(got!).sort()).toEqual(['accountId', 'configurationSet', 'createdAt', 'meta']);
+        expect(typeof got!.createdAt).toBe('number');
+        expect(await s().queue.messageMeta(withoutSet.message.messageId)).toEqual({ accountId: a, configurationSet: null, createdAt: 1_700_000_000_000, meta: {} });
+        expect(await s().queue.messageMeta(unique('msg'))).toBeUndefined();
       });
     });
 

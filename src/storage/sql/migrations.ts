@@ -129,6 +129,69 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.createIndex('events_account_time').on('events').columns(['account_id', 'created_at']).execute();
     },
   },
+  '0004_event_publishing': {
+    async up(db: Kysely<unknown>) {
+      // The events table becomes an outbox: an event waits (published_at NULL) until the dispatcher
+      // has fanned it out. Events stored before this migration had no destinations to go to.
+      await db.schema.alterTable('events').addColumn('published_at', 'bigint').execute();
+      await sql`UPDATE events SET published_at = created_at`.execute(db);
+      await db.schema.createIndex('events_unpublished').on('events').column('id').where(sql.ref('published_at'), 'is', null).execute();
+      for (const table of ['topics', 'event_buses']) {
+        await db.schema
+          .createTable(table)
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${table}_pk`, ['account_id', 'name'])
+          .execute();
+      }
+      await db.schema
+        .createTable('subscriptions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('topic', 'text', (c) => c.notNull())
+        .addColumn('protocol', 'text', (c) => c.notNull())
+        .addColumn('endpoint', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('token', 'text', (c) => c.notNull())
+        .addColumn('attributes', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('subscriptions_topic').on('subscriptions').columns(['account_id', 'topic', 'id']).execute();
+      await db.schema
+        .createTable('webhooks')
+        .addColumn('id', dialect === 'postgres' ? sql`bigserial` : 'integer', (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('subscription_id', 'text')
+        .addColumn('headers', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_expires_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_error', 'text')
+        .execute();
+      await db.schema.createIndex('webhooks_due').on('webhooks').columns(['next_attempt_at']).execute();
+      await db.schema.createIndex('webhooks_subscription').on('webhooks').columns(['subscription_id']).execute();
+      await db.schema
+        .createTable('reputation_counters')
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('configuration_set', 'text', (c) => c.notNull())
+        .addColumn('bucket', 'bigint', (c) => c.notNull())
+        .addColumn('sends', 'bigint', (c) => c.notNull())
+        .addColumn('hard_bounces', 'bigint', (c) => c.notNull())
+        .addColumn('complaints', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('reputation_counters_pk', ['account_id', 'configuration_set', 'bucket'])
+        .execute();
+    },
+  },
 });
 
 /** Provides the migrations above to Kysely's Migrator. */

@@ -209,6 +209,12 @@ export class SqlQueue implements QueueRepository {
     };
   }
 
+  async messageMeta(messageId: string): Promise<{ accountId: string; configurationSet: string | null; createdAt: number; meta: Record<string, unknown> } | undefined> {
+    const m = await this.db.selectFrom('messages').select(['account_id', 'configuration_set', 'created_at', 'meta']).where('message_id', '=', messageId).executeTakeFirst();
+    if (!m) return undefined;
+    return { accountId: m.account_id, configurationSet: m.configuration_set, createdAt: Number(m.created_at), meta: JSON.parse(m.meta) as Record<string, unknown> };
+  }
+
   async recipients(messageId: string): Promise<RecipientRecord[]> {
     const rows = await this.db.selectFrom('recipients').selectAll().where('message_id', '=', messageId).orderBy('rcpt').execute();
     return rows.map(toRecipient);

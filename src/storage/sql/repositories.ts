@@ -3,6 +3,7 @@
  * only SQL that SQLite and PostgreSQL both accept. A backend supplies the Kysely instance, its
  * migrations run first, and its own `isUniqueViolation`.
  */
+import { SqlOutbox, SqlReputation, SqlSubscriptions, SqlWebhooks } from './events.ts';
 import type { Kysely, Selectable } from 'kysely';
 import {
   StorageConflictError,
@@ -293,7 +294,7 @@ class SqlTags implements TagRepository {
 class SqlNamed implements NamedRepository {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly table: 'templates' | 'configuration_sets',
+    private readonly table: 'templates' | 'configuration_sets' | 'topics' | 'event_buses',
     private readonly isUnique: UniqueViolationTest,
   ) {}
 
@@ -365,6 +366,12 @@ export function sqlStorage(kind: Storage['kind'], db: Kysely<Database>, isUnique
     suppression: new SqlSuppression(db),
     templates: new SqlNamed(db, 'templates', isUnique),
     configurationSets: new SqlNamed(db, 'configuration_sets', isUnique),
+    topics: new SqlNamed(db, 'topics', isUnique),
+    eventBuses: new SqlNamed(db, 'event_buses', isUnique),
+    subscriptions: new SqlSubscriptions(db),
+    webhooks: new SqlWebhooks(db, kind),
+    outbox: new SqlOutbox(db),
+    reputation: new SqlReputation(db),
     async ping() {
       await db.selectFrom('accounts').select('id').limit(1).execute();
     },

@@ -76,6 +76,50 @@ export interface EventsTable {
   type: string;
   created_at: number;
   payload: string;
+  /** When the event was published to its destinations; null while it waits in the outbox. */
+  published_at: number | null;
+}
+
+/** `subscriptions`: HTTP(S) subscriptions of topics. */
+export interface SubscriptionsTable {
+  id: string;
+  account_id: string;
+  topic: string;
+  protocol: string;
+  endpoint: string;
+  status: string;
+  token: string;
+  attributes: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** `webhooks`: durable HTTP deliveries with retries. */
+export interface WebhooksTable {
+  id: Generated<number>;
+  account_id: string;
+  kind: string;
+  url: string;
+  subscription_id: string | null;
+  headers: string;
+  body: string;
+  attempts: number;
+  next_attempt_at: number;
+  expires_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  created_at: number;
+  last_error: string | null;
+}
+
+/** `reputation_counters`: sends, hard bounces and complaints per account (and configuration set) per hour. */
+export interface ReputationCountersTable {
+  account_id: string;
+  configuration_set: string;
+  bucket: number;
+  sends: number;
+  hard_bounces: number;
+  complaints: number;
 }
 
 /** `suppressed_destinations`: the account-level suppression list. */
@@ -95,7 +139,7 @@ export interface SendCountersTable {
   recipients: number;
 }
 
-/** `templates` and `configuration_sets`: named per-account documents. */
+/** `templates`, `configuration_sets`, `topics`, `event_buses`: named per-account documents. */
 export interface NamedTable {
   account_id: string;
   name: string;
@@ -117,4 +161,9 @@ export interface Database {
   send_counters: SendCountersTable;
   templates: NamedTable;
   configuration_sets: NamedTable;
+  topics: NamedTable;
+  event_buses: NamedTable;
+  subscriptions: SubscriptionsTable;
+  webhooks: WebhooksTable;
+  reputation_counters: ReputationCountersTable;
 }

@@ -21,6 +21,16 @@ import { getAccountSendingEnabled } from './get-account-sending-enabled.ts';
 import { getSendQuota } from './get-send-quota.ts';
 import { getSendStatistics } from './get-send-statistics.ts';
 import { updateAccountSendingEnabled } from './update-account-sending-enabled.ts';
+import { createConfigurationSetEventDestination } from './create-configuration-set-event-destination.ts';
+import { updateConfigurationSetEventDestination } from './update-configuration-set-event-destination.ts';
+import { deleteConfigurationSetEventDestination } from './delete-configuration-set-event-destination.ts';
+import { createConfigurationSetTrackingOptions } from './create-configuration-set-tracking-options.ts';
+import { updateConfigurationSetTrackingOptions } from './update-configuration-set-tracking-options.ts';
+import { deleteConfigurationSetTrackingOptions } from './delete-configuration-set-tracking-options.ts';
+import { setIdentityNotificationTopic } from './set-identity-notification-topic.ts';
+import { setIdentityHeadersInNotificationsEnabled } from './set-identity-headers-in-notifications-enabled.ts';
+import { setIdentityFeedbackForwardingEnabled } from './set-identity-feedback-forwarding-enabled.ts';
+import { getIdentityNotificationAttributes } from './get-identity-notification-attributes.ts';
 
 /** Templated sending (SendEmail and SendRawEmail are in sending.ts). */
 const templatedSendingActions: V1Action[] = [sendTemplatedEmail, sendBulkTemplatedEmail];
@@ -37,10 +47,19 @@ const configurationSetActions: V1Action[] = [
   putConfigurationSetDeliveryOptions,
   updateConfigurationSetSendingEnabled,
   updateConfigurationSetReputationMetricsEnabled,
+  createConfigurationSetEventDestination,
+  updateConfigurationSetEventDestination,
+  deleteConfigurationSetEventDestination,
+  createConfigurationSetTrackingOptions,
+  updateConfigurationSetTrackingOptions,
+  deleteConfigurationSetTrackingOptions,
 ];
+
+/** Identity notifications (SNS topics, headers, feedback forwarding). */
+const notificationActions: V1Action[] = [setIdentityNotificationTopic, setIdentityHeadersInNotificationsEnabled, setIdentityFeedbackForwardingEnabled, getIdentityNotificationAttributes];
 
 /** Account-level sending settings and statistics. */
 const accountActions: V1Action[] = [getSendQuota, getSendStatistics, getAccountSendingEnabled, updateAccountSendingEnabled];
 
 /** The action table. */
-export const actions: V1Action[] = [...identityActions, ...sendingActions, ...templatedSendingActions, ...templateActions, ...configurationSetActions, ...accountActions];
+export const actions: V1Action[] = [...identityActions, ...notificationActions, ...sendingActions, ...templatedSendingActions, ...templateActions, ...configurationSetActions, ...accountActions];

@@ -1,7 +1,7 @@
 /**
  * GetAccount: `GET /v2/email/account`. SendQuota is the quota that applies (the sandbox's while the
  * account has no production access); -1 means unlimited, as SES spells it. Dedicated IPs and
- * enforcement are AWS-side notions: auto warm-up is off and the status is HEALTHY.
+ * warm-up is an AWS-side notion (off); EnforcementStatus is what reputation enforcement decided.
  */
 import type { V2Operation } from '../router.ts';
 
@@ -14,7 +14,7 @@ export const getAccount: V2Operation = {
     const a = await core.accountSettings.getAccount(principal);
     const out: Record<string, unknown> = {
       DedicatedIpAutoWarmupEnabled: false,
-      EnforcementStatus: 'HEALTHY',
+      EnforcementStatus: a.enforcementStatus,
       ProductionAccessEnabled: a.productionAccessEnabled,
       SendQuota: { Max24HourSend: a.quota.max24HourSend, MaxSendRate: a.quota.maxSendRate, SentLast24Hours: a.sentLast24Hours },
       SendingEnabled: a.sendingEnabled,
