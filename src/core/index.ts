@@ -3,6 +3,7 @@
  * catalogue. Core is assembled by `createCore` from ports (storage, clock, DNS) chosen in src/main.
  */
 import { randomBytes } from 'node:crypto';
+import { buildDsn } from '../lib/dsn.ts';
 import type { SecretBox } from '../lib/secretbox.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Storage } from '../storage/ports.ts';
@@ -26,6 +27,11 @@ import { WebhookWorker, type WebhookObserver, type WebhookSettings } from './eve
 import { ReputationService, type RatesObserver, type ReputationSettings } from './events/reputation.ts';
 import { TrackingService, PIXEL_GIF } from './events/tracking.ts';
 import { EventBusesService } from './events/event-buses.ts';
+import { ObjectStoreService } from './receiving/object-store.ts';
+import { ReceiptRulesService } from './receiving/rules.ts';
+import { FunctionsService } from './receiving/functions.ts';
+import { InboundService, type ScanVerdict } from './receiving/inbound.ts';
+import { FeedbackService } from './receiving/feedback.ts';
 
 export {
   SendingService,
@@ -54,6 +60,11 @@ export { WebhookWorker } from './events/webhook-worker.ts';
 export { ReputationService, type ReputationSettings, type ReputationRates } from './events/reputation.ts';
 export { TrackingService, PIXEL_GIF };
 export { EventBusesService, type EventBus } from './events/event-buses.ts';
+export { ObjectStoreService, ObjectStoreError, S3_ERROR_CODES, STORED_HEADERS, validBucketName, s3Arn, resolveRange, type S3ErrorCode, type BucketInfo, type StoredObject, type StoredHeader, type PutObjectOptions, type ReadConditions, type ObjectContent, type ListObjectsOptions, type ObjectListing } from './receiving/object-store.ts';
+export { ReceiptRulesService, RECEIPT_LIMITS, type ReceiptRuleInput, type ReceiptActionInput, type ReceiptFilterInput, type ReceiptRuleSetView, type BouncedRecipientInput, type SendBounceInput, type ExtensionFieldInput } from './receiving/rules.ts';
+export { FunctionsService, type FunctionInfo } from './receiving/functions.ts';
+export { InboundService, type InboundMessage, type InboundReply, type RecipientVerdict, type ScanVerdict } from './receiving/inbound.ts';
+export { FeedbackService, bounceAddressId, type FeedbackInput, type FeedbackOutcome } from './receiving/feedback.ts';
 export * from './events/destinations.ts';
 export { AccountsService, type Principal, type AccessKeyInfo, type NewAccessKey, type BootstrapResult } from './accounts/service.ts';
 export { parsePolicy, type PolicyDocument } from './accounts/policy.ts';
@@ -95,6 +106,11 @@ export interface CoreDeps {
     /** Key of the tracking links' HMAC (derived from the master key in main). */
     trackingKey?: Buffer;
   };
+  /** Spam and virus scanners for received mail (main builds them from SESAME_RSPAMD_URL and SESAME_CLAMD_URL). */
+  scanners?: {
+    spam?(raw: Buffer, ctx: { from: string; rcpt: string[]; ip: string; helo: string }): Promise<ScanVerdict>;
+    virus?(raw: Buffer): Promise<ScanVerdict>;
+  };
 }
 
 /** Reputation defaults: SES's thresholds (developer guide "faqs-enforcement"). */
@@ -126,6 +142,16 @@ export interface Core {
   tracking: TrackingService;
   /** Operator-registered webhooks for EventBridge destinations. */
   eventBuses: EventBusesService;
+  /** The built-in object store (S3-compatible) that receipt rules' S3 action writes to. */
+  objectStore: ObjectStoreService;
+  /** Receipt rule sets, rules and IP filters (SES v1 receiving), and v1 SendBounce. */
+  receiptRules: ReceiptRulesService;
+  /** Operator-registered HTTP functions for Lambda receipt actions. */
+  functions: FunctionsService;
+  /** Receiving: what the MX asks at connect, RCPT and the end of DATA. */
+  inbound: InboundService;
+  /** Asynchronous bounces (DSNs) and complaints (ARF) that arrive at bounce addresses. */
+  feedback: FeedbackService;
   settings: IdentitySettings;
 }
 
@@ -177,6 +203,8 @@ export function createCore(deps: CoreDeps): Core {
   const accountSettings = new AccountSettingsService(deps.storage, accounts, deps.clock);
   const suppression = new SuppressionService(deps.storage, accounts, deps.clock);
   const batcher = new CommitBatcher(deps.storage.queue);
+  const objectStore = new ObjectStoreService(deps.storage, accounts, deps.box, deps.clock, { region: deps.settings.region });
+  const functions = new FunctionsService(deps.storage, deps.clock, deps.settings.region);
   const ev = deps.events ?? {};
   const nodeId = deps.nodeId ?? 'local';
   const retryWindowMs = ev.webhooks?.retryWindowMs ?? 86_400_000;
@@ -206,6 +234,26 @@ export function createCore(deps: CoreDeps): Core {
       });
     },
   });
+  const feedback = new FeedbackService(deps.storage, { accountSettings, configurationSets }, deps.clock, deps.logger);
+  feedback.onEvent = () => dispatcher.wake();
+  const inbound = new InboundService(
+    {
+      storage: deps.storage,
+      resolver: deps.resolver,
+      clock: deps.clock,
+      logger: deps.logger,
+      topics,
+      functions,
+      putObject: (accountId, bucket, key, body, o) => objectStore.putObject(accountId, bucket, key, body, o),
+      feedback: (input) => feedback.handle(input),
+      sendReport: (accountId, m) => sending!.sendReport(accountId, m),
+      buildDsn,
+      scanSpam: deps.scanners?.spam,
+      scanVirus: deps.scanners?.virus,
+      onDeliveries: () => webhooks.wake(),
+    },
+    { hostname: deps.settings.hostname, region: deps.settings.region, accountId: deps.settings.accountId, lambdaTimeoutMs: 30_000, retryWindowMs },
+  );
   dispatcher.onDeliveries = () => webhooks.wake();
   topics.onDeliveries = () => webhooks.wake();
   tracking.onEvent = () => dispatcher.wake();
@@ -224,7 +272,8 @@ export function createCore(deps: CoreDeps): Core {
     dispatcher.wake();
   });
   const queueAdmin = new QueueAdmin(deps.storage, deps.clock, { hostname: deps.settings.hostname }, deps.logger);
-  return { accounts, identities, tags, verification, sending, templates, configurationSets, accountSettings, suppression, batcher, delivery, queueAdmin, topics, dispatcher, webhooks, reputation, tracking, eventBuses: new EventBusesService(deps.storage, deps.box, deps.clock, deps.settings.region), settings: deps.settings };
+  const receiptRules = new ReceiptRulesService(deps.storage, accounts, sending, deps.clock, { region: deps.settings.region, accountId: deps.settings.accountId, hostname: deps.settings.hostname });
+  return { accounts, identities, tags, verification, sending, templates, configurationSets, accountSettings, suppression, batcher, delivery, queueAdmin, topics, dispatcher, webhooks, reputation, tracking, eventBuses: new EventBusesService(deps.storage, deps.box, deps.clock, deps.settings.region), functions, inbound, feedback, receiptRules, objectStore, settings: deps.settings };
 }
 
 /** Used when main gave no SNS signing key (CLI commands that never deliver). */

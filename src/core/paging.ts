@@ -3,6 +3,7 @@
  * that does not decode back to itself, or holds control characters, is refused as SES refuses a
  * token it did not issue.
  */
+import type { NamedRecord, NamedRepository } from '../storage/ports.ts';
 import { badRequest } from './errors.ts';
 
 /** The token that resumes a listing after `lastName`. */
@@ -61,4 +62,16 @@ export async function page<T extends { name: string }>(
   const items = rows.slice(0, size);
   const last = items[items.length - 1];
   return { items, nextToken: rows.length > size && last ? encodeNextToken(last.name) : undefined };
+}
+
+/** Every record of an account in a named repository, in name order (for small operator lists). */
+export async function allNamed(repo: NamedRepository, accountId: string): Promise<NamedRecord[]> {
+  const out: NamedRecord[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const batch = await repo.list(accountId, { after, limit: 500 });
+    out.push(...batch);
+    if (batch.length < 500) return out;
+    after = batch[batch.length - 1]!.name;
+  }
 }

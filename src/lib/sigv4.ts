@@ -50,17 +50,44 @@ export type SigV4ErrorCode =
   | 'SignatureDoesNotMatch'
   | 'InvalidClientTokenId';
 
+/**
+ * Why a signature was refused, where a front end words it differently from the generic code (S3
+ * answers a stale request with `RequestTimeTooSkewed`, an expired presigned URL with `AccessDenied`).
+ */
+export type SigV4Reason = 'skew' | 'expired' | 'region' | 'payload-hash' | 'missing-payload-hash';
+
 /** A SigV4 failure carrying the AWS error code the frontends should return. */
 export class SigV4Error extends Error {
   /** AWS error code, e.g. `SignatureDoesNotMatch`. */
   readonly code: SigV4ErrorCode;
+  /** The specific cause, when a front end may want to report it with a code of its own. */
+  readonly reason?: SigV4Reason;
 
   /** Create an error with an AWS error code and an AWS-style message. */
-  constructor(code: SigV4ErrorCode, message: string) {
+  constructor(code: SigV4ErrorCode, message: string, reason?: SigV4Reason) {
     super(message);
     this.name = 'SigV4Error';
     this.code = code;
+    if (reason !== undefined) this.reason = reason;
   }
+}
+
+/**
+ * What a verified signature leaves for the checks that follow it: the S3 streaming payloads
+ * (`aws-chunked`) chain each chunk's signature from the request's (the seed), under the same key,
+ * time and scope.
+ */
+export interface VerifiedSignature {
+  /** The request's signature (lower-case hex): the seed of a chunk-signature chain. */
+  signature: string;
+  /** The derived signing key. */
+  signingKey: Buffer;
+  /** `date/region/service/aws4_request`. */
+  scope: string;
+  /** The request time, ISO 8601 basic. */
+  iso: string;
+  /** The payload hash the signature covers (hex, `UNSIGNED-PAYLOAD` or a `STREAMING-…` value). */
+  payloadHash: string;
 }
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -315,18 +342,22 @@ function safeEqual(a: string, b: string): boolean {
 }
 
 /**
- * Verify a SigV4 header signature against `secretAccessKey`. Returns normally on success
- * and throws `SigV4Error` otherwise: scope, clock-skew and payload-hash checks come first
+ * Verify a SigV4 header signature against `secretAccessKey`. Returns what chunk verification needs
+ * on success and throws `SigV4Error` otherwise: scope, clock-skew and payload-hash checks come first
  * (cheap, and they give more helpful messages), the HMAC comparison last.
+ *
+ * With `deferPayload` the body is not looked at: the declared `x-amz-content-sha256` (required then)
+ * is what the signature covers, including S3's `STREAMING-…` values, and the caller checks the body
+ * against it while it reads it (S3 uploads are streamed, not buffered).
  */
 export function verifySignature(
   req: SigV4Request,
   auth: ParsedAuthorization,
   secretAccessKey: string,
-  opts: { now: Date; maxSkewMs?: number; expectedRegion?: string },
-): void {
+  opts: { now: Date; maxSkewMs?: number; expectedRegion?: string; deferPayload?: boolean },
+): VerifiedSignature {
   if (opts.expectedRegion !== undefined && auth.region !== opts.expectedRegion) {
-    throw new SigV4Error('SignatureDoesNotMatch', 'Credential should be scoped to a valid region. ');
+    throw new SigV4Error('SignatureDoesNotMatch', 'Credential should be scoped to a valid region. ', 'region');
   }
 
   const time = requestTime(req);
@@ -346,6 +377,7 @@ export function verifySignature(
       'SignatureDoesNotMatch',
       `Signature expired: ${time.iso} is now earlier than ${toIsoBasic(nowMs - maxSkewMs)} ` +
         `(${toIsoBasic(nowMs)} - ${formatSkew(maxSkewMs)})`,
+      'skew',
     );
   }
   if (time.ms > nowMs + maxSkewMs) {
@@ -353,22 +385,32 @@ export function verifySignature(
       'SignatureDoesNotMatch',
       `Signature not yet current: ${time.iso} is still later than ${toIsoBasic(nowMs + maxSkewMs)} ` +
         `(${toIsoBasic(nowMs)} + ${formatSkew(maxSkewMs)})`,
+      'skew',
     );
   }
 
   // The payload hash is signed as sent, so a client-declared hash must be checked against the body.
-  const bodyHash = sha256Hex(req.body);
   const declared = headerValue(req, 'x-amz-content-sha256')?.trim();
-  let payloadHash = bodyHash;
-  if (declared !== undefined) {
-    const unsignedAllowed = declared === 'UNSIGNED-PAYLOAD' && auth.service === 's3';
-    if (!unsignedAllowed && declared.toLowerCase() !== bodyHash) {
-      throw new SigV4Error(
-        'SignatureDoesNotMatch',
-        "The provided 'x-amz-content-sha256' header does not match what was computed.",
-      );
+  let payloadHash: string;
+  if (opts.deferPayload) {
+    if (declared === undefined) {
+      throw new SigV4Error('IncompleteSignature', 'Missing required header for this request: x-amz-content-sha256', 'missing-payload-hash');
     }
     payloadHash = declared;
+  } else {
+    const bodyHash = sha256Hex(req.body);
+    payloadHash = bodyHash;
+    if (declared !== undefined) {
+      const unsignedAllowed = declared === 'UNSIGNED-PAYLOAD' && auth.service === 's3';
+      if (!unsignedAllowed && declared.toLowerCase() !== bodyHash) {
+        throw new SigV4Error(
+          'SignatureDoesNotMatch',
+          "The provided 'x-amz-content-sha256' header does not match what was computed.",
+          'payload-hash',
+        );
+      }
+      payloadHash = declared;
+    }
   }
 
   const canonicalHeaders = auth.signedHeaders
@@ -391,4 +433,132 @@ export function verifySignature(
   if (!safeEqual(expected, auth.signature.toLowerCase())) {
     throw new SigV4Error('SignatureDoesNotMatch', SIGNATURE_MISMATCH);
   }
+  return { signature: expected, signingKey: key, scope, iso: time.iso, payloadHash };
+}
+
+/** The query parameters of SigV4 query-string authentication (presigned URLs). */
+const QUERY_AUTH_PARAMS = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-SignedHeaders', 'X-Amz-Signature', 'X-Amz-Expires'] as const;
+
+/** Longest validity of a presigned URL: seven days (spec: "Authenticating Requests: Using Query Parameters"). */
+const MAX_PRESIGNED_SECONDS = 604_800;
+
+/** The first value of each query parameter, decoded. */
+function queryParams(rawQuery: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const piece of rawQuery.split('&')) {
+    if (piece === '') continue;
+    const eq = piece.indexOf('=');
+    const k = decodeQueryComponent(eq < 0 ? piece : piece.slice(0, eq));
+    if (!out.has(k)) out.set(k, decodeQueryComponent(eq < 0 ? '' : piece.slice(eq + 1)));
+  }
+  return out;
+}
+
+/** Whether a request carries its signature in the query string (a presigned URL) rather than in the Authorization header. */
+export function hasQuerySignature(req: SigV4Request): boolean {
+  return req.query !== '' && queryParams(req.query).has('X-Amz-Signature');
+}
+
+/** The fields of query-string authentication: the header form's, plus the time and validity. */
+export interface ParsedQueryAuthorization extends ParsedAuthorization {
+  /** `X-Amz-Date`, ISO 8601 basic. */
+  iso: string;
+  /** `X-Amz-Expires`: seconds the URL is valid from `iso`. */
+  expiresSeconds: number;
+}
+
+/**
+ * Parse and structurally validate query-string authentication (`X-Amz-Algorithm`, `X-Amz-Credential`,
+ * `X-Amz-Date`, `X-Amz-Expires`, `X-Amz-SignedHeaders`, `X-Amz-Signature`), as presigned URLs of
+ * @aws-sdk/s3-request-presigner and the AWS CLI's `presign` carry it.
+ */
+export function parseQueryAuthorization(req: SigV4Request): ParsedQueryAuthorization {
+  const q = queryParams(req.query);
+  const missing = QUERY_AUTH_PARAMS.filter((k) => !q.get(k));
+  if (missing.length > 0) {
+    throw new SigV4Error(
+      'IncompleteSignature',
+      'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.',
+    );
+  }
+  const algorithm = q.get('X-Amz-Algorithm') as string;
+  if (algorithm !== ALGORITHM) {
+    throw new SigV4Error('IncompleteSignature', `X-Amz-Algorithm only supports "${ALGORITHM}"`);
+  }
+  const credential = q.get('X-Amz-Credential') as string;
+  const scope = credential.split('/');
+  if (scope.length !== 5 || scope[4] !== TERMINATOR || !/^\d{8}$/.test(scope[1] ?? '') || !scope[0] || !scope[2] || !scope[3]) {
+    throw new SigV4Error('IncompleteSignature', `Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/${TERMINATOR}".`);
+  }
+  const iso = q.get('X-Amz-Date') as string;
+  if (parseIsoBasic(iso) === undefined) {
+    throw new SigV4Error('IncompleteSignature', "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
+  }
+  const expiresText = q.get('X-Amz-Expires') as string;
+  const expiresSeconds = /^\d{1,7}$/.test(expiresText) ? Number(expiresText) : NaN;
+  if (!(expiresSeconds >= 1)) {
+    throw new SigV4Error('IncompleteSignature', 'X-Amz-Expires should be a number of seconds, at least 1');
+  }
+  if (expiresSeconds > MAX_PRESIGNED_SECONDS) {
+    throw new SigV4Error('IncompleteSignature', `X-Amz-Expires must be less than a week (in seconds) that is ${MAX_PRESIGNED_SECONDS}`);
+  }
+  const signedHeaders = (q.get('X-Amz-SignedHeaders') as string).split(';').map((h) => h.trim().toLowerCase());
+  if (signedHeaders.some((h) => h === '') || (!signedHeaders.includes('host') && !signedHeaders.includes(':authority'))) {
+    throw new SigV4Error('IncompleteSignature', "'Host' must be a 'SignedHeader' in the X-Amz-SignedHeaders parameter.");
+  }
+  const [accessKeyId, date, region, service] = scope as [string, string, string, string];
+  return { accessKeyId, date, region, service, signedHeaders, signature: q.get('X-Amz-Signature') as string, iso, expiresSeconds };
+}
+
+/**
+ * Verify query-string authentication (a presigned URL) against `secretAccessKey`. The canonical query
+ * is every parameter but `X-Amz-Signature`; for S3 the payload is `UNSIGNED-PAYLOAD` unless the
+ * request declares `x-amz-content-sha256`. The URL is valid from `X-Amz-Date` (with the usual skew
+ * allowance) until `X-Amz-Expires` seconds later.
+ */
+export function verifyQuerySignature(
+  req: SigV4Request,
+  auth: ParsedQueryAuthorization,
+  secretAccessKey: string,
+  opts: { now: Date; maxSkewMs?: number; expectedRegion?: string },
+): VerifiedSignature {
+  if (opts.expectedRegion !== undefined && auth.region !== opts.expectedRegion) {
+    throw new SigV4Error('SignatureDoesNotMatch', 'Credential should be scoped to a valid region. ', 'region');
+  }
+  if (auth.date !== auth.iso.slice(0, 8)) {
+    throw new SigV4Error('SignatureDoesNotMatch', `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${auth.iso.slice(0, 8)}', from '${auth.iso}'.`);
+  }
+  const signedAt = parseIsoBasic(auth.iso) as number;
+  const nowMs = opts.now.getTime();
+  const maxSkewMs = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
+  if (signedAt > nowMs + maxSkewMs) {
+    throw new SigV4Error('SignatureDoesNotMatch', 'Request is not valid yet', 'skew');
+  }
+  if (nowMs > signedAt + auth.expiresSeconds * 1000) {
+    throw new SigV4Error('SignatureDoesNotMatch', 'Request has expired', 'expired');
+  }
+  // The SDK's S3 presigner hoists its x-amz-content-sha256 (UNSIGNED-PAYLOAD) into the query.
+  const declared = headerValue(req, 'x-amz-content-sha256')?.trim() ?? queryParams(req.query).get('X-Amz-Content-Sha256');
+  const payloadHash = declared ?? (auth.service === 's3' ? 'UNSIGNED-PAYLOAD' : sha256Hex(req.body));
+  const query = req.query
+    .split('&')
+    .filter((piece) => piece !== '' && decodeQueryComponent(piece.split('=', 1)[0] as string) !== 'X-Amz-Signature')
+    .join('&');
+  const canonicalHeaders = auth.signedHeaders.map((name) => `${name}:${canonicalHeaderValue(headerValue(req, name) ?? '')}\n`).join('');
+  const canonicalRequest = [
+    req.method.toUpperCase(),
+    canonicalUri(req.path, auth.service),
+    canonicalQuery(query),
+    canonicalHeaders,
+    auth.signedHeaders.join(';'),
+    payloadHash,
+  ].join('\n');
+  const scope = `${auth.date}/${auth.region}/${auth.service}/${TERMINATOR}`;
+  const stringToSign = [ALGORITHM, auth.iso, scope, sha256Hex(canonicalRequest)].join('\n');
+  const key = deriveSigningKey(secretAccessKey, auth.date, auth.region, auth.service);
+  const expected = createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex');
+  if (!safeEqual(expected, auth.signature.toLowerCase())) {
+    throw new SigV4Error('SignatureDoesNotMatch', SIGNATURE_MISMATCH);
+  }
+  return { signature: expected, signingKey: key, scope, iso: auth.iso, payloadHash };
 }

@@ -13,6 +13,7 @@ import { SesError } from '../core/index.ts';
 import { newRequestId } from '../lib/ids.ts';
 import { registerPublicRoutes } from '../frontends/http-public/routes.ts';
 import { startSmtpSubmission, type SmtpSubmission } from '../frontends/smtp/server.ts';
+import { startMx, type MxListener } from '../frontends/smtp/mx-server.ts';
 import { createDkimSigner, defaultDkimThreads } from '../lib/dkim-sign.ts';
 import { SecretBox } from '../lib/secretbox.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
@@ -25,7 +26,10 @@ import { loadTlsCredentials } from './tls-certificate.ts';
 import { loadSnsSigning, type SnsSigning } from './sns-signing.ts';
 import { handleSns, sendSnsError } from '../frontends/sns/handler.ts';
 import { registerSnsLinks } from '../frontends/http-public/sns-links.ts';
+import { mayBeS3, registerS3, sendS3FrameworkError, S3_ROUTE_PREFIX } from '../frontends/s3/router.ts';
 import { fileStreams } from './streams.ts';
+import { checkSpam } from '../lib/rspamd.ts';
+import { scanVirus } from '../lib/clamd.ts';
 import { join } from 'node:path';
 
 /** Options a caller (tests, the CLI) may inject instead of the real thing. */
@@ -51,6 +55,8 @@ export interface SesameInstance {
   smtpPort?: number;
   /** Bound SMTP submission implicit-TLS port when the `smtp` role runs. */
   smtpsPort?: number;
+  /** Bound MX port when the `mx` role runs. */
+  mxPort?: number;
   /** Runs one verification pass now (tests and `sesame` maintenance commands). */
   verifyNow(): Promise<void>;
   /** Stops accepting, finishes in-flight work, closes storage. Idempotent. */
@@ -114,6 +120,24 @@ export async function openCore(config: Config, options: StartOptions = {}) {
       counter: metrics.cloudWatch,
       trackingKey: box.derive('tracking-links'),
     },
+    scanners: {
+      ...(config.rspamdUrl
+        ? {
+            spam: async (raw: Buffer, ctx: { from: string; rcpt: string[]; ip: string; helo: string }) => {
+              const v = await checkSpam(config.rspamdUrl!, raw, ctx);
+              return { status: v.status, detail: v.reason ?? (v.score !== undefined ? `score ${v.score}/${v.required ?? '?'} (${v.action ?? ''})` : undefined) };
+            },
+          }
+        : {}),
+      ...(config.clamdUrl
+        ? {
+            virus: async (raw: Buffer) => {
+              const v = await scanVirus(config.clamdUrl!, raw);
+              return { status: v.status, detail: v.signature ?? v.reason };
+            },
+          }
+        : {}),
+    },
     nodeId: loadNodeId(config.dataDir),
     onVerificationCheck: (result) => metrics.verificationChecks.inc({ result }),
   });
@@ -139,6 +163,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const waiting = new Set<string>();
   let app: FastifyInstance | undefined;
   let smtp: SmtpSubmission | undefined;
+  let mx: MxListener | undefined;
   let httpUrl: string | undefined;
   let closing = false;
 
@@ -182,7 +207,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       metrics.ready.set(0);
       if (verifyTimer) clearTimeout(verifyTimer);
       // Front ends first (in-flight SMTP DATA and API sends reach their commit), then the batcher.
-      await Promise.all([app?.close(), smtp?.close()]);
+      await Promise.all([app?.close(), smtp?.close(), mx?.close()]);
       await core.batcher.flush();
       await core.delivery.stop();
       await core.dispatcher.stop();
@@ -233,6 +258,26 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       instance.smtpsPort = smtp.tlsPort;
       waiting.delete('smtp');
     }
+    if (config.roles.includes('mx')) {
+      waiting.add('mx');
+      const tls = await loadTlsCredentials(config, box, logger);
+      mx = await startMx({
+        core,
+        logger,
+        metrics,
+        settings: {
+          hostname: config.hostname,
+          listenHost: config.listenHost,
+          port: config.mxPort,
+          maxConnections: config.smtpMaxConnections,
+          maxConnectionsPerClient: config.smtpMaxConnectionsPerIp,
+          idleTimeoutMs: config.smtpIdleTimeoutMs,
+          tls: { key: tls.key, cert: tls.cert },
+        },
+      });
+      instance.mxPort = mx.port;
+      waiting.delete('mx');
+    }
     if (config.roles.includes('worker')) {
       scheduleVerify();
       core.delivery.start();
@@ -254,6 +299,7 @@ function buildHttpApp(s: SesameInstance, notReady: () => string[], snsSigning: S
   // Errors Fastify raises before a route runs (bad percent-encoding, bad Content-Type, too large)
   // still answer in the wire format of the API the path belongs to, with a request id.
   const wireError = (req: { url: string; method: string; headers: Record<string, unknown> }, reply: FastifyReply, status: number, message: string) => {
+    if (req.url.startsWith(S3_ROUTE_PREFIX)) return sendS3FrameworkError(reply, req, status, message);
     const requestId = newRequestId();
     const code = status === 413 ? 'MessageRejected' : 'BadRequestException';
     const err = new SesError(code, message, 'InvalidParameterValue');
@@ -268,6 +314,12 @@ function buildHttpApp(s: SesameInstance, notReady: () => string[], snsSigning: S
     forceCloseConnections: 'idle',
     // Identity names go up to 320 characters and are path parameters.
     routerOptions: { maxParamLength: 2048 },
+    // Requests signed for the service `s3` go to the object store's routes (outside `/v2/` and `POST /`),
+    // so a bucket may be named like Sesame's own paths (`GET /` is also SNS's unauthenticated links).
+    rewriteUrl: (req) => {
+      const url = req.url ?? '/';
+      return mayBeS3(req.method ?? 'GET', url) && scopeService({ url, headers: req.headers }) === 's3' ? `${S3_ROUTE_PREFIX}${url}` : url;
+    },
     frameworkErrors: (err, req, reply) => wireError(req, reply, err.statusCode ?? 400, err.code === 'FST_ERR_BAD_URL' ? `The request path is not valid percent-encoding: ${req.url.slice(0, 200)}` : err.message),
   });
   // Keep every body as raw bytes: SigV4 hashes the exact bytes, and each front end parses its own format.
@@ -277,7 +329,8 @@ function buildHttpApp(s: SesameInstance, notReady: () => string[], snsSigning: S
   registerPublicRoutes(app, { core: s.core, metrics: s.metrics, health: { notReady, pingStorage: () => s.storage.ping() } });
   registerSesV2(app, deps);
   registerSnsLinks(app, { core: s.core, logger: s.logger, certificate: { path: snsSigning.certPath, pem: snsSigning.certPem } });
-  // POST / carries SES v1 and SNS Query calls, told apart by the SigV4 credential scope's service (S3 joins later).
+  registerS3(app, deps);
+  // POST / carries SES v1 and SNS Query calls, told apart by the SigV4 credential scope's service (`s3` is routed by rewriteUrl above).
   app.post('/', (req, reply) => (scopeService(req) === 'sns' ? handleSns(deps, req, reply) : handleSesV1(deps, req, reply)));
   app.setErrorHandler((err, req, reply) => {
     const status = (err as { statusCode?: number }).statusCode ?? 500;

@@ -103,6 +103,8 @@ export interface IdentityRepository {
   delete(accountId: string, name: string): Promise<boolean>;
   /** Identities of every account whose nextCheckAt is due, oldest first. */
   listDue(now: number, limit: number): Promise<IdentityRecord[]>;
+  /** The identity of that name in every account (the MX finds whose mail a recipient is). */
+  byName(name: string): Promise<IdentityRecord[]>;
   /** Number of identities of an account (for quotas). */
   count(accountId: string): Promise<number>;
 }
@@ -324,6 +326,8 @@ export interface WebhookRepository {
   complete(owner: string, results: WebhookResult[]): Promise<void>;
   /** Deliveries waiting (for /metrics and the operator). */
   count(): Promise<number>;
+  /** Releases the leases `owner` holds (a restarted node takes its in-flight deliveries back at once). */
+  release(owner: string): Promise<void>;
   /** Drops pending deliveries of a subscription. */
   deleteBySubscription(subscriptionId: string): Promise<number>;
 }
@@ -419,6 +423,51 @@ export interface NamedRepository {
   count(accountId: string): Promise<number>;
 }
 
+/** An object of the built-in object store (S3-compatible). */
+export interface ObjectRecord {
+  accountId: string;
+  bucket: string;
+  key: string;
+  size: number;
+  /** Hex MD5 of the stored (plain) content, as S3's ETag without quotes. */
+  etag: string;
+  contentType: string;
+  /** User metadata (x-amz-meta-*) and Sesame's own (encryption). */
+  metadata: Record<string, string>;
+  /** The BlobStore id of the bytes. */
+  blobId: string;
+  createdAt: number;
+}
+
+/** Objects of the built-in store, per account and bucket. */
+export interface ObjectRepository {
+  /** Inserts or replaces the object at (account, bucket, key); returns the blob id it replaced, if any. */
+  put(o: ObjectRecord): Promise<string | undefined>;
+  get(accountId: string, bucket: string, key: string): Promise<ObjectRecord | undefined>;
+  /** Objects in key order whose key starts with `prefix`, after `after` (exclusive). */
+  list(accountId: string, bucket: string, o: { prefix?: string; after?: string; limit: number }): Promise<ObjectRecord[]>;
+  /** Deletes; returns the deleted object's blob id, if it existed. */
+  delete(accountId: string, bucket: string, key: string): Promise<string | undefined>;
+  /** Number of objects in a bucket (a bucket must be empty to be deleted). */
+  count(accountId: string, bucket: string): Promise<number>;
+}
+
+/**
+ * Large byte content (stored mail, spooled messages), written and flushed before any row names it,
+ * so a crash leaves at worst an unreferenced blob, never a row without its bytes. Files under the
+ * data dir on SQLite; rows of their own on PostgreSQL, so that every node reads them.
+ */
+export interface BlobStore {
+  /** Stores the bytes durably; returns their id. */
+  put(data: Buffer | AsyncIterable<Buffer>): Promise<{ id: string; size: number }>;
+  /** The bytes, or undefined when there is no such blob. */
+  get(id: string): Promise<Buffer | undefined>;
+  /** The bytes as a stream (for large content). */
+  stream(id: string): Promise<AsyncIterable<Buffer> | undefined>;
+  /** Removes; no error when it does not exist. */
+  delete(id: string): Promise<void>;
+}
+
 /** Events of an account counted per time bucket and type (for GetSendStatistics). */
 export interface EventCount {
   /** Start of the bucket (ms). */
@@ -444,6 +493,18 @@ export interface Storage {
   readonly suppression: SuppressionRepository;
   readonly templates: NamedRepository;
   readonly configurationSets: NamedRepository;
+  /** Receipt rule sets (data: `{ rules }`, owned by core/receiving). */
+  readonly receiptRuleSets: NamedRepository;
+  /** Receipt IP filters (data: `{ policy, cidr }`). */
+  readonly receiptFilters: NamedRepository;
+  /** HTTP functions that Lambda receipt actions invoke (data: `{ url }`). */
+  readonly functions: NamedRepository;
+  /** Buckets of the built-in object store (data: bucket settings). */
+  readonly buckets: NamedRepository;
+  /** Objects of the built-in object store (their bytes are in the BlobStore). */
+  readonly objects: ObjectRepository;
+  /** Large byte content kept outside the rows that name it. */
+  readonly blobs: BlobStore;
   /** SNS-compatible topics (data: attributes). */
   readonly topics: NamedRepository;
   /** Event buses: the webhooks that EventBridge destinations post to (data: url, sealed secret). */

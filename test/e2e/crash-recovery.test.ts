@@ -60,6 +60,9 @@ describe.each(testBackends())('crash recovery: kill -9 during a 5,000-message se
       const env: Record<string, string> = {
         SESAME_DATA_DIR: dataDir,
         SESAME_LISTEN_HOST: '127.0.0.1',
+        SESAME_SMTP_PORT: '0',
+        SESAME_SMTPS_PORT: '0',
+        SESAME_MX_PORT: '0',
         SESAME_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID,
         SESAME_ROOT_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
         SESAME_DNS_SERVERS: dns.address,

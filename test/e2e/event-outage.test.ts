@@ -53,6 +53,7 @@ describe.each(testBackends())('event delivery through an endpoint outage and a k
         SESAME_HTTP_PORT: String(httpPort),
         SESAME_SMTP_PORT: '0',
         SESAME_SMTPS_PORT: '0',
+        SESAME_MX_PORT: '0',
         SESAME_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID,
         SESAME_ROOT_SECRET_ACCESS_KEY: SECRET_ACCESS_KEY,
         SESAME_DNS_SERVERS: dns.address,

@@ -43,6 +43,8 @@ export interface TestServer {
   /** Bound SMTP submission ports: STARTTLS (SESAME_SMTP_PORT) and implicit TLS (SESAME_SMTPS_PORT). */
   smtpPort: number;
   smtpsPort: number;
+  /** Bound MX port (SESAME_MX_PORT). */
+  mxPort: number;
   dataDir: string;
   accessKeyId: string;
   secretAccessKey: string;
@@ -102,6 +104,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     // Tests run in parallel: every listener on a free port.
     SESAME_SMTP_PORT: '0',
     SESAME_SMTPS_PORT: '0',
+    SESAME_MX_PORT: '0',
     SESAME_LISTEN_HOST: '127.0.0.1',
     SESAME_HOSTNAME: 'mta.sesame.test',
     SESAME_VERIFY_INTERVAL: '200ms',
@@ -130,6 +133,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     url,
     smtpPort: instance.smtpPort ?? 0,
     smtpsPort: instance.smtpsPort ?? 0,
+    mxPort: instance.mxPort ?? 0,
     dataDir,
     accessKeyId,
     secretAccessKey,

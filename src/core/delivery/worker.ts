@@ -257,11 +257,9 @@ export class DeliveryWorker {
         }
       }
     } finally {
-      try {
-        conn.c.quit();
-      } catch {
-        conn.c.close();
-      }
+      // The domain's connection slot is released only once the connection is really gone, so the
+      // receiving side never sees more than SESAME_DOMAIN_CONNECTIONS at once.
+      await closeConnection(conn.c);
     }
   }
 
@@ -508,4 +506,25 @@ function isTlsFailure(err: unknown): boolean {
 /** The RFC 3463 enhanced status code in a reply, or a default. */
 function enhancedStatus(response: string, fallback: string): string {
   return /\b([245]\.\d{1,3}\.\d{1,3})\b/.exec(response)?.[1] ?? fallback;
+}
+
+/** Ends a connection with QUIT and waits (at most `timeoutMs`) until its socket has closed. */
+function closeConnection(c: SMTPConnection, timeoutMs = 5000): Promise<void> {
+  if ((c as unknown as { _destroyed?: boolean })._destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(() => {
+      c.close();
+      resolve();
+    }, timeoutMs);
+    t.unref();
+    c.once('end', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    try {
+      c.quit();
+    } catch {
+      c.close();
+    }
+  });
 }

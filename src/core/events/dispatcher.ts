@@ -290,8 +290,9 @@ export function reputationDeltas(e: EventRecord, setName: string | undefined): R
     // SES counts hard bounces only, and not those of addresses already on the suppression list.
     if (b?.bounceType === 'Permanent' && b.bounceSubType !== 'OnAccountSuppressionList') hardBounces = b.bouncedRecipients?.length ?? 1;
   } else if (e.type === 'Complaint') {
-    const c = p.complaint as { complaintSubType?: string | null; complainedRecipients?: unknown[] };
-    if (c?.complaintSubType !== 'OnAccountSuppressionList') complaints = c?.complainedRecipients?.length ?? 1;
+    const c = p.complaint as { complaintSubType?: string | null; complainedRecipients?: unknown[]; complaintFeedbackType?: string };
+    // A "not-spam" report takes a complaint back; it does not count against the sender.
+    if (c?.complaintSubType !== 'OnAccountSuppressionList' && c?.complaintFeedbackType !== 'not-spam') complaints = c?.complainedRecipients?.length ?? 1;
   }
   if (sends + hardBounces + complaints === 0) return [];
   const d = { accountId: e.accountId, at: e.createdAt, sends, hardBounces, complaints };

@@ -12,6 +12,7 @@ import type { Storage } from '../../storage/ports.ts';
 import { StorageConflictError } from '../../storage/ports.ts';
 import type { Clock } from '../clock.ts';
 import { badRequest, notFound, SesError } from '../errors.ts';
+import { allNamed } from '../paging.ts';
 
 /** A registered bus (never with its secret). */
 export interface EventBus {
@@ -60,14 +61,7 @@ export class EventBusesService {
 
   /** The account's buses in name order. */
   async list(accountId: string): Promise<EventBus[]> {
-    const out: EventBus[] = [];
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.storage.eventBuses.list(accountId, { after, limit: 500 });
-      for (const r of page) out.push({ name: r.name, arn: this.arn(accountId, r.name), url: (r.data as { url: string }).url, createdAt: r.createdAt });
-      if (page.length < 500) return out;
-      after = page[page.length - 1]!.name;
-    }
+    return (await allNamed(this.storage.eventBuses, accountId)).map((r) => ({ name: r.name, arn: this.arn(accountId, r.name), url: (r.data as { url: string }).url, createdAt: r.createdAt }));
   }
 
   /** Removes a bus; events for it are then logged and skipped. */

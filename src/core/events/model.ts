@@ -84,3 +84,27 @@ export function deliveryDelayEvent(
 export function renderingFailureEvent(mail: MailObject, a: { templateName: string; errorMessage: string }): Record<string, unknown> {
   return { eventType: 'Rendering Failure', mail, failure: { templateName: a.templateName, errorMessage: a.errorMessage } };
 }
+
+/**
+ * A Complaint event (developer guide "notification-contents", complaint object): `complaintSubType`
+ * is null for a complaint from a feedback report; `userAgent`, `complaintFeedbackType` and
+ * `arrivalDate` (ISO 8601) appear only when the report gave them.
+ */
+export function complaintEvent(
+  mail: MailObject,
+  a: { at: number; feedbackId: string; recipients: string[]; feedbackType?: string; userAgent?: string; arrivalDate?: string; complaintSubType?: 'OnAccountSuppressionList' | null },
+): Record<string, unknown> {
+  return {
+    eventType: 'Complaint',
+    mail,
+    complaint: {
+      complainedRecipients: a.recipients.map((emailAddress) => ({ emailAddress })),
+      timestamp: iso(a.at),
+      feedbackId: a.feedbackId,
+      complaintSubType: a.complaintSubType ?? null,
+      ...(a.userAgent ? { userAgent: a.userAgent } : {}),
+      ...(a.feedbackType ? { complaintFeedbackType: a.feedbackType } : {}),
+      ...(a.arrivalDate ? { arrivalDate: a.arrivalDate } : {}),
+    },
+  };
+}

@@ -32,6 +32,8 @@ const BATCH = 500;
 /** The webhook delivery loop. */
 export class WebhookWorker {
   private readonly loop: PollLoop;
+  private starting: Promise<void> = Promise.resolve();
+  private stopping = false;
 
   constructor(
     private readonly storage: Storage,
@@ -44,9 +46,17 @@ export class WebhookWorker {
     this.loop = new PollLoop(async () => (await this.runOnce()) >= BATCH, 500, (err) => this.logger.error({ code: 'WEBHOOK_PASS_FAILED', err }, 'webhook delivery pass failed; will retry'));
   }
 
-  /** Starts the loop. */
+  /**
+   * Starts the loop. Leases this node still held when it died are released first (the owner is
+   * stable per data dir), so its in-flight deliveries go out now rather than when the leases expire.
+   */
   start(): void {
-    this.loop.start();
+    this.starting = this.storage.webhooks
+      .release(this.owner)
+      .catch((err: unknown) => this.logger.error({ code: 'WEBHOOK_PASS_FAILED', err }, 'could not release webhook leases left by an earlier run'))
+      .then(() => {
+        if (!this.stopping) this.loop.start();
+      });
   }
 
   /** New rows are due now. */
@@ -55,8 +65,10 @@ export class WebhookWorker {
   }
 
   /** Stops after the current pass (rows of an unfinished pass keep their leases until they expire). */
-  stop(): Promise<void> {
-    return this.loop.stop();
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.starting;
+    await this.loop.stop();
   }
 
   /** One pass: lease due rows, POST them, store the results. Returns how many rows it leased. */

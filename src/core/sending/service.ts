@@ -676,6 +676,29 @@ export class SendingService {
     }
     return r;
   }
+
+  /**
+   * Enqueues a prebuilt report (an RFC 3464 DSN of v1 SendBounce or the Bounce receipt action) for
+   * one recipient, with the null reverse-path (`MAIL FROM:<>`): RFC 5321 §4.5.5 and RFC 3464 §2 —
+   * a report that cannot be delivered is dropped, never reported again. DKIM-signed with the key of
+   * `from`'s domain (as sendSystemMail signs), no events, not counted toward the account's quota.
+   * The caller authorized the send and checked `from`; `raw` already carries From, To, Date and
+   * a Message-ID matching `messageId` (one is generated when not given). Returns the MessageId.
+   */
+  async sendReport(accountId: string, m: { from: string; to: string; raw: Buffer; messageId?: string }): Promise<string> {
+    const now = this.clock.now();
+    const messageId = m.messageId ?? newMessageId(now);
+    const from = this.address(m.from, 'From');
+    const rcpt = this.address(m.to, 'a recipient');
+    const body = await this.sign(identityReader(this.storage, accountId), from.slice(from.lastIndexOf('@') + 1), m.raw, now);
+    await this.batcher.enqueue({
+      message: { messageId, accountId, mailFrom: '', body, configurationSet: null, createdAt: now, expiresAt: now + this.settings.maxDeliverySeconds * 1000, meta: { system: true, report: true, suppressOnBounce: false } },
+      recipients: [{ messageId, rcpt, domain: rcpt.slice(rcpt.lastIndexOf('@') + 1).toLowerCase(), state: 'queued', attempts: 0, nextAttemptAt: now, leaseOwner: null, leaseExpiresAt: null, lastResponse: null, updatedAt: now }],
+      events: [],
+      countTowardQuota: false,
+    });
+    return messageId;
+  }
 }
 
 /** What the `mail` object of a message is made from. */

@@ -6,6 +6,7 @@ import type { CliContext } from './context.ts';
 import { registerDns } from './dns.ts';
 import { registerEvents } from './events.ts';
 import { registerEventBuses } from './event-buses.ts';
+import { registerFunctions } from './functions.ts';
 import { registerKeys } from './keys.ts';
 import { registerQueue } from './queue.ts';
 import { registerSend } from './send.ts';
@@ -25,6 +26,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
   registerAccount(program, ctx);
   registerEvents(program, ctx);
   registerEventBuses(program, ctx);
+  registerFunctions(program, ctx);
   registerConfig(program, ctx);
   return program;
 }

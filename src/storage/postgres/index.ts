@@ -5,6 +5,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Storage } from '../ports.ts';
+import { SqlBlobStore } from '../blobs.ts';
 import { migrateToLatest } from '../sql/migrations.ts';
 import { sqlStorage } from '../sql/repositories.ts';
 import type { Database } from '../sql/tables.ts';
@@ -57,7 +58,13 @@ export async function openPostgresStorage(url: string, options: { poolSize?: num
   } finally {
     await admin.end().catch(() => {});
   }
-  return sqlStorage('postgres', db, (err) => (err as { code?: unknown })?.code === '23505', async () => {
-    await db.destroy();
-  });
+  return sqlStorage(
+    'postgres',
+    db,
+    (err) => (err as { code?: unknown })?.code === '23505',
+    async () => {
+      await db.destroy();
+    },
+    new SqlBlobStore(db),
+  );
 }

@@ -165,6 +165,10 @@ export class SqlWebhooks implements WebhookRepository {
     });
   }
 
+  async release(owner: string): Promise<void> {
+    await this.db.updateTable('webhooks').set({ lease_owner: null, lease_expires_at: null }).where('lease_owner', '=', owner).execute();
+  }
+
   async count(): Promise<number> {
     const r = await this.db.selectFrom('webhooks').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
     return Number(r?.n ?? 0);

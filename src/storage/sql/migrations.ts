@@ -8,6 +8,19 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } fr
 /** The SQL dialect a migration runs on, for the few types that differ (blobs, identity columns). */
 export type Dialect = 'sqlite' | 'postgres';
 
+/** A per-account document table (templates, configuration sets, topics, …): name unique per account. */
+async function createNamedTable(db: Kysely<unknown>, table: string): Promise<void> {
+  await db.schema
+    .createTable(table)
+    .addColumn('account_id', 'text', (c) => c.notNull())
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('data', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('updated_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint(`${table}_pk`, ['account_id', 'name'])
+    .execute();
+}
+
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0001_foundation': {
     async up(db: Kysely<unknown>) {
@@ -112,17 +125,7 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
   },
   '0003_templates_configuration_sets': {
     async up(db: Kysely<unknown>) {
-      for (const table of ['templates', 'configuration_sets']) {
-        await db.schema
-          .createTable(table)
-          .addColumn('account_id', 'text', (c) => c.notNull())
-          .addColumn('name', 'text', (c) => c.notNull())
-          .addColumn('data', 'text', (c) => c.notNull())
-          .addColumn('created_at', 'bigint', (c) => c.notNull())
-          .addColumn('updated_at', 'bigint', (c) => c.notNull())
-          .addPrimaryKeyConstraint(`${table}_pk`, ['account_id', 'name'])
-          .execute();
-      }
+      for (const table of ['templates', 'configuration_sets']) await createNamedTable(db, table);
       // A configuration set whose TlsPolicy is REQUIRE: delivery must not fall back to plain text.
       await db.schema.alterTable('messages').addColumn('require_tls', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       // GetSendStatistics counts an account's events per 15 minutes over two weeks.
@@ -136,17 +139,7 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.alterTable('events').addColumn('published_at', 'bigint').execute();
       await sql`UPDATE events SET published_at = created_at`.execute(db);
       await db.schema.createIndex('events_unpublished').on('events').column('id').where(sql.ref('published_at'), 'is', null).execute();
-      for (const table of ['topics', 'event_buses']) {
-        await db.schema
-          .createTable(table)
-          .addColumn('account_id', 'text', (c) => c.notNull())
-          .addColumn('name', 'text', (c) => c.notNull())
-          .addColumn('data', 'text', (c) => c.notNull())
-          .addColumn('created_at', 'bigint', (c) => c.notNull())
-          .addColumn('updated_at', 'bigint', (c) => c.notNull())
-          .addPrimaryKeyConstraint(`${table}_pk`, ['account_id', 'name'])
-          .execute();
-      }
+      for (const table of ['topics', 'event_buses']) await createNamedTable(db, table);
       await db.schema
         .createTable('subscriptions')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -189,6 +182,33 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .addColumn('hard_bounces', 'bigint', (c) => c.notNull())
         .addColumn('complaints', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('reputation_counters_pk', ['account_id', 'configuration_set', 'bucket'])
+        .execute();
+    },
+  },
+  '0005_receiving': {
+    async up(db: Kysely<unknown>) {
+      for (const table of ['receipt_rule_sets', 'receipt_filters', 'functions', 'buckets']) await createNamedTable(db, table);
+      // The MX looks identities up by name across accounts.
+      await db.schema.createIndex('identities_name').on('identities').column('name').execute();
+      await db.schema
+        .createTable('objects')
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('bucket', 'text', (c) => c.notNull())
+        // S3 lists keys in byte order (UTF-8 binary): PostgreSQL must not use the database's locale.
+        .addColumn('key', 'text', (c) => (dialect === 'postgres' ? c.notNull().modifyEnd(sql`COLLATE "C"`) : c.notNull()))
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('etag', 'text', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('metadata', 'text', (c) => c.notNull())
+        .addColumn('blob_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('objects_pk', ['account_id', 'bucket', 'key'])
+        .execute();
+      await db.schema
+        .createTable('blobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('data', dialect === 'postgres' ? sql`bytea` : 'blob', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
     },
   },

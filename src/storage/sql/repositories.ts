@@ -4,10 +4,12 @@
  * migrations run first, and its own `isUniqueViolation`.
  */
 import { SqlOutbox, SqlReputation, SqlSubscriptions, SqlWebhooks } from './events.ts';
+import { SqlObjects } from './objects.ts';
 import type { Kysely, Selectable } from 'kysely';
 import {
   StorageConflictError,
   type AccessKeyRecord,
+  type BlobStore,
   type AccessKeyRepository,
   type AccessKeyStatus,
   type AccountRecord,
@@ -226,6 +228,11 @@ class SqlIdentities implements IdentityRepository {
     return Number(r.numDeletedRows) > 0;
   }
 
+  async byName(name: string): Promise<IdentityRecord[]> {
+    const rows = await this.db.selectFrom('identities').selectAll().where('name', '=', name).orderBy('account_id').execute();
+    return rows.map(toIdentity);
+  }
+
   async listDue(now: number, limit: number): Promise<IdentityRecord[]> {
     const rows = await this.db
       .selectFrom('identities')
@@ -294,7 +301,7 @@ class SqlTags implements TagRepository {
 class SqlNamed implements NamedRepository {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly table: 'templates' | 'configuration_sets' | 'topics' | 'event_buses',
+    private readonly table: 'templates' | 'configuration_sets' | 'topics' | 'event_buses' | 'receipt_rule_sets' | 'receipt_filters' | 'functions' | 'buckets',
     private readonly isUnique: UniqueViolationTest,
   ) {}
 
@@ -354,7 +361,7 @@ function toNamed(row: Selectable<NamedTable>): NamedRecord {
 }
 
 /** Builds a Storage over a migrated Kysely instance. */
-export function sqlStorage(kind: Storage['kind'], db: Kysely<Database>, isUnique: UniqueViolationTest, close: () => Promise<void>): Storage {
+export function sqlStorage(kind: Storage['kind'], db: Kysely<Database>, isUnique: UniqueViolationTest, close: () => Promise<void>, blobs: BlobStore): Storage {
   let closed = false;
   return {
     kind,
@@ -368,6 +375,12 @@ export function sqlStorage(kind: Storage['kind'], db: Kysely<Database>, isUnique
     configurationSets: new SqlNamed(db, 'configuration_sets', isUnique),
     topics: new SqlNamed(db, 'topics', isUnique),
     eventBuses: new SqlNamed(db, 'event_buses', isUnique),
+    receiptRuleSets: new SqlNamed(db, 'receipt_rule_sets', isUnique),
+    receiptFilters: new SqlNamed(db, 'receipt_filters', isUnique),
+    functions: new SqlNamed(db, 'functions', isUnique),
+    buckets: new SqlNamed(db, 'buckets', isUnique),
+    objects: new SqlObjects(db),
+    blobs,
     subscriptions: new SqlSubscriptions(db),
     webhooks: new SqlWebhooks(db, kind),
     outbox: new SqlOutbox(db),

@@ -148,6 +148,26 @@ export interface NamedTable {
   updated_at: number;
 }
 
+/** `objects`: the built-in object store's index (bytes in the BlobStore). */
+export interface ObjectsTable {
+  account_id: string;
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+  content_type: string;
+  metadata: string;
+  blob_id: string;
+  created_at: number;
+}
+
+/** `blobs`: blob bytes on PostgreSQL (SQLite keeps them as files). */
+export interface BlobsTable {
+  id: string;
+  data: Buffer;
+  created_at: number;
+}
+
 /** The whole schema. */
 export interface Database {
   accounts: AccountsTable;
@@ -166,4 +186,10 @@ export interface Database {
   subscriptions: SubscriptionsTable;
   webhooks: WebhooksTable;
   reputation_counters: ReputationCountersTable;
+  receipt_rule_sets: NamedTable;
+  receipt_filters: NamedTable;
+  functions: NamedTable;
+  buckets: NamedTable;
+  objects: ObjectsTable;
+  blobs: BlobsTable;
 }

@@ -3,7 +3,8 @@
  * mode with `synchronous = FULL`, so that a commit is on disk before any reply that depends on it.
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { FileBlobStore } from '../blobs.ts';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
 import type { Storage } from '../ports.ts';
@@ -37,6 +38,7 @@ export async function openSqliteStorage(file: string): Promise<Storage> {
     async () => {
       await db.destroy();
     },
+    new FileBlobStore(join(dirname(file), 'blobs')),
   );
 }
 

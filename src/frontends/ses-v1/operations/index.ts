@@ -31,6 +31,23 @@ import { setIdentityNotificationTopic } from './set-identity-notification-topic.
 import { setIdentityHeadersInNotificationsEnabled } from './set-identity-headers-in-notifications-enabled.ts';
 import { setIdentityFeedbackForwardingEnabled } from './set-identity-feedback-forwarding-enabled.ts';
 import { getIdentityNotificationAttributes } from './get-identity-notification-attributes.ts';
+import { createReceiptRuleSet } from './create-receipt-rule-set.ts';
+import { cloneReceiptRuleSet } from './clone-receipt-rule-set.ts';
+import { deleteReceiptRuleSet } from './delete-receipt-rule-set.ts';
+import { describeReceiptRuleSet } from './describe-receipt-rule-set.ts';
+import { listReceiptRuleSets } from './list-receipt-rule-sets.ts';
+import { setActiveReceiptRuleSet } from './set-active-receipt-rule-set.ts';
+import { describeActiveReceiptRuleSet } from './describe-active-receipt-rule-set.ts';
+import { reorderReceiptRuleSet } from './reorder-receipt-rule-set.ts';
+import { createReceiptRule } from './create-receipt-rule.ts';
+import { updateReceiptRule } from './update-receipt-rule.ts';
+import { deleteReceiptRule } from './delete-receipt-rule.ts';
+import { describeReceiptRule } from './describe-receipt-rule.ts';
+import { setReceiptRulePosition } from './set-receipt-rule-position.ts';
+import { createReceiptFilter } from './create-receipt-filter.ts';
+import { deleteReceiptFilter } from './delete-receipt-filter.ts';
+import { listReceiptFilters } from './list-receipt-filters.ts';
+import { sendBounce } from './send-bounce.ts';
 
 /** Templated sending (SendEmail and SendRawEmail are in sending.ts). */
 const templatedSendingActions: V1Action[] = [sendTemplatedEmail, sendBulkTemplatedEmail];
@@ -61,5 +78,26 @@ const notificationActions: V1Action[] = [setIdentityNotificationTopic, setIdenti
 /** Account-level sending settings and statistics. */
 const accountActions: V1Action[] = [getSendQuota, getSendStatistics, getAccountSendingEnabled, updateAccountSendingEnabled];
 
+/** Receiving: receipt rule sets, rules, IP filters, and SendBounce. */
+const receivingActions: V1Action[] = [
+  createReceiptRuleSet,
+  cloneReceiptRuleSet,
+  deleteReceiptRuleSet,
+  describeReceiptRuleSet,
+  listReceiptRuleSets,
+  setActiveReceiptRuleSet,
+  describeActiveReceiptRuleSet,
+  reorderReceiptRuleSet,
+  createReceiptRule,
+  updateReceiptRule,
+  deleteReceiptRule,
+  describeReceiptRule,
+  setReceiptRulePosition,
+  createReceiptFilter,
+  deleteReceiptFilter,
+  listReceiptFilters,
+  sendBounce,
+];
+
 /** The action table. */
-export const actions: V1Action[] = [...identityActions, ...notificationActions, ...sendingActions, ...templatedSendingActions, ...templateActions, ...configurationSetActions, ...accountActions];
+export const actions: V1Action[] = [...identityActions, ...notificationActions, ...sendingActions, ...templatedSendingActions, ...templateActions, ...configurationSetActions, ...accountActions, ...receivingActions];
