@@ -271,6 +271,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
           port: config.mxPort,
           maxConnections: config.smtpMaxConnections,
           maxConnectionsPerClient: config.smtpMaxConnectionsPerIp,
+          maxCommands: config.smtpMaxCommands,
           idleTimeoutMs: config.smtpIdleTimeoutMs,
           tls: { key: tls.key, cert: tls.cert },
         },

@@ -26,6 +26,8 @@ export interface MxSettings {
   port: number;
   maxConnections: number;
   maxConnectionsPerClient: number;
+  /** Commands one connection may send before it is closed (SESAME_SMTP_MAX_COMMANDS, as submission). */
+  maxCommands: number;
   idleTimeoutMs: number;
   tls: { key: string; cert: string };
 }
@@ -49,6 +51,7 @@ export async function startMx(deps: { core: Core; logger: Logger; metrics: Metri
   const limiter = new ConnectionLimiter({ total: settings.maxConnections, perClient: settings.maxConnectionsPerClient });
   const clients = new Map<string, string>();
   const inData = new Set<string>();
+  const commands = new Map<string, number>();
   let closing = false;
   const ip = (session: SMTPServerSession) => session.remoteAddress;
 
@@ -67,7 +70,26 @@ export async function startMx(deps: { core: Core; logger: Logger; metrics: Metri
     socketTimeout: settings.idleTimeoutMs,
     closeTimeout: 30_000,
     disableReverseLookup: true,
-    logger: false,
+    // smtp-server logs every command line at debug with its session id: the one per-command hook it
+    // has, used for the command limit (a session of endless NOOPs or RSETs is closed).
+    logger: {
+      debug: (entry: { tnx?: string; cid?: string }) => {
+        if (!entry || entry.tnx !== 'command' || typeof entry.cid !== 'string') return;
+        const n = (commands.get(entry.cid) ?? 0) + 1;
+        commands.set(entry.cid, n);
+        if (n <= settings.maxCommands) return;
+        for (const c of server.connections) {
+          if (c.id !== entry.cid) continue;
+          c.send(REPLIES.tooManyCommands.code, REPLIES.tooManyCommands.text, false);
+          c.close();
+        }
+      },
+      trace: () => {},
+      info: () => {},
+      warn: () => {},
+      error: () => {},
+      fatal: () => {},
+    } as never,
 
     onConnect(session, cb) {
       if (closing) return cb(smtpError(REPLIES.shuttingDown.code, REPLIES.shuttingDown.text));
@@ -144,6 +166,7 @@ export async function startMx(deps: { core: Core; logger: Logger; metrics: Metri
     },
 
     onClose(session) {
+      commands.delete(session.id);
       const key = clients.get(session.id);
       if (key === undefined) return;
       clients.delete(session.id);
