@@ -160,6 +160,18 @@ export class InboundService {
     const headers = [...added, ...split.headers.filter((h) => h.name.toLowerCase() !== 'return-path')];
     const mail = this.mailObject(m, messageId, started, headers);
 
+    // The received message is recorded once (its mail object and header block, not its body) so
+    // that SendBounce and `sesame events` can name it; it has no recipients to deliver. It belongs
+    // to the first account it was for (a domain verified by two accounts is rare).
+    const [firstAccount, firstRcpts] = [...byAccount][0]!;
+    await this.deps.storage.queue.enqueue([
+      {
+        message: { messageId, accountId: firstAccount, mailFrom: m.mailFrom, body: Buffer.alloc(0), configurationSet: null, createdAt: started, expiresAt: started, meta: { inbound: true, mail, recipients: firstRcpts, headers: headers.map((h) => h.raw).join('\r\n') } },
+        recipients: [],
+        events: [],
+        countTowardQuota: false,
+      },
+    ]);
     for (const [accountId, rcpts] of byAccount) {
       await this.runRules(accountId, rcpts, { m, messageId, started, auth, scan, headers, body: split.body, mail });
     }
@@ -330,16 +342,6 @@ export class InboundService {
   private async runRules(accountId: string, rcpts: string[], c: RuleContext): Promise<void> {
     const rules = this.rulesCache.get(accountId) ?? (await this.activeRules(accountId));
     let headers = c.headers;
-    // The received message is recorded (its mail object and header block, not its body) so that
-    // SendBounce and `sesame events` can name it; it has no recipients to deliver.
-    await this.deps.storage.queue.enqueue([
-      {
-        message: { messageId: c.messageId, accountId, mailFrom: c.m.mailFrom, body: Buffer.alloc(0), configurationSet: null, createdAt: c.started, expiresAt: c.started, meta: { inbound: true, mail: c.mail, recipients: rcpts, headers: c.headers.map((h) => h.raw).join('\r\n') } },
-        recipients: [],
-        events: [],
-        countTowardQuota: false,
-      },
-    ]);
     for (const rule of rules) {
       if (!rule.enabled) continue;
       const matched = rcpts.filter((r) => this.matches(rule, r));
