@@ -217,7 +217,11 @@ describe.skipIf(!CLAMD)('scanVirus against clamd (needs SESAME_TEST_CLAMD_URL)',
       for (let i = 0; i < 1024; i++) yield mib;
     }
     const v = await scanVirus(url, huge(), { timeoutMs: 20_000 });
-    expect(v).toMatchObject({ status: 'PROCESSING_FAILED', reason: expect.stringMatching(/size limit exceeded/) });
+    // clamd writes its reason and closes while data is still arriving, so the kernel answers our
+    // next write with a reset; whether clamd's line was read before the reset is a race of the two
+    // kernels' buffers. Either way the verdict is PROCESSING_FAILED, with one of those two reasons.
+    expect(v.status).toBe('PROCESSING_FAILED');
+    expect(v.reason).toMatch(/size limit exceeded|ECONNRESET|EPIPE/);
   });
 });
 
