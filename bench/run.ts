@@ -1,9 +1,11 @@
 /**
- * `npm run bench [-- --quick] [-- --profile] [-- --only=1,2,3,5,6,7,8] [-- --rounds=N] [-- --messages=N] [-- --depth=N]`
+ * `npm run bench [-- --quick] [-- --profile] [-- --only=1,2,3,4,5,6,7,8] [-- --rounds=N] [-- --messages=N] [-- --depth=N] [-- --s4-unsigned-only]`
+ * (`--s4-unsigned-only`: §4 without its context systems, Postfix as Debian ships it and Sesame with a DKIM-signed message)
  *
  * Measures BENCHMARKS.md §1 (API accept rate against the HTTP ceiling), §2 (end-to-end relay rate
  * against Postfix), §3 (SMTP submission accept rate against Postfix smtpd), §5 (latency at half
- * the §1 rate), §6 (memory) and §7 (accept rate with a deep queue against an empty one; `--depth`
+ * the §1 rate), §4 (inbound MX rate against Postfix smtpd → discard, smtp-source with 200 sessions and a
+ * connection per message; bench/lib/section4.ts), §6 (memory) and §7 (accept rate with a deep queue against an empty one; `--depth`
  * recipients, 1,000,000 by default) and §8 (the §2 relay on PostgreSQL with one and two worker
  * nodes; SESAME_BENCH_DATABASE_URL or SESAME_TEST_DATABASE_URL, else the local server), alternating
  * reference and Sesame round by round (A B A B A B),
@@ -36,6 +38,7 @@ import { BENCH_KEY, BENCH_SMTP_CREDENTIALS, startSesameChild, verifySenderDomain
 import { startSink, type Sink } from './lib/sink.ts';
 import { messageIdsOf, smtpLoad, smtpMessage, type SmtpLoadOptions, type SmtpLoadResult } from './lib/smtp-load.ts';
 import { section5, section6, section7, section8, type BenchContext } from './lib/sections-5-7.ts';
+import { section4 } from './lib/section4.ts';
 import { memoryOf } from './lib/proc.ts';
 
 // The pinned SDK (used only to create identities) warns about Node 20 on every client; noise here.
@@ -46,7 +49,7 @@ const args = process.argv.slice(2);
 const opt = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const QUICK = args.includes('--quick');
 const PROFILE = args.includes('--profile');
-const SECTIONS = new Set((opt('only') ?? '1,2,3,5,6,7,8').split(','));
+const SECTIONS = new Set((opt('only') ?? '1,2,3,4,5,6,7,8').split(','));
 /** §8: the PostgreSQL server the nodes share (trust auth on loopback, as on this machine). */
 const DATABASE_URL = process.env.SESAME_BENCH_DATABASE_URL ?? process.env.SESAME_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** §7: recipients already queued (BENCHMARKS: 1,000,000). */
@@ -56,6 +59,8 @@ const MESSAGES = Number(opt('messages') ?? (QUICK ? 2_000 : 20_000));
 const WARMUP = Math.min(500, MESSAGES);
 const CONCURRENCY = 64;
 const SOURCE_SESSIONS = 20;
+/** §4: smtp-source sessions, one message per connection (BENCHMARKS §4: 200). */
+const MX_SESSIONS = 200;
 /** §3: reused SMTP sessions of the load generator. */
 const SMTP_SESSIONS = 20;
 const BODY_BYTES = 2_000;
@@ -563,6 +568,7 @@ async function main() {
   let s1: Awaited<ReturnType<typeof section1>> | undefined;
   let s2: Awaited<ReturnType<typeof section2>> | undefined;
   let s3: Awaited<ReturnType<typeof section3>> | undefined;
+  let s4: Awaited<ReturnType<typeof section4>> | { error: string } | undefined;
   let s5: Awaited<ReturnType<typeof section5>> | undefined;
   let s6: Awaited<ReturnType<typeof section6>> | undefined;
   let s7: Awaited<ReturnType<typeof section7>> | undefined;
@@ -571,6 +577,9 @@ async function main() {
     if (SECTIONS.has('1')) s1 = await section1(dns, sink, profileDir);
     if (SECTIONS.has('2')) s2 = await section2(dns, sink, profileDir);
     if (SECTIONS.has('3')) s3 = await section3(dns, profileDir);
+    if (SECTIONS.has('4')) {
+      s4 = await section4({ dns, sink, messages: MESSAGES, rounds: ROUNDS, warmup: WARMUP, sessions: MX_SESSIONS, bodyBytes: BODY_BYTES, signed: !args.includes('--s4-unsigned-only'), postfixDefaults: !args.includes('--s4-unsigned-only'), profileDir, timeoutMs: DELIVERY_TIMEOUT_MS, log }).catch((err: Error) => ({ error: err.message }));
+    }
     const ctx: BenchContext = { dns, sink, sender: SENDER, dest: DEST, makeBody, messages: MESSAGES, rounds: ROUNDS, concurrency: CONCURRENCY, deliveryTimeoutMs: DELIVERY_TIMEOUT_MS, log };
     if (SECTIONS.has('5')) s5 = await section5(ctx, s1 ? s1.sesameMedian / 2 : Number(opt('rate') ?? 300));
     if (SECTIONS.has('6')) {
@@ -625,7 +634,15 @@ async function main() {
   if (s7) {
     summary.push(`| 7 | API accept rate with ${fmt(s7.depth)} recipients queued (${fmt(s7.domains)} domains, due in 1 h), msg/s | the same with an empty queue | ${fmt(s7.referenceMedian)} | ${fmt(s7.sesameMedian)} | ${fmt(s7.ratio, 3)} | ≥ ${s7.target} | ${s7.ratio >= s7.target ? 'yes' : `no (${fmt((s7.ratio / s7.target) * 100)} % of target)`} |`);
   }
-  summary.push('| 4 | inbound MX rate | `smtp-source` → Postfix, local discard | – | – | – | ≥ 1 | not measured: receiving (the MX listener) is not built yet |');
+  if (s4 && !('error' in s4)) {
+    const ref = 'unavailable' in s4.postfix ? `Postfix: unavailable (${s4.postfix.unavailable})` : `Postfix ${s4.postfix.version} smtpd → local \`discard\`, default durability, \`default_process_limit = 200\``;
+    const met = Number.isNaN(s4.ratio) ? 'n/a' : s4.ratio >= s4.target ? 'yes' : `no (${fmt((s4.ratio / s4.target) * 100)} % of target)`;
+    const ses = s4.sesameUnavailable ? `unmeasured (${s4.sesameUnavailable.split('\n')[0]})` : fmt(s4.sesameMedian);
+    summary.push(`| 4 | inbound MX rate, msg/s (\`smtp-source\`, ${MX_SESSIONS} sessions, a new connection per message; Sesame: rule with an S3 action, SPF/DKIM/DMARC on, scanning off) | ${ref} | ${fmt(s4.referenceMedian)} | ${ses} | ${fmt(s4.ratio, 3)} | ≥ ${s4.target} | ${met} |`);
+    if (s4.defaultsMedian !== undefined) summary.push(`| 4 | (context) the same Sesame rounds against Postfix as Debian ships it (process limit 100: port 25's listen queue overflows under 200 sessions, see below) | Postfix, Debian defaults | ${fmt(s4.defaultsMedian)} | ${fmt(s4.sesameMedian)} | ${fmt(s4.defaultsRatio, 3)} | – | – |`);
+    if (s4.signedMedian !== undefined) summary.push(`| 4 | (context) the same with a DKIM-signed message (\`smtp-source -F\`, RSA-2048 signature verified) | the same Postfix | ${fmt(s4.referenceMedian)} | ${fmt(s4.signedMedian)} | ${fmt(s4.signedRatio, 3)} | – | – |`);
+  } else if (s4) summary.push(`| 4 | inbound MX rate | \`smtp-source\` → Postfix, local discard | – | – | – | ≥ 1 | not measured: ${s4.error.split('\n')[0]} |`);
+  else summary.push('| 4 | inbound MX rate | `smtp-source` → Postfix, local discard | – | – | – | ≥ 1 | not run (`--only=4` runs it) |');
   if (s8 && 'error' in s8) summary.push(`| 8 | scale-out, §2 on PostgreSQL | §2 on SQLite | – | – | – | reported | not measured: ${s8.error.split('\n')[0]} |`);
   else if (s8) {
     const sqlite = s2 ? fmt(s2.sesameMedian) : '– (§2 not run)';
@@ -651,6 +668,21 @@ async function main() {
     if (!('unavailable' in s3.postfix)) summary.push(`§3 Postfix configuration (\`postconf -e\`, TLS settings undone afterwards): ${s3.postfix.postconf.map((x) => `\`${x}\``).join(', ')}.`);
     summary.push('');
   }
+  if (s4 && !('error' in s4)) {
+    summary.push(roundsTable(`§4 rounds (accept phase: smtp-source start → exit; generator = smtp-source; Postfix: server = master and its children, drainCpuSeconds = their CPU after the last 250 until the discard queue is empty; Sesame: one node for the section, benchProcessCpuSeconds = the bench process, i.e. the test DNS server answering Sesame's SPF/DMARC/DKIM queries)`, s4.rounds), '');
+    const v = s4.verification;
+    const c = s4.cpuPerMessageMs;
+    summary.push(
+      `§4 load: ${s4.load.generator}. Command: \`${s4.load.command}\`${s4.load.signedCommand ? `; signed variant: \`${s4.load.signedCommand}\`` : ''}. Message: ${s4.load.message}. ${s4.load.warmupMessages} warm-up messages per system.`,
+      `§4 Sesame: ${s4.sesame.node}. Rule set ${s4.sesame.ruleSet}. Verdicts: ${s4.sesame.verdicts}. Test DNS: ${Object.entries(s4.dns).map(([k, x]) => `${k} ${x}`).join('; ')}.`,
+      `§4 verification (${s4.sesame.verification}): ${fmt(v.acceptedBySmtpSource)} messages accepted in the measured Sesame rounds, ${fmt(v.objectsStored)} objects stored, ${v.mismatches} round(s) with a mismatch.`,
+      ...(s4.verdictSamples.plain ? [`§4 verdict headers of a stored message: \`${s4.verdictSamples.plain.join(' | ')}\`${s4.verdictSamples.signed ? `; signed variant: \`${s4.verdictSamples.signed.join(' | ')}\`` : ''}.`] : []),
+      `§4 CPU per message (median of rounds, ms): Postfix ${fmt(c.postfix, 3)} accepting (${fmt(c.postfixWithDrain, 3)} with the discard${c.postfixDefaults !== undefined ? `; ${fmt(c.postfixDefaults, 3)} with Debian's defaults` : ''}), Sesame ${fmt(c.sesame, 3)}${c.sesameSigned !== undefined ? ` (${fmt(c.sesameSigned, 3)} signed)` : ''}, smtp-source ${fmt(c.smtpSource, 3)}.`,
+      ...('unavailable' in s4.postfix ? [] : [`§4 Postfix configuration (\`postconf -e\`, relay_domains, transport_maps and default_process_limit put back afterwards): ${s4.postfix.postconf.map((x) => `\`${x}\``).join(', ')}. Variants: ${s4.postfix.variants}. ${s4.postfix.notes}.`]),
+      ...(s4.sesameWarnings ? [`§4 Sesame log (level warn): ${s4.sesameWarnings.lines} lines${s4.sesameWarnings.lines > 0 ? ' (the first ones are in the JSON)' : ''}.`] : []),
+      '',
+    );
+  }
   if (s5) {
     summary.push('### §5 rounds (open loop: each request leaves on schedule whatever the answers before it; latency from the scheduled start)', '', '| round | answered req/s | ok | p50 ms | p99 ms | p99.9 ms | max ms | failures |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
     for (const r of s5.rounds) summary.push(`| ${r.round} | ${fmt(r.rate)} | ${fmt(r.ok)} | ${fmt(r.p50ms, 1)} | ${fmt(r.p99ms, 1)} | ${fmt(r.p999ms, 1)} | ${fmt(r.maxms, 1)} | ${JSON.stringify(r.failures)} |`);
@@ -672,7 +704,7 @@ async function main() {
   const md = summary.join('\n');
   // One file per date; a second run on the same date keeps the first and adds the time of day.
   const stamp = existsSync(join(resultsDir, `${date}.json`)) ? `${date}-${started.toISOString().slice(11, 19).replace(/:/g, '')}` : date;
-  writeFileSync(join(resultsDir, `${stamp}.json`), `${JSON.stringify({ meta, sink: { kind: sink.kind, config: sink.config }, s1, s2, s3, s5, s6, s7, s8 }, null, 2)}\n`);
+  writeFileSync(join(resultsDir, `${stamp}.json`), `${JSON.stringify({ meta, sink: { kind: sink.kind, config: sink.config }, s1, s2, s3, s4, s5, s6, s7, s8 }, null, 2)}\n`);
   writeFileSync(join(resultsDir, `${stamp}.md`), `${md}\n`);
   process.stdout.write(`${md}\n`);
   log(`wrote ${join(resultsDir, stamp)}.json and .md`);

@@ -8,7 +8,7 @@
  * Nothing is installed here: when Postfix is missing the reference is reported unavailable.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { treeCpuSeconds, waitForTcp } from './proc.ts';
@@ -216,6 +216,145 @@ export async function startPostfix(sink: Sink, options: PostfixOptions = {}): Pr
         }
       }
       if (tlsDir) rmSync(tlsDir, { recursive: true, force: true });
+      if (startedHere) {
+        try {
+          run(POSTFIX, ['stop']);
+        } catch {
+          // already stopped
+        }
+      }
+    },
+  };
+}
+
+/**
+ * BENCHMARKS §4's reference: Postfix smtpd as the MX of `domain`, taking mail for it from any
+ * client (`relay_domains`) and handing it to the local `discard` transport (a transport map entry
+ * for that domain only, so that the relay settings of §2 and §3 stay as they are). Everything else
+ * is Postfix's default, durability included: cleanup flushes the queue file before smtpd's `250`,
+ * and qmgr → discard then removes it.
+ */
+export function postfixDiscardSettings(domain: string): string[] {
+  return [
+    'mydestination =',
+    'inet_interfaces = loopback-only',
+    'inet_protocols = ipv4',
+    'smtputf8_enable = no',
+    'maillog_file = /var/log/postfix.log',
+    'myhostname = mta.bench.test',
+    `relay_domains = ${domain}`,
+    `transport_maps = inline:{ ${domain}=discard:bench }`,
+  ];
+}
+
+/** Parameters that §4 sets and that other sections leave alone: put back by stop(). */
+const DISCARD_PARAMS = ['relay_domains', 'transport_maps', 'default_process_limit'] as const;
+
+/** A running Postfix configured as §4's discarding MX. */
+export interface PostfixDiscard {
+  version: string;
+  settings: string[];
+  masterPid(): number | undefined;
+  /** Files in Postfix's queue directories (incoming, active, deferred, hold, maildrop). */
+  queued(): number;
+  /** Waits until the queue is empty; performance.now() of that moment, or rejects after `timeoutMs`. */
+  drained(timeoutMs: number): Promise<number>;
+  /**
+   * Sets `default_process_limit` (undefined: Postfix's default, 100) and restarts Postfix (stop,
+   * start: master sizes smtpd's listen backlog from the process limit only when it starts).
+   */
+  restart(processLimit: number | undefined): Promise<void>;
+  /** The process limit in force (Postfix's default when none was set here). */
+  processLimit(): number;
+  /** Puts back relay_domains, transport_maps and default_process_limit, and stops Postfix if it was started here. */
+  stop(): Promise<void>;
+}
+
+/** Configures Postfix as the discarding MX of `domain` and starts (or reloads) it, with an empty queue. */
+export async function startPostfixDiscard(domain: string): Promise<PostfixDiscard> {
+  const settings = postfixDiscardSettings(domain);
+  const explicit = new Set(run(POSTCONF, ['-n']).split('\n').map((l) => l.split('=')[0]!.trim()));
+  const restore = DISCARD_PARAMS.map((p) => (explicit.has(p) ? ['-e', `${p} = ${run(POSTCONF, ['-h', p]).trim()}`] : ['-X', p]));
+  run(POSTCONF, ['-e', ...settings]);
+  const version = run(POSTCONF, ['-h', 'mail_version']).trim();
+  const queueDir = run(POSTCONF, ['-h', 'queue_directory']).trim();
+  let running: boolean;
+  try {
+    run(POSTFIX, ['status']);
+    running = true;
+  } catch {
+    running = false;
+  }
+  if (existsSync('/usr/lib/postfix/configure-instance.sh')) run('/usr/lib/postfix/configure-instance.sh', ['-']);
+  run(POSTFIX, ['check']);
+  if (running) run(POSTFIX, ['reload']);
+  else run(POSTFIX, ['start']);
+  const startedHere = !running;
+  try {
+    run('/usr/sbin/postsuper', ['-d', 'ALL']);
+  } catch {
+    // nothing queued
+  }
+  const masterPid = () => {
+    try {
+      return Number(readFileSync(MASTER_PID, 'utf8').trim()) || undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const queued = () => {
+    let n = 0;
+    for (const q of ['maildrop', 'incoming', 'active', 'deferred', 'hold']) {
+      try {
+        n += readdirSync(join(queueDir, q), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
+      } catch {
+        // no such queue
+      }
+    }
+    return n;
+  };
+  if (!(await waitForTcp(25, 10_000))) throw new Error('Postfix smtpd does not answer on 127.0.0.1:25');
+  return {
+    version,
+    settings,
+    masterPid,
+    queued,
+    async restart(processLimit) {
+      if (processLimit === undefined) run(POSTCONF, ['-X', 'default_process_limit']);
+      else run(POSTCONF, ['-e', `default_process_limit = ${processLimit}`]);
+      try {
+        run(POSTFIX, ['stop']);
+      } catch {
+        // not running
+      }
+      // `postfix start` refuses while the old master still holds its lock.
+      for (let i = 0; i < 100; i++) {
+        try {
+          run(POSTFIX, ['status']);
+        } catch {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      run(POSTFIX, ['start']);
+      if (!(await waitForTcp(25, 10_000))) throw new Error('Postfix smtpd does not answer on 127.0.0.1:25 after the restart');
+    },
+    processLimit: () => Number(run(POSTCONF, ['-h', 'default_process_limit']).trim()),
+    async drained(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        if (queued() === 0) return performance.now();
+        if (Date.now() > deadline) throw new Error(`Postfix queue: ${queued()} files still queued after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async stop() {
+      try {
+        for (const r of restore) run(POSTCONF, r);
+        if (!startedHere) run(POSTFIX, ['reload']);
+      } catch {
+        // best effort
+      }
       if (startedHere) {
         try {
           run(POSTFIX, ['stop']);
