@@ -75,6 +75,8 @@ export interface InboundMessage {
   helo: string;
   secure: boolean;
   raw: Buffer;
+  /** What `recipient()` decided for each address at RCPT, so that DATA does not decide it again. */
+  verdicts?: Map<string, RecipientVerdict>;
 }
 
 /** Where a recipient goes. */
@@ -130,7 +132,7 @@ export class InboundService {
     // Feedback first: those recipients get no rules.
     const byAccount = new Map<string, string[]>();
     for (const r of m.rcptTo) {
-      const v = await this.recipient(r, m.remoteIp);
+      const v = m.verdicts?.get(r) ?? (await this.recipient(r, m.remoteIp));
       if (v.kind === 'feedback') {
         const outcome = await this.deps.feedback({ rcptTo: r, raw: m.raw, remoteIp: m.remoteIp });
         this.deps.logger.info({ code: 'RECEIVED_FEEDBACK', rcpt: r, outcome, client: m.remoteIp }, `feedback for ${r}: ${outcome}`);

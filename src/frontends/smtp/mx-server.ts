@@ -11,7 +11,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import type { Core } from '../../core/index.ts';
+import type { Core, RecipientVerdict } from '../../core/index.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { MAX_MESSAGE_BYTES } from './context.ts';
@@ -52,6 +52,8 @@ export async function startMx(deps: { core: Core; logger: Logger; metrics: Metri
   const clients = new Map<string, string>();
   const inData = new Set<string>();
   const commands = new Map<string, number>();
+  /** Each session's RCPT verdicts, handed to core with the message (reset by a new MAIL). */
+  const verdicts = new Map<string, Map<string, RecipientVerdict>>();
   let closing = false;
   const ip = (session: SMTPServerSession) => session.remoteAddress;
 
@@ -109,7 +111,8 @@ export async function startMx(deps: { core: Core; logger: Logger; metrics: Metri
       );
     },
 
-    onMailFrom(address, _session, cb) {
+    onMailFrom(address, session, cb) {
+      verdicts.set(session.id, new Map());
       // Anyone may send to the MX; the null sender (bounces) too.
       if (address.address !== '' && !/^[^@\s]+@[^@\s]+$/.test(address.address)) return cb(smtpError(553, `5.1.7 <${address.address}>: Sender address rejected: not a valid address`));
       cb();
@@ -118,7 +121,10 @@ export async function startMx(deps: { core: Core; logger: Logger; metrics: Metri
     onRcptTo(address, session, cb) {
       core.inbound.recipient(address.address, ip(session)).then(
         (v) => {
-          if (v.kind !== 'refused') return cb();
+          if (v.kind !== 'refused') {
+            verdicts.get(session.id)?.set(address.address, v);
+            return cb();
+          }
           logger.info({ code: 'MX_RECIPIENT_REFUSED', client: ip(session), rcpt: address.address, reason: v.reason }, `MX refused ${address.address} from ${ip(session)}: ${v.reason}`);
           if (v.reason === 'relay') return cb(smtpError(554, `5.7.1 <${address.address}>: Relay access denied`));
           if (v.reason === 'blocked') return cb(smtpError(550, `5.7.1 <${address.address}>: Access denied: your address is blocked for this recipient`));
@@ -150,6 +156,7 @@ export async function startMx(deps: { core: Core; logger: Logger; metrics: Metri
               helo: session.hostNameAppearsAs ?? '',
               secure: session.secure,
               raw: result.data,
+              verdicts: verdicts.get(session.id),
             });
             reply = { code: out.code, text: out.text };
           }
@@ -167,6 +174,7 @@ export async function startMx(deps: { core: Core; logger: Logger; metrics: Metri
 
     onClose(session) {
       commands.delete(session.id);
+      verdicts.delete(session.id);
       const key = clients.get(session.id);
       if (key === undefined) return;
       clients.delete(session.id);
