@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- --quick] [-- --profile] [-- --only=1,2,3,4,5,6,7,8] [-- --rounds=N] [-- --messages=N] [-- --depth=N] [-- --s4-unsigned-only]`
- * (`--s4-unsigned-only`: §4 without its context systems, Postfix as Debian ships it and Sesame with a DKIM-signed message)
+ * `npm run bench [-- --quick] [-- --profile] [-- --only=1,2,3,4,5,6,7,8] [-- --rounds=N] [-- --messages=N] [-- --depth=N] [-- --s4-unsigned-only] [-- --s6-ways=api,smtp,mx]`
+ * (`--s4-unsigned-only`: §4 without its context systems, Postfix as Debian ships it and Sesame with a DKIM-signed message;
+ * `--s6-ways=`: which of §6's big-message ways to run, default all three: e.g. `npx tsx bench/run.ts --only=6 --s6-ways=mx`)
  *
  * Measures BENCHMARKS.md §1 (API accept rate against the HTTP ceiling), §2 (end-to-end relay rate
  * against Postfix), §3 (SMTP submission accept rate against Postfix smtpd), §5 (latency at half
@@ -37,7 +38,7 @@ import { median, processCpuSeconds, sleep, treeCpuSeconds } from './lib/proc.ts'
 import { BENCH_KEY, BENCH_SMTP_CREDENTIALS, startSesameChild, verifySenderDomain, type SesameChild } from './lib/sesame.ts';
 import { startSink, type Sink } from './lib/sink.ts';
 import { messageIdsOf, smtpLoad, smtpMessage, type SmtpLoadOptions, type SmtpLoadResult } from './lib/smtp-load.ts';
-import { section5, section6, section7, section8, type BenchContext } from './lib/sections-5-7.ts';
+import { section5, section6, section7, section8, type BenchContext, type Section6WayName } from './lib/sections-5-7.ts';
 import { section4 } from './lib/section4.ts';
 import { memoryOf } from './lib/proc.ts';
 
@@ -584,7 +585,8 @@ async function main() {
     if (SECTIONS.has('5')) s5 = await section5(ctx, s1 ? s1.sesameMedian / 2 : Number(opt('rate') ?? 300));
     if (SECTIONS.has('6')) {
       const peaks = (s2?.rounds ?? []).filter((r) => r.system === 'Sesame').map((r) => r.extra?.peakRssMB).filter((x): x is number => x !== undefined);
-      s6 = await section6(ctx, peaks.length > 0 ? Math.max(...peaks) * 2 ** 20 : undefined);
+      const ways = (opt('s6-ways') ?? 'api,smtp,mx').split(',').filter((w): w is Section6WayName => w === 'api' || w === 'smtp' || w === 'mx');
+      s6 = await section6(ctx, peaks.length > 0 ? Math.max(...peaks) * 2 ** 20 : undefined, ways);
     }
     if (SECTIONS.has('7')) s7 = await section7(ctx, DEPTH);
     if (SECTIONS.has('8')) s8 = await section8(ctx, DATABASE_URL).catch((err: Error) => ({ error: err.message }));
@@ -628,7 +630,9 @@ async function main() {
     const relay = s6.relayPeakRssMB;
     summary.push(`| 6 | peak RSS during the §2 relay, MB | – | – | ${fmt(relay)} | – | ≤ ${s6.relayTargetMB} MB | ${relay === undefined ? 'n/a (§2 not run)' : relay <= s6.relayTargetMB ? 'yes' : 'no'} |`);
     for (const [way, w] of Object.entries(s6.ways)) {
-      summary.push(`| 6 | one ${fmt(s6.messageMB)} MB message through ${way === 'api' ? 'the API (v2 Raw)' : 'SMTP'}: peak RSS above the node's RSS before, × message size | – | – | ${fmt(w.extraPerMessageSize, 2)} (${fmt(w.extraMB)} MB${w.delivered ? '' : `; not delivered: ${w.error ?? 'timeout'}`}) | – | ≤ ${s6.extraTarget} × | ${w.extraPerMessageSize <= s6.extraTarget && w.delivered ? 'yes' : 'no'} |`);
+      const through = way === 'api' ? 'the API (v2 Raw)' : way === 'smtp' ? 'SMTP' : 'the MX (rule with an S3 action, DKIM-signed, until the object is in the bucket)';
+      summary.push(`| 6 | one ${fmt(s6.messageMB)} MB message through ${through}: peak RSS above the node's RSS before, × message size | – | – | ${fmt(w.extraPerMessageSize, 2)} (${fmt(w.extraMB)} MB${w.delivered ? '' : `; not ${way === 'mx' ? 'stored' : 'delivered'}: ${w.error ?? 'timeout'}`}) | – | ≤ ${s6.extraTarget} × | ${w.extraPerMessageSize <= s6.extraTarget && w.delivered ? 'yes' : 'no'} |`);
+      if (w.extraWithGetPerMessageSize !== undefined) summary.push(`| 6 | (context) the same MX node, the object then read back whole with GetObject (streamed) | – | – | ${fmt(w.extraWithGetPerMessageSize, 2)} (${fmt(w.extraWithGetMB)} MB) | – | – | – |`);
     }
   }
   if (s7) {
@@ -689,7 +693,8 @@ async function main() {
     summary.push('');
   }
   if (s6) {
-    summary.push(`§6: each big message on a fresh node after 20 small ones; peak RSS (VmHWM, reset before the send: ${Object.values(s6.ways).every((w) => w.peakResettable) ? 'yes' : 'no, so the peak may predate the send'}) until the message is at the sink, minus VmRSS before the send.`, '');
+    summary.push(`§6: each big message on a fresh node after 20 small ones; peak RSS (VmHWM, reset before the send: ${Object.values(s6.ways).every((w) => w.peakResettable) ? 'yes' : 'no, so the peak may predate the send'}) until the message is at the sink (mx: until its object is in the bucket, HeadObject through the S3 API), minus VmRSS before the send.`, '');
+    if (s6.ways.mx?.notes) summary.push(`§6 mx: ${s6.ways.mx.notes}.`, '');
   }
   if (s8 && !('error' in s8)) {
     summary.push('### §8 rounds (each on a fresh PostgreSQL schema; the API node and the worker nodes share it)', '', '| round | worker nodes | msg/s end to end | accept msg/s | delivered | seconds |', '| ---: | ---: | ---: | ---: | ---: | ---: |');

@@ -51,7 +51,7 @@ interface PostfixVariant {
 }
 export const POSTFIX_SIZED: PostfixVariant = { system: 'Postfix, default_process_limit 200', processLimit: 200 };
 export const POSTFIX_DEFAULTS: PostfixVariant = { system: 'Postfix, Debian defaults (process limit 100)', processLimit: undefined };
-/** Simultaneous MX connections allowed from one client address on the bench node (default 20). */
+/** Simultaneous MX connections allowed from one client address on the bench node (SESAME_MX_MAX_CONNECTIONS_PER_IP, default 50). */
 const MAX_CONNECTIONS_PER_IP = 1000;
 
 /** One measured run, in bench/run.ts's Round shape. */
@@ -220,7 +220,7 @@ export async function section4(o: Section4Options) {
       await postfix.drained(o.timeoutMs);
     }
     try {
-      sesame = await startSesameChild({ dns, sinkPort: o.sink.port, profileDir: o.profileDir, extraEnv: { SESAME_SMTP_MAX_CONNECTIONS_PER_IP: String(MAX_CONNECTIONS_PER_IP) } });
+      sesame = await startSesameChild({ dns, sinkPort: o.sink.port, profileDir: o.profileDir, extraEnv: { SESAME_MX_MAX_CONNECTIONS_PER_IP: String(MAX_CONNECTIONS_PER_IP) } });
       mxPort = Number(sesame.env.SESAME_MX_PORT);
       if (!(await waitForTcp(mxPort, 10_000))) throw new Error(`Sesame's MX does not listen on 127.0.0.1:${mxPort}`);
       await verifySenderDomain(sesame, dns, S4_RECEIVING_DOMAIN, 'RSA_2048_BIT');
@@ -407,7 +407,7 @@ export async function section4(o: Section4Options) {
     },
     dns: { [S4_SENDER_DOMAIN]: `TXT "${SPF}"`, [`_dmarc.${S4_SENDER_DOMAIN}`]: `TXT "${DMARC}"`, ...(signed ? { [`${DKIM_SELECTOR}._domainkey.${S4_SENDER_DOMAIN}`]: 'TXT "v=DKIM1; k=rsa; p=<RSA-2048>"' } : {}) },
     sesame: {
-      node: `one fresh node (node bin/sesame.js serve, embedded SQLite, synchronous=FULL, blobs under the data dir, flushed) for the section; MX on SESAME_MX_PORT; SESAME_SMTP_MAX_CONNECTIONS_PER_IP=${MAX_CONNECTIONS_PER_IP} (default 20: the one loopback client stands for the internet's many); ${S4_RECEIVING_DOMAIN} verified (Easy DKIM RSA_2048_BIT); no SESAME_RSPAMD_URL / SESAME_CLAMD_URL`,
+      node: `one fresh node (node bin/sesame.js serve, embedded SQLite, synchronous=FULL, blobs under the data dir, flushed) for the section; MX on SESAME_MX_PORT; SESAME_MX_MAX_CONNECTIONS_PER_IP=${MAX_CONNECTIONS_PER_IP} (default 50: the one loopback client stands for the internet's many); ${S4_RECEIVING_DOMAIN} verified (Easy DKIM RSA_2048_BIT); no SESAME_RSPAMD_URL / SESAME_CLAMD_URL`,
       ruleSet: `${RULE_SET} (active): rule "store", Recipients [${S4_RECEIVING_DOMAIN}], ScanEnabled false, TlsPolicy Optional, Actions [S3Action {BucketName: ${BUCKET}}]`,
       verdicts: 'SPF, DKIM and DMARC by mailauth for every message (DNS: the bench test DNS server, no cache in Sesame); spam and virus scanning off (ScanEnabled false; rspamd and clamd not configured)',
       verification: `after each round: ListObjectsV2 on ${BUCKET} through the S3 API (pages of 1,000), objects gained = messages accepted`,

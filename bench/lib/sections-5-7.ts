@@ -1,20 +1,23 @@
 /**
  * BENCHMARKS §5 (latency at half the §1 rate), §6 (memory: peak RSS during the §2 relay, and one
- * 40 MB message through the API and through SMTP), §7 (the §1 accept rate with a deep queue
+ * 40 MB message through the API, through SMTP submission and through the MX), §7 (the §1 accept rate with a deep queue
  * against the same with an empty one, alternating) and §8 (the §2 relay on PostgreSQL with one and
  * two worker nodes).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateReceiptRuleCommand, CreateReceiptRuleSetCommand, SESClient, SetActiveReceiptRuleSetCommand } from '@aws-sdk/client-ses';
+import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { newMessageId } from '../../src/lib/ids.ts';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.ts';
 import type { TestDnsServer } from '../../test/helpers/dns-server.ts';
 import { fire, fireAtRate, presignSendEmail } from './load.ts';
-import { median, memoryOf, resetPeakMemory, sleep } from './proc.ts';
-import { BENCH_KEY, BENCH_SMTP_CREDENTIALS, startSesameChild, verifySenderDomain } from './sesame.ts';
+import { median, memoryOf, resetPeakMemory, sleep, waitForTcp } from './proc.ts';
+import { BENCH_KEY, BENCH_SMTP_CREDENTIALS, startSesameChild, verifySenderDomain, type SesameChild } from './sesame.ts';
 import type { Sink } from './sink.ts';
 
 /** What the sections share with bench/run.ts. */
@@ -82,16 +85,46 @@ function bigMessage(from: string, to: string, bytes: number): Buffer {
   return Buffer.concat([Buffer.from(head), Buffer.from(line.repeat(lines)), Buffer.from(tail)]);
 }
 
+/** What §6 measured for one way in. */
+export interface Section6Way {
+  baselineMB: number;
+  peakMB: number;
+  extraMB: number;
+  extraPerMessageSize: number;
+  /** api, smtp: the message is at the sink; mx: the object is in the bucket, as long as the message or longer. */
+  delivered: boolean;
+  peakResettable: boolean;
+  error?: string;
+  /** mx: what happened, for the report. */
+  notes?: string;
+  /** mx: the peak after the object was also read back whole with GetObject (streamed), above the same baseline. */
+  extraWithGetMB?: number;
+  extraWithGetPerMessageSize?: number;
+}
+
+/** §6 ways in: the API (v2 SendEmail Raw), SMTP submission, the MX with an S3 receipt action. */
+export type Section6WayName = 'api' | 'smtp' | 'mx';
+
+/** §6 'mx': the domain the node receives for, and the sending domain "on the internet" (SPF, DMARC, DKIM in the test DNS). */
+const S6_RECEIVING_DOMAIN = 'inbound6.bench.test';
+const S6_SENDER_DOMAIN = 'outside6.bench.test';
+const S6_BUCKET = 'bench-big';
+
 /**
  * §6: the peak RSS of the §2 relay rounds (given), and one ~39 MB message (SES's limit is 40 MB)
- * through the API (v2 SendEmail, Raw) and through SMTP, each on a fresh node: the node's peak RSS
- * from just before the send until the message is at the sink, minus its RSS before.
+ * through the API (v2 SendEmail, Raw), through SMTP submission and through the MX, each on a fresh
+ * node: the node's peak RSS from just before the send until the message is at the sink (api, smtp)
+ * or its object is in the bucket (mx, read with HeadObject through the S3 API), minus its RSS before.
  */
-export async function section6(c: BenchContext, relayPeakRss: number | undefined) {
+export async function section6(c: BenchContext, relayPeakRss: number | undefined, ways: Section6WayName[] = ['api', 'smtp', 'mx']) {
   const size = 39 * MB;
-  c.log(`§6: memory, one ${(size / MB).toFixed(0)} MB message through the API and through SMTP`);
-  const out: Record<string, { baselineMB: number; peakMB: number; extraMB: number; extraPerMessageSize: number; delivered: boolean; peakResettable: boolean; error?: string }> = {};
-  for (const way of ['api', 'smtp'] as const) {
+  c.log(`§6: memory, one ${(size / MB).toFixed(0)} MB message through ${ways.join(', ')}`);
+  const out: Partial<Record<Section6WayName, Section6Way>> = {};
+  for (const way of ways) {
+    if (way === 'mx') {
+      out.mx = await section6Mx(c, size);
+      continue;
+    }
     const s = await startSesameChild({ dns: c.dns, sinkPort: c.sink.port, waitForSmtp: true, extraEnv: { SESAME_LOG_LEVEL: 'error' } });
     try {
       await verifySenderDomain(s, c.dns, c.sender, 'RSA_2048_BIT');
@@ -128,6 +161,131 @@ export async function section6(c: BenchContext, relayPeakRss: number | undefined
     }
   }
   return { messageMB: size / MB, relayPeakRssMB: relayPeakRss === undefined ? undefined : relayPeakRss / MB, relayTargetMB: 300, extraTarget: 3, ways: out };
+}
+
+/**
+ * §6 'mx': a fresh node receives for a verified domain whose active receipt rule set has one rule
+ * with an S3 action (as §4 sets it up, through the SES v1 API); ScanEnabled off. The sender's
+ * domain publishes SPF, DMARC and a DKIM key, and the message is DKIM-signed (RSA-2048,
+ * relaxed/relaxed), so SPF, DKIM (over the whole 39 MB body) and DMARC do their real work. After
+ * 20 small messages through the MX, one ~39 MB message is sent with nodemailer (STARTTLS, as an
+ * MTA would) to SESAME_MX_PORT; its 250 comes after the object is stored, and the object is then
+ * looked up with HeadObject through the S3 API. The peak is read there; then the object is read
+ * back whole with GetObject (streamed through, its MD5 checked against the ETag) and the peak read
+ * again (reported beside it).
+ */
+async function section6Mx(c: BenchContext, size: number): Promise<Section6Way> {
+  const dkimKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  c.dns.set(S6_SENDER_DOMAIN, 'TXT', ['v=spf1 ip4:127.0.0.1 -all']);
+  c.dns.set(`_dmarc.${S6_SENDER_DOMAIN}`, 'TXT', ['v=DMARC1; p=none']);
+  c.dns.set(`bench._domainkey.${S6_SENDER_DOMAIN}`, 'TXT', [`v=DKIM1; k=rsa; p=${dkimKey.publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`]);
+  const from = `big@${S6_SENDER_DOMAIN}`;
+  const to = `big-mx@${S6_RECEIVING_DOMAIN}`;
+  const unsigned = bigMessage(from, to, size);
+  const signed = (await dkimSign(unsigned, { signatureData: [{ signingDomain: S6_SENDER_DOMAIN, selector: 'bench', privateKey: dkimKey.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, algorithm: 'rsa-sha256', canonicalization: 'relaxed/relaxed' }] } as never)) as { signatures: string };
+  const msg = Buffer.concat([Buffer.from(signed.signatures), unsigned]);
+
+  const s = await startSesameChild({ dns: c.dns, sinkPort: c.sink.port, extraEnv: { SESAME_LOG_LEVEL: 'error' } });
+  const mxPort = Number(s.env.SESAME_MX_PORT);
+  const s3 = new S3Client({ endpoint: s.url, region: BENCH_KEY.region, forcePathStyle: true, credentials: BENCH_KEY, maxAttempts: 1 });
+  const mx = () => nodemailer.createTransport({ host: '127.0.0.1', port: mxPort, secure: false, tls: { rejectUnauthorized: false } });
+  try {
+    if (!(await waitForTcp(mxPort, 10_000))) throw new Error(`Sesame's MX does not listen on 127.0.0.1:${mxPort}`);
+    await s3.send(new CreateBucketCommand({ Bucket: S6_BUCKET }));
+    await receiveWithS3Action(s, c.dns);
+    // Warm the path with small messages through the MX, let the heap settle, then measure from here.
+    const t = mx();
+    try {
+      for (let i = 0; i < 20; i++) await t.sendMail({ envelope: { from, to: [to] }, raw: `From: ${from}\r\nTo: ${to}\r\nSubject: warm-up ${i}\r\n\r\nwarm-up\r\n` });
+    } finally {
+      t.close();
+    }
+    await sleep(1000);
+    const peakResettable = resetPeakMemory(s.pid);
+    const before = memoryOf(s.pid)!;
+    let error: string | undefined;
+    let key: string | undefined;
+    const big = mx();
+    const t0 = performance.now();
+    try {
+      const info = await big.sendMail({ envelope: { from, to: [to] }, raw: msg });
+      const id = /^250 Ok (\w+)/.exec(info.response)?.[1];
+      if (!id) error = `the MX answered ${info.response}`;
+      else key = id;
+    } catch (err) {
+      error = (err as Error).message;
+    } finally {
+      big.close();
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    let stored = 0;
+    if (key) {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: S6_BUCKET, Key: key })).catch((err: Error) => {
+        error = `HeadObject: ${err.message}`;
+        return undefined;
+      });
+      stored = head?.ContentLength ?? 0;
+      if (head && stored < msg.length) error = `the object is ${stored} bytes, shorter than the ${msg.length}-byte message`;
+    }
+    const afterStore = memoryOf(s.pid)!;
+    // Then the object read back whole through the S3 API (GetObject streams it).
+    let extraWithGet: number | undefined;
+    let getNote = '';
+    if (key && !error) {
+      const o = await s3.send(new GetObjectCommand({ Bucket: S6_BUCKET, Key: key }));
+      const md5 = createHash('md5');
+      let got = 0;
+      for await (const chunk of o.Body as AsyncIterable<Uint8Array>) {
+        md5.update(chunk);
+        got += chunk.length;
+      }
+      const etagOk = o.ETag === `"${md5.digest('hex')}"`;
+      extraWithGet = memoryOf(s.pid)!.peak - before.rss;
+      getNote = `; GetObject read back ${got} bytes, ETag ${etagOk ? 'matches' : 'DOES NOT match'} the MD5`;
+      if (!etagOk || got !== stored) error = `GetObject gave ${got} bytes${etagOk ? '' : ' whose MD5 is not the ETag'}`;
+    }
+    const delivered = !error && stored >= msg.length;
+    const extra = afterStore.peak - before.rss;
+    const notes = `${(msg.length / MB).toFixed(1)} MB DKIM-signed message through the MX (STARTTLS) in ${seconds.toFixed(2)} s; object ${stored} bytes${getNote}`;
+    c.log(
+      `  mx: RSS ${(before.rss / MB).toFixed(0)} MB before, peak ${(afterStore.peak / MB).toFixed(0)} MB: ${(extra / MB).toFixed(0)} MB extra = ${(extra / size).toFixed(2)} × the message${delivered ? ', stored' : `, NOT stored ${error ?? ''}`}${extraWithGet !== undefined ? `; with GetObject ${(extraWithGet / MB).toFixed(0)} MB = ${(extraWithGet / size).toFixed(2)} ×` : ''} (${notes})`,
+    );
+    return {
+      baselineMB: before.rss / MB,
+      peakMB: afterStore.peak / MB,
+      extraMB: extra / MB,
+      extraPerMessageSize: extra / size,
+      delivered,
+      peakResettable,
+      ...(error ? { error } : {}),
+      notes,
+      ...(extraWithGet !== undefined ? { extraWithGetMB: extraWithGet / MB, extraWithGetPerMessageSize: extraWithGet / size } : {}),
+    };
+  } catch (err) {
+    c.log(`  mx: not measured: ${(err as Error).message}`);
+    return { baselineMB: NaN, peakMB: NaN, extraMB: NaN, extraPerMessageSize: NaN, delivered: false, peakResettable: false, error: (err as Error).message };
+  } finally {
+    s3.destroy();
+    await s.stop();
+  }
+}
+
+/** Verifies S6_RECEIVING_DOMAIN on the node and makes a rule set with one S3 action for it active (as §4, through the SES v1 API). */
+async function receiveWithS3Action(s: SesameChild, dns: TestDnsServer): Promise<void> {
+  await verifySenderDomain(s, dns, S6_RECEIVING_DOMAIN, 'RSA_2048_BIT');
+  const ses = new SESClient({ endpoint: s.url, region: BENCH_KEY.region, credentials: BENCH_KEY, maxAttempts: 1 });
+  try {
+    await ses.send(new CreateReceiptRuleSetCommand({ RuleSetName: 'bench-big' }));
+    await ses.send(
+      new CreateReceiptRuleCommand({
+        RuleSetName: 'bench-big',
+        Rule: { Name: 'store', Enabled: true, Recipients: [S6_RECEIVING_DOMAIN], ScanEnabled: false, TlsPolicy: 'Optional', Actions: [{ S3Action: { BucketName: S6_BUCKET } }] },
+      }),
+    );
+    await ses.send(new SetActiveReceiptRuleSetCommand({ RuleSetName: 'bench-big' }));
+  } finally {
+    ses.destroy();
+  }
 }
 
 /**

@@ -236,9 +236,28 @@ export const schema = {
   smtpMaxConnectionsPerIp: {
     env: 'SESAME_SMTP_MAX_CONNECTIONS_PER_IP',
     parse: parseInteger(1, 100_000),
-    default: 20,
-    description: 'Simultaneous SMTP submission connections from one client address (an IPv6 client counts per /64); more get `421 Too many concurrent SMTP connections`.',
+    // A submission client is usually one application host with a connection pool of its own
+    // (200 sessions is an ordinary pool for a bulk sender), not a stranger on the internet: the
+    // default takes such a pool whole, with room for sessions reconnecting, and still keeps one
+    // address to a quarter of the node's 1000 connections.
+    default: 250,
+    description:
+      'Simultaneous SMTP submission connections from one client address (an IPv6 client counts per /64); more get `421 Too many concurrent SMTP connections`. The default takes one application host with a 200-connection pool (plus sessions reconnecting) and still keeps one address to a quarter of the default `SESAME_SMTP_MAX_CONNECTIONS`; behind a load balancer that hides client addresses, every client counts as the balancer\'s.',
     usedBy: 'smtp',
+  },
+  mxMaxConnections: {
+    env: 'SESAME_MX_MAX_CONNECTIONS',
+    parse: parseInteger(1, 100_000),
+    default: 1000,
+    description: 'Simultaneous MX connections on this node; more get `421 4.7.0 <hostname> Error: too many connections`.',
+    usedBy: 'mx',
+  },
+  mxMaxConnectionsPerIp: {
+    env: 'SESAME_MX_MAX_CONNECTIONS_PER_IP',
+    parse: parseInteger(1, 100_000),
+    default: 50,
+    description: 'Simultaneous MX connections from one client address (an IPv6 client counts per /64), separate from the submission limit: large senders deliver over many sessions at once. More get `421 4.7.0 <hostname> Error: too many connections from <address>`, as from Postfix.',
+    usedBy: 'mx',
   },
   smtpMaxCommands: {
     env: 'SESAME_SMTP_MAX_COMMANDS',

@@ -28,9 +28,11 @@ import { ReputationService, type RatesObserver, type ReputationSettings } from '
 import { TrackingService, PIXEL_GIF } from './events/tracking.ts';
 import { EventBusesService } from './events/event-buses.ts';
 import { ObjectStoreService } from './receiving/object-store.ts';
+import { SpoolService } from './spool.ts';
 import { ReceiptRulesService } from './receiving/rules.ts';
 import { FunctionsService } from './receiving/functions.ts';
-import { InboundService, type ScanVerdict } from './receiving/inbound.ts';
+import { ExternalBucketsService } from './receiving/external-buckets.ts';
+import { InboundService, type ScanInput, type ScanVerdict } from './receiving/inbound.ts';
 import { FeedbackService } from './receiving/feedback.ts';
 
 export {
@@ -63,8 +65,10 @@ export { EventBusesService, type EventBus } from './events/event-buses.ts';
 export { ObjectStoreService, ObjectStoreError, S3_ERROR_CODES, STORED_HEADERS, validBucketName, s3Arn, resolveRange, type S3ErrorCode, type BucketInfo, type StoredObject, type StoredHeader, type PutObjectOptions, type ReadConditions, type ObjectContent, type ListObjectsOptions, type ObjectListing } from './receiving/object-store.ts';
 export { ReceiptRulesService, RECEIPT_LIMITS, type ReceiptRuleInput, type ReceiptActionInput, type ReceiptFilterInput, type ReceiptRuleSetView, type BouncedRecipientInput, type SendBounceInput, type ExtensionFieldInput } from './receiving/rules.ts';
 export { FunctionsService, type FunctionInfo } from './receiving/functions.ts';
-export { InboundService, type InboundMessage, type InboundReply, type RecipientVerdict, type ScanVerdict } from './receiving/inbound.ts';
+export { ExternalBucketsService, type ExternalBucket, type ExternalBucketInput } from './receiving/external-buckets.ts';
+export { InboundService, type InboundMessage, type InboundReply, type RecipientVerdict, type ScanInput, type ScanVerdict } from './receiving/inbound.ts';
 export { FeedbackService, bounceAddressId, type FeedbackInput, type FeedbackOutcome } from './receiving/feedback.ts';
+export { SpoolService, Spooler, isSpooled, sizeOf, SPOOL_FROM_BYTES, type MessageBytes, type SpooledMessage } from './spool.ts';
 export * from './events/destinations.ts';
 export { AccountsService, type Principal, type AccessKeyInfo, type NewAccessKey, type BootstrapResult } from './accounts/service.ts';
 export { parsePolicy, type PolicyDocument } from './accounts/policy.ts';
@@ -108,8 +112,8 @@ export interface CoreDeps {
   };
   /** Spam and virus scanners for received mail (main builds them from SESAME_RSPAMD_URL and SESAME_CLAMD_URL). */
   scanners?: {
-    spam?(raw: Buffer, ctx: { from: string; rcpt: string[]; ip: string; helo: string }): Promise<ScanVerdict>;
-    virus?(raw: Buffer): Promise<ScanVerdict>;
+    spam?(message: ScanInput, ctx: { from: string; rcpt: string[]; ip: string; helo: string }): Promise<ScanVerdict>;
+    virus?(message: ScanInput): Promise<ScanVerdict>;
   };
 }
 
@@ -144,10 +148,14 @@ export interface Core {
   eventBuses: EventBusesService;
   /** The built-in object store (S3-compatible) that receipt rules' S3 action writes to. */
   objectStore: ObjectStoreService;
+  /** Where front ends spool large messages while they arrive. */
+  spool: SpoolService;
   /** Receipt rule sets, rules and IP filters (SES v1 receiving), and v1 SendBounce. */
   receiptRules: ReceiptRulesService;
   /** Operator-registered HTTP functions for Lambda receipt actions. */
   functions: FunctionsService;
+  /** Buckets on S3-compatible endpoints that the S3 receipt action writes to (operator-linked). */
+  externalBuckets: ExternalBucketsService;
   /** Receiving: what the MX asks at connect, RCPT and the end of DATA. */
   inbound: InboundService;
   /** Asynchronous bounces (DSNs) and complaints (ARF) that arrive at bounce addresses. */
@@ -205,6 +213,7 @@ export function createCore(deps: CoreDeps): Core {
   const batcher = new CommitBatcher(deps.storage.queue);
   const objectStore = new ObjectStoreService(deps.storage, accounts, deps.box, deps.clock, { region: deps.settings.region });
   const functions = new FunctionsService(deps.storage, deps.clock, deps.settings.region);
+  const externalBuckets = new ExternalBucketsService(deps.storage, deps.box, deps.clock);
   const ev = deps.events ?? {};
   const nodeId = deps.nodeId ?? 'local';
   const retryWindowMs = ev.webhooks?.retryWindowMs ?? 86_400_000;
@@ -244,7 +253,11 @@ export function createCore(deps: CoreDeps): Core {
       logger: deps.logger,
       topics,
       functions,
-      putObject: (accountId, bucket, key, body, o) => objectStore.putObject(accountId, bucket, key, body, o),
+      // A bucket the operator linked to an S3-compatible endpoint takes the object there; any other is the built-in store's.
+      putObject: async (accountId, bucket, key, body, o) =>
+        (await externalBuckets.get(accountId, bucket))
+          ? externalBuckets.put(accountId, bucket, key, Buffer.isBuffer(body) ? [body] : body, { contentType: o.contentType ?? 'application/octet-stream', ...(o.kmsKeyArn ? { kmsKeyArn: o.kmsKeyArn } : {}) })
+          : objectStore.putObject(accountId, bucket, key, body, o),
       feedback: (input) => feedback.handle(input),
       sendReport: (accountId, m) => sending!.sendReport(accountId, m),
       buildDsn,
@@ -273,7 +286,7 @@ export function createCore(deps: CoreDeps): Core {
   });
   const queueAdmin = new QueueAdmin(deps.storage, deps.clock, { hostname: deps.settings.hostname }, deps.logger);
   const receiptRules = new ReceiptRulesService(deps.storage, accounts, sending, deps.clock, { region: deps.settings.region, accountId: deps.settings.accountId, hostname: deps.settings.hostname });
-  return { accounts, identities, tags, verification, sending, templates, configurationSets, accountSettings, suppression, batcher, delivery, queueAdmin, topics, dispatcher, webhooks, reputation, tracking, eventBuses: new EventBusesService(deps.storage, deps.box, deps.clock, deps.settings.region), functions, inbound, feedback, receiptRules, objectStore, settings: deps.settings };
+  return { accounts, identities, tags, verification, sending, templates, configurationSets, accountSettings, suppression, batcher, delivery, queueAdmin, topics, dispatcher, webhooks, reputation, tracking, eventBuses: new EventBusesService(deps.storage, deps.box, deps.clock, deps.settings.region), functions, externalBuckets, inbound, feedback, receiptRules, objectStore, spool: new SpoolService(deps.storage.blobs), settings: deps.settings };
 }
 
 /** Used when main gave no SNS signing key (CLI commands that never deliver). */

@@ -13,6 +13,7 @@
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 
@@ -42,6 +43,11 @@ export interface DkimSignResult {
 /** Signs messages with DKIM. */
 export interface DkimSigner {
   sign(message: Buffer, specs: DkimSignatureSpec[], signTime: Date): Promise<DkimSignResult>;
+  /**
+   * Signs a message read from a stream (a spooled large message), in the calling thread: mailauth
+   * hashes it chunk by chunk as it is read, so it is never whole in memory.
+   */
+  signStream(message: Readable, specs: DkimSignatureSpec[], signTime: Date): Promise<Omit<DkimSignResult, 'message'>>;
   /** Stops the worker threads (pending signatures are refused). */
   close(): Promise<void>;
 }
@@ -55,6 +61,13 @@ async function signHere(message: Buffer, specs: DkimSignatureSpec[], signTime: D
   // mailauth 4.13 signs only what is in signatureData (its typings also ask for the top level).
   const { signatures, errors } = await dkimSign(message, { ...first, signTime, signatureData: specs });
   return { message, signatures: signatures ?? '', errors: describeErrors(errors) };
+}
+
+async function signStreamHere(message: Readable, specs: DkimSignatureSpec[], signTime: Date): Promise<Omit<DkimSignResult, 'message'>> {
+  const first = specs[0];
+  if (!first) return { signatures: '', errors: [] };
+  const { signatures, errors } = await dkimSign(message, { ...first, signTime, signatureData: specs });
+  return { signatures: signatures ?? '', errors: describeErrors(errors) };
 }
 
 function describeErrors(errors: unknown): string[] {
@@ -152,6 +165,10 @@ class ThreadedSigner implements DkimSigner {
     });
   }
 
+  signStream(message: Readable, specs: DkimSignatureSpec[], signTime: Date): Promise<Omit<DkimSignResult, 'message'>> {
+    return signStreamHere(message, specs, signTime);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
@@ -165,6 +182,6 @@ export function defaultDkimThreads(): number {
 
 /** A DKIM signer on `threads` worker threads; 0 signs in the calling thread. */
 export function createDkimSigner(threads: number): DkimSigner {
-  if (threads <= 0) return { sign: signHere, close: async () => {} };
+  if (threads <= 0) return { sign: signHere, signStream: signStreamHere, close: async () => {} };
   return new ThreadedSigner(threads);
 }

@@ -29,29 +29,27 @@ export class MimeError extends Error {
 const MAX_LINE = 998; // RFC 5322 §2.1.1, excluding CRLF
 
 /**
+ * Where the header block ends: `end` is the offset just after its last line's LF, `bodyStart` the
+ * offset after the empty line (LF LF or LF CR LF). Undefined when `raw` holds no empty line.
+ */
+export function headerBlockEnd(raw: Buffer): { end: number; bodyStart: number } | undefined {
+  for (let i = raw.indexOf(0x0a); i !== -1; i = raw.indexOf(0x0a, i + 1)) {
+    if (raw[i + 1] === 0x0a) return { end: i + 1, bodyStart: i + 2 };
+    if (raw[i + 1] === 0x0d && raw[i + 2] === 0x0a) return { end: i + 1, bodyStart: i + 3 };
+  }
+  return undefined;
+}
+
+/**
  * Splits a raw message. Accepts CRLF or bare LF line ends in the header block (normalised to
  * CRLF); refuses a message without a header block, with header lines over 998 characters, or with
  * a bare CR in the header block.
  */
 export function splitMessage(raw: Buffer): SplitMessage {
-  let end = -1;
-  let sepLen = 0;
-  for (let i = 0; i < raw.length; i++) {
-    if (raw[i] !== 0x0a) continue;
-    // an empty line: LF LF or LF CR LF
-    if (raw[i + 1] === 0x0a) {
-      end = i + 1;
-      sepLen = 1;
-      break;
-    }
-    if (raw[i + 1] === 0x0d && raw[i + 2] === 0x0a) {
-      end = i + 1;
-      sepLen = 2;
-      break;
-    }
-  }
+  const block = headerBlockEnd(raw);
+  const end = block ? block.end : -1;
   const headerText = (end < 0 ? raw : raw.subarray(0, end)).toString('latin1');
-  const body = end < 0 ? Buffer.alloc(0) : raw.subarray(end + sepLen);
+  const body = block ? raw.subarray(block.bodyStart) : Buffer.alloc(0);
   const lines = headerText.split(/\r?\n/);
   if (lines[lines.length - 1] === '') lines.pop();
   const headers: HeaderField[] = [];

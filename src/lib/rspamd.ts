@@ -56,6 +56,15 @@ export interface CheckSpamOptions {
   timeoutMs?: number;
 }
 
+/**
+ * A message too large to hold in memory: its exact size (sent as Content-Length, which rspamd's
+ * HTTP parser wants before the body) and its bytes as a stream (a spool blob read from disk).
+ */
+export interface StreamedMessage {
+  size: number;
+  body: AsyncIterable<Buffer | Uint8Array>;
+}
+
 /** Default deadline of a check. */
 export const DEFAULT_RSPAMD_TIMEOUT_MS = 10_000;
 
@@ -114,10 +123,10 @@ function plainIp(ip: string): string {
 }
 
 /**
- * Checks `message` (the complete raw RFC 5322 message) with the rspamd normal worker at `url`
- * (e.g. `http://127.0.0.1:11333`). Never rejects.
+ * Checks `message` (the complete raw RFC 5322 message, in memory or streamed with its size) with
+ * the rspamd normal worker at `url` (e.g. `http://127.0.0.1:11333`). Never rejects.
  */
-export async function checkSpam(url: string, message: Buffer, o: CheckSpamOptions = {}): Promise<SpamVerdict> {
+export async function checkSpam(url: string, message: Buffer | StreamedMessage, o: CheckSpamOptions = {}): Promise<SpamVerdict> {
   const timeoutMs = o.timeoutMs ?? DEFAULT_RSPAMD_TIMEOUT_MS;
   let endpoint: URL;
   try {
@@ -129,7 +138,7 @@ export async function checkSpam(url: string, message: Buffer, o: CheckSpamOption
 
   const headers: Record<string, string | string[]> = {
     'Content-Type': 'message/rfc822',
-    'Content-Length': String(message.length),
+    'Content-Length': String(Buffer.isBuffer(message) ? message.length : message.size),
     // rspamd answers and closes; one connection per message keeps pooled sockets from going stale.
     Connection: 'close',
   };
@@ -177,7 +186,34 @@ export async function checkSpam(url: string, message: Buffer, o: CheckSpamOption
       res.on('error', (error) => failed(`rspamd at ${endpoint.host}: ${describeError(error)}`));
       res.on('end', () => finish(parseCheckReply(res.statusCode ?? 0, Buffer.concat(parts).toString('utf8'))));
     });
-    req.end(message);
+    if (Buffer.isBuffer(message)) {
+      req.end(message);
+      return;
+    }
+    // Streamed: written with backpressure, so only a few chunks are in memory at a time. Once a
+    // verdict or a failure settled the check, the rest is not read.
+    void (async () => {
+      let sent = 0;
+      for await (const chunk of message.body) {
+        if (settled) return;
+        sent += chunk.length;
+        if (sent > message.size) return failed(`the message is longer than the ${message.size} bytes announced`);
+        if (!req.write(chunk)) {
+          await new Promise<void>((next) => {
+            const done = (): void => {
+              req.off('drain', done);
+              req.off('close', done);
+              next();
+            };
+            req.on('drain', done);
+            req.on('close', done);
+          });
+        }
+      }
+      if (settled) return;
+      if (sent !== message.size) return failed(`the message is ${sent} bytes, not the ${message.size} announced`);
+      req.end();
+    })().catch((error: unknown) => failed(`reading the message to check failed: ${describeError(error)}`));
   });
 }
 

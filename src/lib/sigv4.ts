@@ -25,6 +25,11 @@ export interface SigV4Request {
   headers: Record<string, string | string[] | undefined>;
   /** The complete request body. */
   body: Buffer;
+  /**
+   * SHA-256 (hex) of the complete body, when the caller hashed it while streaming it (then `body`
+   * is not looked at and may be empty).
+   */
+  bodySha256?: string;
 }
 
 /** The fields of a SigV4 `Authorization` header. */
@@ -398,7 +403,7 @@ export function verifySignature(
     }
     payloadHash = declared;
   } else {
-    const bodyHash = sha256Hex(req.body);
+    const bodyHash = req.bodySha256 ?? sha256Hex(req.body);
     payloadHash = bodyHash;
     if (declared !== undefined) {
       const unsignedAllowed = declared === 'UNSIGNED-PAYLOAD' && auth.service === 's3';
@@ -539,7 +544,7 @@ export function verifyQuerySignature(
   }
   // The SDK's S3 presigner hoists its x-amz-content-sha256 (UNSIGNED-PAYLOAD) into the query.
   const declared = headerValue(req, 'x-amz-content-sha256')?.trim() ?? queryParams(req.query).get('X-Amz-Content-Sha256');
-  const payloadHash = declared ?? (auth.service === 's3' ? 'UNSIGNED-PAYLOAD' : sha256Hex(req.body));
+  const payloadHash = declared ?? (auth.service === 's3' ? 'UNSIGNED-PAYLOAD' : (req.bodySha256 ?? sha256Hex(req.body)));
   const query = req.query
     .split('&')
     .filter((piece) => piece !== '' && decodeQueryComponent(piece.split('=', 1)[0] as string) !== 'X-Amz-Signature')

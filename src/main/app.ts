@@ -6,7 +6,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.ts';
-import { createCore, systemClock, type BootstrapResult, type Clock, type Core, type DnsResolver } from '../core/index.ts';
+import { createCore, systemClock, type BootstrapResult, type Clock, type Core, type DnsResolver, type ScanInput } from '../core/index.ts';
 import { handleSesV1, sendV1Error } from '../frontends/ses-v1/handler.ts';
 import { registerSesV2, sendV2Error } from '../frontends/ses-v2/router.ts';
 import { SesError } from '../core/index.ts';
@@ -123,16 +123,17 @@ export async function openCore(config: Config, options: StartOptions = {}) {
     scanners: {
       ...(config.rspamdUrl
         ? {
-            spam: async (raw: Buffer, ctx: { from: string; rcpt: string[]; ip: string; helo: string }) => {
-              const v = await checkSpam(config.rspamdUrl!, raw, ctx);
+            // The message is streamed to rspamd with its length (a spooled 40 MB message is never read whole).
+            spam: async (message: ScanInput, ctx: { from: string; rcpt: string[]; ip: string; helo: string }) => {
+              const v = await checkSpam(config.rspamdUrl!, { size: message.size, body: message.stream() }, ctx);
               return { status: v.status, detail: v.reason ?? (v.score !== undefined ? `score ${v.score}/${v.required ?? '?'} (${v.action ?? ''})` : undefined) };
             },
           }
         : {}),
       ...(config.clamdUrl
         ? {
-            virus: async (raw: Buffer) => {
-              const v = await scanVirus(config.clamdUrl!, raw);
+            virus: async (message: ScanInput) => {
+              const v = await scanVirus(config.clamdUrl!, message.stream());
               return { status: v.status, detail: v.signature ?? v.reason };
             },
           }
@@ -269,8 +270,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
           hostname: config.hostname,
           listenHost: config.listenHost,
           port: config.mxPort,
-          maxConnections: config.smtpMaxConnections,
-          maxConnectionsPerClient: config.smtpMaxConnectionsPerIp,
+          maxConnections: config.mxMaxConnections,
+          maxConnectionsPerClient: config.mxMaxConnectionsPerIp,
           maxCommands: config.smtpMaxCommands,
           idleTimeoutMs: config.smtpIdleTimeoutMs,
           tls: { key: tls.key, cert: tls.cert },
@@ -324,6 +325,7 @@ function buildHttpApp(s: SesameInstance, notReady: () => string[], snsSigning: S
     frameworkErrors: (err, req, reply) => wireError(req, reply, err.statusCode ?? 400, err.code === 'FST_ERR_BAD_URL' ? `The request path is not valid percent-encoding: ${req.url.slice(0, 200)}` : err.message),
   });
   // Keep every body as raw bytes: SigV4 hashes the exact bytes, and each front end parses its own format.
+  // (v2 SendEmail streams its body instead, through its own parser: src/frontends/ses-v2/stream-body.ts.)
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   const deps = { core: s.core, region: s.config.region, logger: s.logger, metrics: s.metrics };

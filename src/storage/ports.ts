@@ -130,8 +130,13 @@ export interface MessageRecord {
   accountId: string;
   /** Envelope sender (Return-Path) used for every delivery attempt. */
   mailFrom: string;
-  /** The signed message, exactly as it will be sent. */
+  /**
+   * The signed message, exactly as it will be sent; for a message kept in the BlobStore (see
+   * `bodyBlob`) only its first part (the signatures and header block), the rest following from the blob.
+   */
   body: Buffer;
+  /** A large message's remaining bytes: BlobStore id and the offset in that blob where they start. */
+  bodyBlob?: BlobRange | null;
   configurationSet: string | null;
   /** Deliver only over TLS (the configuration set's TlsPolicy is REQUIRE). Default false. */
   requireTls?: boolean;
@@ -140,6 +145,18 @@ export interface MessageRecord {
   expiresAt: number;
   /** What events need about the message (SES's `mail` object), owned by core. */
   meta: Record<string, unknown>;
+}
+
+/** Bytes of a blob from `offset` to its end. */
+export interface BlobRange {
+  id: string;
+  offset: number;
+}
+
+/** A stored message body: `head`, followed by the blob range when there is one. */
+export interface StoredBody {
+  head: Buffer;
+  blob: BlobRange | null;
 }
 
 /** Where a recipient is in its life. Terminal states: delivered, bounced, suppressed. */
@@ -224,8 +241,8 @@ export interface QueueRepository {
    * setting owner and expiry. Two workers never get the same recipient.
    */
   lease(owner: string, now: number, leaseMs: number, limit: number): Promise<LeasedRecipient[]>;
-  /** The stored body of a message. */
-  body(messageId: string): Promise<Buffer | undefined>;
+  /** The stored body of a message: its bytes in the row, and where the rest is when it is in the BlobStore. */
+  body(messageId: string): Promise<StoredBody | undefined>;
   /**
    * Applies updates of recipients still leased by `owner`, with each update's events and suppression
    * entry, in one transaction, and releases the leases. Returns how many applied: an update whose
@@ -460,12 +477,21 @@ export interface ObjectRepository {
 export interface BlobStore {
   /** Stores the bytes durably; returns their id. */
   put(data: Buffer | AsyncIterable<Buffer>): Promise<{ id: string; size: number }>;
+  /** A blob written piece by piece (a message spooled while it arrives); durable once committed. */
+  writer(): Promise<BlobWriter>;
   /** The bytes, or undefined when there is no such blob. */
   get(id: string): Promise<Buffer | undefined>;
-  /** The bytes as a stream (for large content). */
-  stream(id: string): Promise<AsyncIterable<Buffer> | undefined>;
+  /** The bytes from `start` (default 0) to the end, as a stream, or undefined when there is no such blob. */
+  stream(id: string, start?: number): Promise<AsyncIterable<Buffer> | undefined>;
   /** Removes; no error when it does not exist. */
   delete(id: string): Promise<void>;
+}
+
+/** A blob being written: `commit` makes it durable and returns its id; `abort` drops what was written. */
+export interface BlobWriter {
+  write(chunk: Buffer): Promise<void>;
+  commit(): Promise<{ id: string; size: number }>;
+  abort(): Promise<void>;
 }
 
 /** Events of an account counted per time bucket and type (for GetSendStatistics). */
@@ -501,6 +527,8 @@ export interface Storage {
   readonly functions: NamedRepository;
   /** Buckets of the built-in object store (data: bucket settings). */
   readonly buckets: NamedRepository;
+  /** Buckets on S3-compatible endpoints the S3 receipt action writes to (data: endpoint, region, bucket, key id, sealed secret). */
+  readonly externalBuckets: NamedRepository;
   /** Objects of the built-in object store (their bytes are in the BlobStore). */
   readonly objects: ObjectRepository;
   /** Large byte content kept outside the rows that name it. */

@@ -15,7 +15,7 @@ const out = mkdtempSync(join(tmpdir(), 'sesame-bench-harness-'));
 describe('bench harness (quick, tiny)', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-  it('runs §1, §5, §6 and §7 and writes a report with every figure', () => {
+  it('runs §1, §5, §6 (API, SMTP and MX) and §7 and writes a report with every figure', () => {
     execFileSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--messages=300', '--rounds=1', '--only=1,5,6,7', '--depth=3000', `--out=${out}`], {
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 280_000,
@@ -34,7 +34,7 @@ describe('bench harness (quick, tiny)', () => {
     expect(r.s1.sesameMedian).toBeGreaterThan(0);
     expect(r.s5.rounds[0]!.ok).toBeGreaterThan(0);
     expect(r.s5.rounds[0]!.p99ms).toBeGreaterThan(0);
-    expect(Object.keys(r.s6.ways).sort()).toEqual(['api', 'smtp']);
+    expect(Object.keys(r.s6.ways).sort()).toEqual(['api', 'mx', 'smtp']);
     for (const w of Object.values(r.s6.ways)) expect(w.delivered).toBe(true);
     expect(r.s7.depth).toBe(3000);
     for (const x of r.s7.rounds) expect(x.rate).toBeGreaterThan(0);

@@ -1,15 +1,16 @@
 /**
  * The MX's own edge rules, over a raw socket as an attacker or a broken MTA would talk: STARTTLS
  * offered and no AUTH, a command limit per connection, SMTP smuggling refused (a bare LF in DATA),
- * and no relaying even after a recipient was accepted.
+ * and no relaying even after a recipient was accepted; its own connection limits, per client address
+ * and in total, apart from the submission port's.
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { eventually, startTestServer, type TestServer } from '../helpers/server.ts';
 
-/** A line-oriented SMTP client over a plain socket. */
-async function open(port: number): Promise<{ send(line: string): Promise<string>; raw(data: string): void; reply(): Promise<string>; close(): void; socket: Socket }> {
-  const socket = connect(port, '127.0.0.1');
+/** A line-oriented SMTP client over a plain socket (from `localAddress`, default 127.0.0.1). */
+async function open(port: number, localAddress?: string): Promise<{ send(line: string): Promise<string>; raw(data: string): void; reply(): Promise<string>; close(): void; socket: Socket }> {
+  const socket = connect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) });
   let buffer = '';
   const waiting: Array<() => void> = [];
   socket.on('data', (d: Buffer) => {
@@ -89,5 +90,45 @@ describe('MX hardening', () => {
     c.raw('Subject: x\r\n\r\nfirst\n.\nMAIL FROM:<evil@outside.test>\r\n.\r\n');
     expect(await c.reply()).toMatch(/^550 5\.5\.2 .*bare <LF>/);
     c.close();
+  });
+});
+
+describe('MX connection limits', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // The submission limit is lower than the MX's: the MX must not share it.
+    server = await startTestServer({ env: { SESAME_SMTP_MAX_CONNECTIONS_PER_IP: '1', SESAME_MX_MAX_CONNECTIONS_PER_IP: '3', SESAME_MX_MAX_CONNECTIONS: '4' } });
+  });
+  afterAll(() => server?.close());
+
+  it('refuses the connection over SESAME_MX_MAX_CONNECTIONS_PER_IP, and over SESAME_MX_MAX_CONNECTIONS, with Postfix\'s 421 4.7.0; a closed one frees its place', async () => {
+    const open3 = [await open(server.mxPort), await open(server.mxPort), await open(server.mxPort)];
+    for (const c of open3) expect(await c.reply()).toMatch(/^220 /);
+
+    // The fourth from the same address: refused before the greeting, and the connection closed.
+    const fourth = await open(server.mxPort);
+    expect(await fourth.reply()).toMatch(/^421 4\.7\.0 mta\.sesame\.test Error: too many connections from (::ffff:)?127\.0\.0\.1\r\n$/);
+    expect(await fourth.reply()).toBe('');
+    fourth.close();
+    expect(server.logs.some((l) => l.code === 'MX_TOO_MANY_CONNECTIONS' && l.limit === 'per-client' && l.max === 3)).toBe(true);
+
+    // Another address still gets in up to the node's total (4), then the total refuses.
+    const other = await open(server.mxPort, '127.0.0.2');
+    expect(await other.reply()).toMatch(/^220 /);
+    const fifth = await open(server.mxPort, '127.0.0.3');
+    expect(await fifth.reply()).toMatch(/^421 4\.7\.0 mta\.sesame\.test Error: too many connections/);
+    fifth.close();
+    expect(server.logs.some((l) => l.code === 'MX_TOO_MANY_CONNECTIONS' && l.limit === 'total' && l.max === 4)).toBe(true);
+
+    // Closing one (QUIT) lets the next connection from that address in.
+    expect(await open3[0]!.send('QUIT')).toMatch(/^221 /);
+    open3[0]!.close();
+    await eventually(async () => {
+      const c = await open(server.mxPort);
+      const greeting = await c.reply();
+      c.close();
+      return greeting.startsWith('220 ');
+    }, 5000, 'a place to free up');
+    for (const c of [...open3.slice(1), other]) c.close();
   });
 });

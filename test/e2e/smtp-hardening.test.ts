@@ -237,6 +237,8 @@ describe('SMTP limits', () => {
     expect(open.map((o) => o.greeting)).toEqual(Array(3).fill('220 mta.sesame.test ESMTP Sesame'));
     const fourth = await Probe.open(server.smtpPort, false);
     expect(fourth.greeting).toBe('421 Too many concurrent SMTP connections');
+    // The refusal names the limit that was reached, so that an operator knows which setting to look at.
+    expect(server.logs.some((l) => l.code === 'SMTP_CONNECTION_REFUSED' && l.limit === 'per-client' && l.max === 3)).toBe(true);
     await fourth.probe.closed;
     open[0]!.probe.close();
     await open[0]!.probe.closed;

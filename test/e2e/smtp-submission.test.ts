@@ -4,7 +4,7 @@
  * STARTTLS and over implicit TLS; the message reaches the sink DKIM-signed with the MessageId of
  * `250 Ok <MessageId>` in its Message-ID, and `sesame events` shows it. swaks, a real client run as
  * a process, goes through the refusal cases. 200 parallel connections each sending 10 messages all
- * get 250 (or a clean 4xx), and every 250 is delivered.
+ * get 250 with the default limits (issue #12), and every one is delivered.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,7 +52,8 @@ describe.each(testBackends())('SMTP submission (%s)', (backend) => {
     fixture = await startSendingFixture({
       backend,
       // Wrong passwords are part of these tests; the brute-force brake has its own test (smtp-hardening).
-      env: { SESAME_SMTP_AUTH_MAX_FAILURES: '10000', SESAME_SMTP_AUTH_FAILURE_DELAY: '0ms', SESAME_SMTP_MAX_CONNECTIONS_PER_IP: '250' },
+      // The connection limits are the defaults: they take the 200-connection load below whole.
+      env: { SESAME_SMTP_AUTH_MAX_FAILURES: '10000', SESAME_SMTP_AUTH_FAILURE_DELAY: '0ms' },
     });
     ({ server, sink } = fixture);
     // The password as an operator gets it: from the real CLI.
@@ -286,7 +287,7 @@ describe.each(testBackends())('SMTP submission (%s)', (backend) => {
     });
   });
 
-  it('takes 200 parallel connections sending 10 messages each: every reply is 250 or a clean 4xx, and every 250 is delivered', async () => {
+  it('takes 200 parallel connections sending 10 messages each: every reply is 250, and every message is delivered', async () => {
     const started = Date.now();
     const ids: string[] = [];
     const temporary: string[] = [];
@@ -313,8 +314,9 @@ describe.each(testBackends())('SMTP submission (%s)', (backend) => {
     );
     const acceptedMs = Date.now() - started;
     expect(other).toEqual([]);
-    expect(ids.length + temporary.length).toBe(2000);
-    expect(ids.length).toBeGreaterThan(0);
+    expect(temporary).toEqual([]);
+    expect(ids).toHaveLength(2000);
+    expect(new Set(ids).size).toBe(2000);
     const wanted = new Set(ids);
     await sink.waitFor(() => sink.messages.filter((m) => wanted.has(/Message-ID: <([^@]+)@/i.exec(m.raw.toString())?.[1] ?? '')).length >= ids.length, 120_000, `${ids.length} load messages at the sink`);
     const deliveredMs = Date.now() - started;

@@ -15,6 +15,7 @@ import type { CompletionItem, EventRecord, LeasedRecipient, Storage } from '../.
 import { isDnsNotFound, type Clock, type DnsResolver } from '../clock.ts';
 import { bounceEvent, deliveryDelayEvent, deliveryEvent, type MailObject } from '../events/model.ts';
 import { GroupCommit } from '../queue/batcher.ts';
+import { storedBodyStream } from '../spool.ts';
 import { DomainLimits, type DomainLimitSettings } from './limits.ts';
 
 /** Delivery settings. */
@@ -274,7 +275,9 @@ export class DeliveryWorker {
   /** Sends one message to its recipients on an open connection; per-recipient outcomes. */
   private async sendOne(c: SMTPConnection, group: LeasedRecipient[]): Promise<Map<string, Outcome> & { broken?: boolean; brokenReason?: string }> {
     const out = new Map<string, Outcome>() as Map<string, Outcome> & { broken?: boolean; brokenReason?: string };
-    const body = await this.storage.queue.body(group[0]!.messageId);
+    const stored = await this.storage.queue.body(group[0]!.messageId);
+    // A large message streams from the BlobStore behind the head its row holds.
+    const body = stored && (stored.blob ? await storedBodyStream(this.storage.blobs, stored) : stored.head);
     if (!body) {
       for (const r of group) out.set(r.rcpt, { kind: 'permanent', response: '554 5.3.0 Message body missing from the queue' });
       return out;

@@ -12,15 +12,25 @@
  *   Stop, AddHeader. Everything a rule does is stored (object, HTTP deliveries, bounce in the
  *   outbound queue) before the 250 reply, so an accepted message is never lost; a failure answers
  *   451 and the sending MTA tries again.
+ *
+ * Large messages stream (BENCHMARKS §6, ARCHITECTURE "stream large bodies"): the MX hands over
+ * `MessageBytes`, and a message over 1 MiB arrives spooled in the BlobStore with only its first MiB
+ * in memory. The header block is parsed from that head; mailauth, rspamd and clamd read the spool
+ * as streams; the S3 action writes the stored object (Sesame's header block, then the original body)
+ * from a stream; the SNS action's content (150 KB at most) and a feedback report (10 MB at most) are
+ * the only things ever read whole. The spool blob is deleted when processing ends, whatever the
+ * outcome: the S3 object is always a new blob (its header block differs from the spool's).
  */
 import { randomBytes } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
+import { Readable } from 'node:stream';
 import { authenticate } from 'mailauth';
 import { checkEmailAddress } from '../../lib/domain.ts';
-import { field, headerValue, headerValues, joinMessage, parseAddressList, splitMessage, type HeaderField } from '../../lib/mime.ts';
+import { field, headerBlockEnd, headerValue, headerValues, parseAddressList, splitMessage, type HeaderField } from '../../lib/mime.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Storage, WebhookRecord } from '../../storage/ports.ts';
 import type { Clock, DnsResolver } from '../clock.ts';
+import { isSpooled, readAll, sizeOf, type MessageBytes } from '../spool.ts';
 import { fromRecord } from '../identities/model.ts';
 import { allNamed } from '../paging.ts';
 import type { TopicsService } from '../events/topics.ts';
@@ -33,6 +43,12 @@ export interface ScanVerdict {
   detail?: string;
 }
 
+/** A message as a scanner reads it: its exact size, and its bytes as a new stream at each call. */
+export interface ScanInput {
+  size: number;
+  stream(): AsyncIterable<Buffer>;
+}
+
 /** What receiving needs from other services (narrow, so each can be tested alone). */
 export interface InboundDeps {
   storage: Storage;
@@ -41,17 +57,17 @@ export interface InboundDeps {
   logger: Logger;
   topics: TopicsService;
   functions: FunctionsService;
-  /** Stores an object in the built-in store (the S3 action). */
-  putObject(accountId: string, bucket: string, key: string, body: Buffer, o: { contentType?: string; encrypt?: boolean }): Promise<unknown>;
-  /** Handles a message that arrived at one of Sesame's bounce addresses. */
+  /** Stores an object in the built-in store (the S3 action), its bytes streamed; `size` is what the stream must yield. */
+  putObject(accountId: string, bucket: string, key: string, body: Buffer | AsyncIterable<Buffer>, o: { contentType?: string; encrypt?: boolean; size?: number; kmsKeyArn?: string }): Promise<unknown>;
+  /** Handles a message that arrived at one of Sesame's bounce addresses (at most FEEDBACK_MAX_BYTES, in memory). */
   feedback(input: { rcptTo: string; raw: Buffer; remoteIp: string }): Promise<string>;
   /** Queues a prebuilt message (a bounce) for outbound delivery; returns its MessageId. */
   sendReport(accountId: string, m: { from: string; to: string; raw: Buffer }): Promise<string>;
   /** Builds a DSN (RFC 3464) for the Bounce action. */
   buildDsn(o: { from: string; to: string; reportingMta: string; originalHeaders: string; recipients: Array<{ address: string; status: string; action: 'failed' | 'delayed'; diagnostic?: string }>; explanation?: string; messageId: string; date: Date }): Buffer;
-  /** Spam and virus scanners, when configured. */
-  scanSpam?(raw: Buffer, ctx: { from: string; rcpt: string[]; ip: string; helo: string }): Promise<ScanVerdict>;
-  scanVirus?(raw: Buffer): Promise<ScanVerdict>;
+  /** Spam and virus scanners, when configured; they read the message as a stream. */
+  scanSpam?(message: ScanInput, ctx: { from: string; rcpt: string[]; ip: string; helo: string }): Promise<ScanVerdict>;
+  scanVirus?(message: ScanInput): Promise<ScanVerdict>;
   /** Called after HTTP deliveries were stored (the webhook worker's wake). */
   onDeliveries(): void;
 }
@@ -74,7 +90,11 @@ export interface InboundMessage {
   remoteIp: string;
   helo: string;
   secure: boolean;
-  raw: Buffer;
+  /**
+   * The message as DATA delivered it: in memory, or spooled in the BlobStore. A spooled message
+   * belongs to `receive()` from the call on: its blob is deleted when processing ends.
+   */
+  raw: MessageBytes;
   /** What `recipient()` decided for each address at RCPT, so that DATA does not decide it again. */
   verdicts?: Map<string, RecipientVerdict>;
 }
@@ -91,6 +111,12 @@ export interface InboundReply {
 
 /** SES's receipt notification's limit for the SNS action's content (150 KB; larger mail is not sent). */
 const SNS_CONTENT_LIMIT = 150 * 1024;
+/**
+ * Largest message at a bounce address that is read as a report. DSNs and ARF reports are small (a
+ * few KB, plus at most the returned message); a larger one is not parsed (it would be read whole)
+ * and is logged as ignored.
+ */
+export const FEEDBACK_MAX_BYTES = 10 * 1024 * 1024;
 const MESSAGE_ID = /^[0-9a-f]{16}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-[0-9a-f]{6}$/;
 
 /** Receiving. */
@@ -125,16 +151,36 @@ export class InboundService {
     return { kind: 'refused', reason: 'relay' };
   }
 
-  /** Processes a message whose recipients were all accepted at RCPT. */
+  /** Processes a message whose recipients were all accepted at RCPT; a spooled message's blob is removed at the end. */
   async receive(m: InboundMessage): Promise<InboundReply> {
+    try {
+      return await this.process(m);
+    } finally {
+      // Nothing names the spool blob (the S3 action wrote objects of their own): drop it, on a 451
+      // too (the sender sends the message again). A crash before this leaves an unnamed blob only.
+      if (isSpooled(m.raw)) {
+        const id = m.raw.blobId;
+        await this.deps.storage.blobs.delete(id).catch((err: unknown) => this.deps.logger.warn({ code: 'RECEIVE_SPOOL_NOT_REMOVED', blobId: id, err }, `the spool blob ${id} of a received message could not be removed`));
+      }
+    }
+  }
+
+  private async process(m: InboundMessage): Promise<InboundReply> {
     const started = this.deps.clock.now();
     const messageId = inboundMessageId();
+    const size = sizeOf(m.raw);
     // Feedback first: those recipients get no rules.
     const byAccount = new Map<string, string[]>();
+    let report: Buffer | undefined;
     for (const r of m.rcptTo) {
       const v = m.verdicts?.get(r) ?? (await this.recipient(r, m.remoteIp));
       if (v.kind === 'feedback') {
-        const outcome = await this.deps.feedback({ rcptTo: r, raw: m.raw, remoteIp: m.remoteIp });
+        if (size > FEEDBACK_MAX_BYTES) {
+          this.deps.logger.info({ code: 'RECEIVED_FEEDBACK', rcpt: r, outcome: 'ignored', reason: 'too large for a report', bytes: size, client: m.remoteIp }, `feedback for ${r}: ignored (${size} bytes is too large for a report)`);
+          continue;
+        }
+        report ??= await readAll(this.deps.storage.blobs, m.raw);
+        const outcome = await this.deps.feedback({ rcptTo: r, raw: report, remoteIp: m.remoteIp });
         this.deps.logger.info({ code: 'RECEIVED_FEEDBACK', rcpt: r, outcome, client: m.remoteIp }, `feedback for ${r}: ${outcome}`);
       } else if (v.kind === 'account') {
         let list = byAccount.get(v.accountId);
@@ -144,10 +190,24 @@ export class InboundService {
     }
     if (byAccount.size === 0) return { code: 250, text: `Ok ${messageId}`, messageId };
 
-    let split: { headers: HeaderField[]; body: Buffer };
+    // The header block: from the message in memory, or from a spooled message's head, which must
+    // hold all of it (1 MiB; Postfix's header_size_limit is 100 KB). A header block that does not
+    // end there is refused as malformed rather than read whole.
+    let split: { headers: HeaderField[]; bodyStart: number };
     try {
-      split = splitMessage(m.raw);
+      if (!isSpooled(m.raw)) {
+        const s = splitMessage(m.raw);
+        split = { headers: s.headers, bodyStart: m.raw.length - s.body.length };
+      } else {
+        const block = headerBlockEnd(m.raw.head);
+        if (!block) {
+          this.deps.logger.warn({ code: 'RECEIVE_MALFORMED', client: m.remoteIp, from: m.mailFrom, bytes: size, reason: 'header block too long' }, `refused a message from ${m.remoteIp}: its header block does not end within the first ${m.raw.head.length} bytes`);
+          return { code: 554, text: `5.6.0 Message rejected: malformed message, the header block does not end within the first ${m.raw.head.length} bytes` };
+        }
+        split = { headers: splitMessage(m.raw.head.subarray(0, block.bodyStart)).headers, bodyStart: block.bodyStart };
+      }
     } catch (err) {
+      this.deps.logger.warn({ code: 'RECEIVE_MALFORMED', client: m.remoteIp, from: m.mailFrom, bytes: size, reason: (err as Error).message }, `refused a message from ${m.remoteIp}: ${(err as Error).message}`);
       return { code: 554, text: `5.6.0 Message rejected: the message is not a valid MIME message (${(err as Error).message})` };
     }
     const auth = await this.authenticate(m);
@@ -175,9 +235,9 @@ export class InboundService {
       },
     ]);
     for (const [accountId, rcpts] of byAccount) {
-      await this.runRules(accountId, rcpts, { m, messageId, started, auth, scan, headers, body: split.body, mail });
+      await this.runRules(accountId, rcpts, { m, messageId, started, auth, scan, headers, bodyStart: split.bodyStart, mail });
     }
-    this.deps.logger.info({ code: 'RECEIVED', messageId, client: m.remoteIp, from: m.mailFrom, recipients: m.rcptTo.length, bytes: m.raw.length }, `received ${messageId} from ${m.remoteIp}`);
+    this.deps.logger.info({ code: 'RECEIVED', messageId, client: m.remoteIp, from: m.mailFrom, recipients: m.rcptTo.length, bytes: size }, `received ${messageId} from ${m.remoteIp}`);
     return { code: 250, text: `Ok ${messageId}`, messageId };
   }
 
@@ -263,8 +323,10 @@ export class InboundService {
   /** SPF, DKIM and DMARC through mailauth, with Sesame's resolver. */
   private async authenticate(m: InboundMessage): Promise<Auth> {
     const resolver = this.deps.resolver;
+    // mailauth reads a stream as it comes (the DKIM body hash is computed on the way).
+    const input = isSpooled(m.raw) ? Readable.from(this.bytes(m.raw), { objectMode: false }) : m.raw;
     try {
-      const r = await authenticate(m.raw, {
+      const r = await authenticate(input, {
         ip: m.remoteIp.startsWith('::ffff:') ? m.remoteIp.slice(7) : m.remoteIp,
         helo: m.helo,
         sender: m.mailFrom,
@@ -300,15 +362,57 @@ export class InboundService {
     } catch (err) {
       this.deps.logger.warn({ code: 'RECEIVE_AUTH_FAILED', err }, 'SPF/DKIM/DMARC checks failed; verdicts are PROCESSING_FAILED');
       return { spf: 'PROCESSING_FAILED', dkim: 'PROCESSING_FAILED', dmarc: 'PROCESSING_FAILED', headers: [] };
+    } finally {
+      // A check that failed halfway leaves the spool's read stream open otherwise.
+      if (input instanceof Readable) input.destroy();
     }
   }
 
   private async scan(m: InboundMessage): Promise<{ spam: ScanVerdict; virus: ScanVerdict }> {
+    // Each scanner reads its own stream of the message (both run at once).
+    const input: ScanInput = { size: sizeOf(m.raw), stream: () => this.bytes(m.raw) };
     const [spam, virus] = await Promise.all([
-      this.deps.scanSpam ? this.deps.scanSpam(m.raw, { from: m.mailFrom, rcpt: m.rcptTo, ip: m.remoteIp, helo: m.helo }).catch((err: Error) => ({ status: 'PROCESSING_FAILED' as const, detail: err.message })) : { status: 'PROCESSING_FAILED' as const, detail: 'no spam scanner configured (SESAME_RSPAMD_URL)' },
-      this.deps.scanVirus ? this.deps.scanVirus(m.raw).catch((err: Error) => ({ status: 'PROCESSING_FAILED' as const, detail: err.message })) : { status: 'PROCESSING_FAILED' as const, detail: 'no virus scanner configured (SESAME_CLAMD_URL)' },
+      this.deps.scanSpam ? this.deps.scanSpam(input, { from: m.mailFrom, rcpt: m.rcptTo, ip: m.remoteIp, helo: m.helo }).catch((err: Error) => ({ status: 'PROCESSING_FAILED' as const, detail: err.message })) : { status: 'PROCESSING_FAILED' as const, detail: 'no spam scanner configured (SESAME_RSPAMD_URL)' },
+      this.deps.scanVirus ? this.deps.scanVirus(input).catch((err: Error) => ({ status: 'PROCESSING_FAILED' as const, detail: err.message })) : { status: 'PROCESSING_FAILED' as const, detail: 'no virus scanner configured (SESAME_CLAMD_URL)' },
     ]);
     return { spam, virus };
+  }
+
+  /**
+   * The received bytes from offset `from` to the end, as a stream: a slice of the buffer, or the
+   * part of the spool's head past `from`, then the blob after the head (read from disk in chunks).
+   */
+  private bytes(raw: MessageBytes, from = 0): AsyncIterable<Buffer> {
+    if (!isSpooled(raw)) return once(raw.subarray(from));
+    const blobs = this.deps.storage.blobs;
+    return (async function* () {
+      const { head, blobId } = raw;
+      if (from < head.length) yield head.subarray(from);
+      const rest = await blobs.stream(blobId, Math.max(from, head.length));
+      if (!rest) throw new Error(`the spooled message ${blobId} is missing from the blob store`);
+      yield* rest;
+    })();
+  }
+
+  /**
+   * The message as an action stores or publishes it: `headers` (Sesame's in front, then the
+   * original's), the empty line, then the original body byte for byte. `chunks()` streams it;
+   * nothing here copies the body.
+   */
+  private composed(c: RuleContext, headers: HeaderField[]): { size: number; chunks(): AsyncIterable<Buffer> } {
+    const block = Buffer.from(`${headers.map((h) => h.raw).join('\r\n')}\r\n\r\n`, 'latin1');
+    const raw = c.m.raw;
+    const bodyStart = c.bodyStart;
+    const size = block.length + sizeOf(raw) - bodyStart;
+    const body = () => this.bytes(raw, bodyStart);
+    return {
+      size,
+      chunks: () =>
+        (async function* () {
+          yield block;
+          yield* body();
+        })(),
+    };
   }
 
   /** SES's `mail` object of a received message (§8.2). */
@@ -355,8 +459,7 @@ export class InboundService {
       }
       for (const action of rule.actions) {
         const receipt = this.receipt(c, rule, matched);
-        const raw = joinMessage(headers, c.body);
-        const outcome = await this.runAction(accountId, action, receipt, raw, c, headers, matched);
+        const outcome = await this.runAction(accountId, action, receipt, c, headers, matched);
         if (outcome.headers) headers = outcome.headers;
         if (outcome.stop === 'rule-set') return;
         if (outcome.stop === 'rule') break;
@@ -383,7 +486,6 @@ export class InboundService {
     accountId: string,
     a: ReceiptAction,
     receipt: Record<string, unknown>,
-    raw: Buffer,
     c: RuleContext,
     headers: HeaderField[],
     recipients: string[],
@@ -399,15 +501,23 @@ export class InboundService {
     }
     if (a.s3) {
       const key = `${a.s3.objectKeyPrefix ?? ''}${c.messageId}`;
-      await this.deps.putObject(accountId, a.s3.bucketName, key, raw, { contentType: 'message/rfc822', encrypt: Boolean(a.s3.kmsKeyArn) });
+      // Streamed into a new blob, MD5 (the ETag) and, with KmsKeyArn, AES-256-GCM computed chunk by
+      // chunk on the way (object-store.ts); the object's row is written after the blob is flushed.
+      const msg = this.composed(c, headers);
+      await this.deps.putObject(accountId, a.s3.bucketName, key, msg.chunks(), { contentType: 'message/rfc822', encrypt: Boolean(a.s3.kmsKeyArn), size: msg.size, ...(a.s3.kmsKeyArn ? { kmsKeyArn: a.s3.kmsKeyArn } : {}) });
       await notify(a.s3.topicArn, { type: 'S3', topicArn: a.s3.topicArn, bucketName: a.s3.bucketName, objectKey: key, ...(a.s3.kmsKeyArn ? { kmsKeyArn: a.s3.kmsKeyArn } : {}) });
       return {};
     }
     if (a.sns) {
-      if (raw.length > SNS_CONTENT_LIMIT) {
-        this.deps.logger.warn({ code: 'RECEIVE_SNS_TOO_LARGE', messageId: c.messageId, bytes: raw.length, topicArn: a.sns.topicArn }, `message ${c.messageId} is larger than the SNS action's 150 KB; not published (use an S3 action)`);
+      const msg = this.composed(c, headers);
+      if (msg.size > SNS_CONTENT_LIMIT) {
+        this.deps.logger.warn({ code: 'RECEIVE_SNS_TOO_LARGE', messageId: c.messageId, bytes: msg.size, topicArn: a.sns.topicArn }, `message ${c.messageId} is larger than the SNS action's 150 KB; not published (use an S3 action)`);
         return {};
       }
+      // At most 150 KB: the one place the composed message is held whole.
+      const parts: Buffer[] = [];
+      for await (const chunk of msg.chunks()) parts.push(chunk);
+      const raw = Buffer.concat(parts);
       const encoding = a.sns.encoding ?? 'UTF-8';
       await notify(a.sns.topicArn, { type: 'SNS', topicArn: a.sns.topicArn, encoding }, encoding === 'Base64' ? raw.toString('base64') : raw.toString('utf8'));
       return {};
@@ -495,7 +605,8 @@ interface RuleContext {
   auth: Auth;
   scan: { spam: ScanVerdict; virus: ScanVerdict } | undefined;
   headers: HeaderField[];
-  body: Buffer;
+  /** Where the original body starts in `m.raw` (after the empty line). */
+  bodyStart: number;
   mail: Record<string, unknown>;
 }
 
@@ -540,6 +651,10 @@ function splitHeaderBlock(block: string): HeaderField[] {
     out.push({ name: line.slice(0, colon), value: line.slice(colon + 1).trim(), raw: line });
   }
   return out;
+}
+
+async function* once(b: Buffer): AsyncGenerator<Buffer> {
+  yield b;
 }
 
 function addCidr(list: BlockList, cidr: string): void {

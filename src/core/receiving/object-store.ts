@@ -31,6 +31,7 @@ export const S3_ERROR_CODES = [
   'AuthorizationHeaderMalformed',
   'AuthorizationQueryParametersError',
   'BadDigest',
+  'BucketAlreadyExists',
   'BucketAlreadyOwnedByYou',
   'BucketNotEmpty',
   'EntityTooLarge',
@@ -69,6 +70,7 @@ const CATALOGUE: Record<S3ErrorCode, ErrorCode> = {
   AuthorizationHeaderMalformed: 'IncompleteSignature',
   AuthorizationQueryParametersError: 'IncompleteSignature',
   BadDigest: 'BadRequestException',
+  BucketAlreadyExists: 'AlreadyExistsException',
   BucketAlreadyOwnedByYou: 'AlreadyExistsException',
   BucketNotEmpty: 'ConflictException',
   EntityTooLarge: 'BadRequestException',
@@ -155,6 +157,8 @@ export interface PutObjectOptions {
   headers?: Partial<Record<StoredHeader, string>>;
   /** Base64 MD5 the content must have (`Content-MD5`); the object is not stored otherwise. */
   contentMd5?: string;
+  /** Bytes the body must yield (a streamed body of known length); the object is not stored otherwise. */
+  size?: number;
 }
 
 /** Conditions of a read (`If-Match`, `If-None-Match`, `If-Modified-Since`, `If-Unmodified-Since`). */
@@ -254,7 +258,8 @@ export class ObjectStoreService {
     private readonly settings: ObjectStoreSettings,
   ) {
     this.#key = box.derive('object-store');
-    this.maxObjectBytes = settings.maxObjectBytes ?? (storage.kind === 'postgres' ? 64 * 1024 * 1024 : 5 * 1024 ** 3);
+    // Blobs stream on both backends (files; 1 MiB chunk rows on PostgreSQL): S3's single-PUT limit.
+    this.maxObjectBytes = settings.maxObjectBytes ?? 5 * 1024 ** 3;
   }
 
   /** The time requests are checked against (the injected clock). */
@@ -274,6 +279,8 @@ export class ObjectStoreService {
     if (o.locationConstraint !== undefined && o.locationConstraint !== '' && o.locationConstraint !== region) {
       throw new ObjectStoreError('IllegalLocationConstraintException', `The ${o.locationConstraint} location constraint is incompatible for the region specific endpoint this request was sent to (${region}).`);
     }
+    // A name the operator linked to an S3-compatible endpoint is that endpoint's bucket (S3's answer for a name taken elsewhere).
+    if (await this.storage.externalBuckets.get(p.accountId, name)) throw new ObjectStoreError('BucketAlreadyExists', 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.', { BucketName: name });
     const now = this.clock.now();
     try {
       await this.storage.buckets.create({ accountId: p.accountId, name, data: { region }, createdAt: now, updatedAt: now });
@@ -334,7 +341,8 @@ export class ObjectStoreService {
    * set's owner writes to its own bucket). Replaces an object of the same key. The body may be a
    * stream; it is written to the BlobStore as it arrives (encrypted on the way when asked), and the
    * object appears only once all of it is stored. A body iterable that throws (a failed upload
-   * check) leaves nothing behind.
+   * check) leaves nothing behind. Nothing is held whole: the MD5 (the ETag) and, with `encrypt`,
+   * AES-256-GCM (a stream cipher; the tag is taken at the end) are computed chunk by chunk.
    */
   async putObject(accountId: string, bucket: string, key: string, body: Buffer | AsyncIterable<Buffer>, o: PutObjectOptions = {}): Promise<StoredObject> {
     checkKey(key);
@@ -353,6 +361,7 @@ export class ObjectStoreService {
         md5.update(chunk);
         yield cipher ? cipher.update(chunk) : chunk;
       }
+      if (o.size !== undefined && size !== o.size) throw new ObjectStoreError('IncompleteBody', `The body was ${size} bytes, not the ${o.size} expected.`);
       if (cipher) {
         const rest = cipher.final();
         if (rest.length > 0) yield rest;

@@ -539,7 +539,7 @@ export class ReceiptRulesService {
     if (a.s3) {
       const s = a.s3;
       if (s.bucketName === '') throw badRequest('Bucket name must not be empty');
-      if (!(await this.storage.buckets.get(accountId, s.bucketName!))) throw new SesError('BadRequestException', `Could not write to bucket: ${s.bucketName}`, 'InvalidS3Configuration');
+      if (!(await this.storage.buckets.get(accountId, s.bucketName!)) && !(await this.storage.externalBuckets.get(accountId, s.bucketName!))) throw new SesError('BadRequestException', `Could not write to bucket: ${s.bucketName}`, 'InvalidS3Configuration');
       if (s.kmsKeyArn !== undefined && !KMS_ARN.test(s.kmsKeyArn)) throw new SesError('BadRequestException', `Unable to use AWS KMS key: ${s.kmsKeyArn}`, 'InvalidS3Configuration');
       if (s.iamRoleArn !== undefined && !ROLE_ARN.test(s.iamRoleArn)) throw badRequest('Could not assume the provided IAM role');
       if (s.objectKeyPrefix !== undefined && (s.objectKeyPrefix.length > 1024 || hasLineBreak(s.objectKeyPrefix))) throw badRequest(`Invalid ObjectKeyPrefix: ${s.objectKeyPrefix}`);

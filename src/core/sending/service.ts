@@ -9,9 +9,9 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import type { DkimSignatureSpec, DkimSigner } from '../../lib/dkim-sign.ts';
 import { checkEmailAddress } from '../../lib/domain.ts';
 import { newMessageId } from '../../lib/ids.ts';
-import { field, hasLineBreak, headerValue, headerValues, joinMessage, MimeError, parseAddressList, splitMessage, type HeaderField } from '../../lib/mime.ts';
+import { field, hasLineBreak, headerBlockEnd, headerValue, headerValues, joinMessage, MimeError, parseAddressList, splitMessage, type HeaderField } from '../../lib/mime.ts';
 import type { Logger } from '../../observability/logger.ts';
-import type { EventRecord, RecipientRecord, Storage } from '../../storage/ports.ts';
+import type { BlobRange, EventRecord, RecipientRecord, Storage } from '../../storage/ports.ts';
 import type { AccountsService, Principal } from '../accounts/service.ts';
 import { identityArn } from '../arn.ts';
 import type { Clock } from '../clock.ts';
@@ -27,6 +27,7 @@ import { RateLimiter } from './rate-limiter.ts';
 import type { TrackingService } from '../events/tracking.ts';
 import type { TrackedLink } from '../../lib/html-tracking.ts';
 import { rewriteHtmlParts } from '../../lib/mime-html.ts';
+import { isSpooled, readAll, sizeOf, SPOOL_FROM_BYTES, streamBody, type MessageBytes } from '../spool.ts';
 
 /** A message attachment as SES v2 describes it. */
 export interface AttachmentInput {
@@ -58,7 +59,8 @@ export type SendContent =
       headers?: HeaderInput[];
       attachments?: AttachmentInput[];
     }
-  | { kind: 'raw'; data: Buffer }
+  /** Raw MIME: in memory, or spooled by the front end (send() then owns the blob: kept with the message or deleted). */
+  | { kind: 'raw'; data: MessageBytes }
   | {
       kind: 'template';
       template: TemplateRef;
@@ -228,6 +230,22 @@ export class SendingService {
 
   /** Runs the pipeline; returns the MessageId after the durable commit. */
   async send(p: Principal, cmd: SendCommand): Promise<string> {
+    const spooled = cmd.content.kind === 'raw' && isSpooled(cmd.content.data) ? cmd.content.data : undefined;
+    const blobs: { made?: string; kept?: string } = {};
+    let committed = false;
+    try {
+      const messageId = await this.accept(p, cmd, blobs);
+      committed = true;
+      return messageId;
+    } finally {
+      // A spool nobody keeps (refused, or copied into memory for tracking) and a blob written for a
+      // message whose commit failed are removed; a crash between leaves an unreferenced blob only.
+      const drop = [spooled && (!committed || spooled.blobId !== blobs.kept) ? spooled.blobId : undefined, !committed ? blobs.made : undefined];
+      for (const id of drop) if (id) await this.storage.blobs.delete(id).catch((err: unknown) => this.logger.warn({ code: 'SPOOL_DELETE_FAILED', err, blobId: id }, 'a spooled message could not be removed'));
+    }
+  }
+
+  private async accept(p: Principal, cmd: SendCommand, blobs: { made?: string; kept?: string }): Promise<string> {
     const now = this.clock.now();
     const tags = this.validateTags(cmd.tags ?? []);
     let configurationSet = cmd.configurationSetName !== undefined ? await this.services.configurationSets.load(p.accountId, cmd.configurationSetName) : undefined;
@@ -235,10 +253,19 @@ export class SendingService {
     const template = cmd.content.kind === 'template' ? await this.resolveTemplate(p.accountId, cmd.content.template) : undefined;
     // Parse raw input first: its From and recipients may come from its headers.
     let raw: { headers: HeaderField[]; body: Buffer } | undefined;
+    // A spooled message's body stays in its blob: `rawRest` is where it starts there.
+    let rawRest: BlobRange | undefined;
     if (cmd.content.kind === 'raw') {
-      if (cmd.content.data.length > cmd.maxBytes) throw new SesError('MessageRejected', `Message length is more than ${cmd.maxBytes} bytes long: '${cmd.content.data.length}'.`);
+      const data = cmd.content.data;
+      const size = sizeOf(data);
+      if (size > cmd.maxBytes) throw new SesError('MessageRejected', `Message length is more than ${cmd.maxBytes} bytes long: '${size}'.`);
       try {
-        raw = splitMessage(cmd.content.data);
+        if (isSpooled(data)) {
+          const block = headerBlockEnd(data.head);
+          if (!block) throw new MimeError(`the header block is longer than ${data.head.length} bytes`);
+          raw = { headers: splitMessage(data.head.subarray(0, block.bodyStart)).headers, body: Buffer.alloc(0) };
+          rawRest = { id: data.blobId, offset: block.bodyStart };
+        } else raw = splitMessage(data);
       } catch (err) {
         if (err instanceof MimeError) throw new SesError('MessageRejected', `The raw message is not a valid MIME message: ${err.message}.`);
         throw err;
@@ -333,6 +360,11 @@ export class SendingService {
         return t.html;
       };
       if (raw) {
+        // Rewriting HTML needs the whole message in memory (a large tracked message is read back).
+        if (rawRest) {
+          raw = splitMessage(await readAll(this.storage.blobs, (cmd.content as Extract<SendContent, { kind: 'raw' }>).data));
+          rawRest = undefined;
+        }
         const r = rewriteHtmlParts(raw.headers, raw.body, track);
         if (r) raw = r;
       } else if (content.kind === 'simple' && content.html !== undefined) content = { ...content, html: track(content.html) };
@@ -342,8 +374,21 @@ export class SendingService {
       built = await this.build(cmd, content as Extract<SendContent, { kind: 'simple' }>, fromField, messageId, now);
       builtHeaders = splitMessage(built).headers;
     }
-    if (built.length > cmd.maxBytes) throw new SesError('MessageRejected', `Message length is more than ${cmd.maxBytes} bytes long: '${built.length}'.`);
-    const body = await this.sign(ids, fromDomain, built, now);
+    const builtSize = built.length + (rawRest && cmd.content.kind === 'raw' ? sizeOf(cmd.content.data) - rawRest.offset : 0);
+    if (builtSize > cmd.maxBytes) throw new SesError('MessageRejected', `Message length is more than ${cmd.maxBytes} bytes long: '${builtSize}'.`);
+    let body = await this.sign(ids, fromDomain, built, now, rawRest);
+    // The queue row holds a message's head; a large message's rest is in the BlobStore, written
+    // and flushed before the row that names it is committed.
+    let bodyBlob: BlobRange | null = rawRest ?? null;
+    if (rawRest) blobs.kept = rawRest.id;
+    else if (body.length > SPOOL_FROM_BYTES) {
+      // Built (or rewritten) in memory: the blob takes the signed message, the row its header block.
+      const { id } = await this.storage.blobs.put(body);
+      blobs.made = id;
+      const headEnd = headerBlockEnd(body)?.bodyStart ?? 0;
+      bodyBlob = { id, offset: headEnd };
+      body = Buffer.from(body.subarray(0, headEnd));
+    }
 
     // The configuration set's suppression options, when it has them, replace the account's.
     const reasons = configurationSet?.suppression?.suppressedReasons ?? account.suppressedReasons;
@@ -387,6 +432,7 @@ export class SendingService {
         accountId: p.accountId,
         mailFrom,
         body,
+        bodyBlob,
         configurationSet: configurationSet?.name ?? null,
         requireTls: configurationSet?.delivery.tlsPolicy === 'REQUIRE',
         createdAt: now,
@@ -396,7 +442,7 @@ export class SendingService {
       recipients: rows,
       events,
     });
-    this.logger.debug({ messageId, accountId: p.accountId, recipients: recipients.length, bytes: body.length }, 'message accepted');
+    this.logger.debug({ messageId, accountId: p.accountId, recipients: recipients.length, bytes: body.length + (bodyBlob ? builtSize - built.length : 0) }, 'message accepted');
     return messageId;
   }
 
@@ -576,7 +622,7 @@ export class SendingService {
    * signature, so that a receiver sees a valid signature of the sending service whatever the
    * customer's DNS does. mailauth makes both signatures in one pass over the message.
    */
-  private async sign(ids: IdentityReader, fromDomain: string, message: Buffer, now: number): Promise<Buffer> {
+  private async sign(ids: IdentityReader, fromDomain: string, message: Buffer, now: number, rest?: BlobRange): Promise<Buffer> {
     const specs: DkimSignatureSpec[] = [];
     const labels = fromDomain.split('.');
     for (let i = 0; i < labels.length - 1; i++) {
@@ -592,7 +638,15 @@ export class SendingService {
       if (own) specs.push(own);
     }
     if (specs.length === 0) return message;
-    const { signatures, errors, message: signed } = await this.services.dkim.sign(message, specs, new Date(now));
+    let signed = message;
+    let result: { signatures: string; errors: string[] };
+    if (rest) {
+      // A spooled message is hashed as it streams from its blob, behind its new header block.
+      const stream = await streamBody(this.storage.blobs, message, rest);
+      if (!stream) throw new Error(`spooled message ${rest.id} is missing from the blob store`);
+      result = await this.services.dkim.signStream(stream, specs, new Date(now));
+    } else ({ message: signed, ...result } = await this.services.dkim.sign(message, specs, new Date(now)));
+    const { signatures, errors } = result;
     if (errors.length > 0 || signatures.match(/^DKIM-Signature:/gim)?.length !== specs.length) {
       const domains = specs.map((s) => s.signingDomain).join(', ');
       this.logger.error({ code: 'DKIM_SIGN_FAILED', domains, errors }, `DKIM signing failed for ${domains}`);

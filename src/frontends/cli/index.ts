@@ -7,6 +7,7 @@ import { registerDns } from './dns.ts';
 import { registerEvents } from './events.ts';
 import { registerEventBuses } from './event-buses.ts';
 import { registerFunctions } from './functions.ts';
+import { registerBuckets } from './buckets.ts';
 import { registerKeys } from './keys.ts';
 import { registerQueue } from './queue.ts';
 import { registerSend } from './send.ts';
@@ -27,6 +28,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
   registerEvents(program, ctx);
   registerEventBuses(program, ctx);
   registerFunctions(program, ctx);
+  registerBuckets(program, ctx);
   registerConfig(program, ctx);
   return program;
 }

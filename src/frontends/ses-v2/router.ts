@@ -11,6 +11,9 @@ import type { Metrics } from '../../observability/metrics.ts';
 import { V2_ERRORS } from './errors.ts';
 import { parseJsonBody, type Body } from './validate.ts';
 import { operations } from './operations/index.ts';
+import { BodyTooLargeError, readSendEmailBody, type StreamedBody } from './stream-body.ts';
+import { parseAuthorization } from '../../lib/sigv4.ts';
+import type { Readable } from 'node:stream';
 
 /** What an operation handler receives. */
 export interface V2Context {
@@ -29,6 +32,11 @@ export interface V2Operation {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   handler: (ctx: V2Context) => Promise<Record<string, unknown>>;
+  /**
+   * The body is streamed rather than buffered (SendEmail: a raw message is spooled while it arrives,
+   * and `Content.Raw.Data` is a `StreamedData` in the body the handler gets).
+   */
+  streamBody?: boolean;
 }
 
 /** Dependencies of the v2 front end. */
@@ -52,13 +60,34 @@ export function sendV2Error(reply: FastifyReply, requestId: string, err: SesErro
 
 /** Registers every v2 route on the Fastify instance. */
 export function registerSesV2(app: FastifyInstance, deps: V2Deps): void {
-  for (const op of operations) {
+  for (const op of operations.filter((o) => !o.streamBody)) {
     app.route({
       method: op.method,
       url: op.path,
-      handler: (req, reply) => handle(deps, op, req, reply),
+      handler: (req, reply) => handle(deps, op, req, reply, undefined),
     });
   }
+  // Streamed operations get the request stream itself: a content-type parser of their own passes it
+  // through (the app's parser buffers), with the app's body limit enforced while reading.
+  const limit = app.initialConfig.bodyLimit ?? 1024 * 1024;
+  void app.register(async (streaming) => {
+    streaming.removeAllContentTypeParsers();
+    streaming.addContentTypeParser('*', (req, payload, done) => {
+      // As Fastify's own parser does: a declared length over the limit is refused before reading.
+      if (Number(req.headers['content-length']) > limit) done(new BodyTooLargeError(), undefined);
+      else done(null, payload);
+    });
+    for (const op of operations.filter((o) => o.streamBody)) {
+      streaming.route({
+        method: op.method,
+        url: op.path,
+        handler: async (req, reply) => {
+          const body = await readBody(deps, req, reply, limit);
+          return handle(deps, op, req, reply, body);
+        },
+      });
+    }
+  });
   // Paths under /v2/email that name no operation.
   app.all('/v2/*', async (req, reply) => {
     const requestId = newRequestId();
@@ -67,21 +96,59 @@ export function registerSesV2(app: FastifyInstance, deps: V2Deps): void {
   });
 }
 
-async function handle(deps: V2Deps, op: V2Operation, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+/**
+ * Reads a streamed body, as Fastify's parser reads a buffered one before the handler runs: a body
+ * over the limit or a broken upload is answered by the app's error handler, as it was then.
+ */
+async function readBody(deps: V2Deps, req: FastifyRequest, reply: FastifyReply, limit: number): Promise<StreamedBody> {
+  const payload = req.body as Readable | undefined;
+  // A request that cannot authenticate (no or malformed Authorization) is read and hashed but not spooled.
+  let spool: V2Deps['core']['spool'] | undefined = deps.core.spool;
+  try {
+    parseAuthorization({ method: req.method, path: req.url, query: '', headers: req.headers, body: EMPTY });
+  } catch {
+    spool = undefined;
+  }
+  try {
+    return await readSendEmailBody(payload && typeof payload.on === 'function' ? payload : undefined, {
+      limit,
+      spool,
+      onReleaseError: (err) => deps.logger.error({ code: 'API_SPOOL_NOT_REMOVED', err }, 'the spooled message of a refused SendEmail could not be deleted; its blob is an orphan'),
+    });
+  } catch (err) {
+    // The client may still be sending: answer, then close the connection.
+    reply.header('connection', 'close');
+    throw err;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+async function handle(deps: V2Deps, op: V2Operation, req: FastifyRequest, reply: FastifyReply, streamed: StreamedBody | undefined): Promise<FastifyReply> {
   const requestId = newRequestId();
   const started = process.hrtime.bigint();
   let code = 'OK';
   try {
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const raw = streamed ? EMPTY : Buffer.isBuffer(req.body) ? req.body : EMPTY;
     const q = req.url.indexOf('?');
     const principal = await deps.core.accounts.authenticateSigV4(
-      { method: req.method, path: q < 0 ? req.url : req.url.slice(0, q), query: q < 0 ? '' : req.url.slice(q + 1), headers: req.headers, body: raw },
+      {
+        method: req.method,
+        path: q < 0 ? req.url : req.url.slice(0, q),
+        query: q < 0 ? '' : req.url.slice(q + 1),
+        headers: req.headers,
+        body: raw,
+        ...(streamed ? { bodySha256: streamed.sha256 } : {}),
+      },
       { region: deps.region, services: ['ses'] },
     );
-    const body = op.method === 'GET' || op.method === 'DELETE' ? {} : parseJsonBody(raw);
+    const body = streamed ? await streamed.parse() : op.method === 'GET' || op.method === 'DELETE' ? {} : parseJsonBody(raw);
     const result = await op.handler({ core: deps.core, principal, params: req.params as Record<string, string>, query: req.query as Record<string, unknown>, body, sourceIp: req.ip });
+    await streamed?.release();
     return reply.status(200).header('x-amzn-RequestId', requestId).header('content-type', 'application/json').send(JSON.stringify(result));
   } catch (err) {
+    // A spooled message core did not take (refused before send) is dropped before the answer.
+    await streamed?.release();
     const e = toSesError(err, deps.logger, requestId, op.name);
     code = e.code;
     if (['MissingAuthenticationToken', 'IncompleteSignature', 'InvalidClientTokenId', 'SignatureDoesNotMatch'].includes(e.code)) {

@@ -2,11 +2,14 @@
  * The MX listener (SESAME_MX_PORT; port 25 in production): mail from the internet for the
  * recipients Sesame receives for, and the asynchronous bounces and feedback reports of the mail it
  * sent. A translation table to core's receiving (src/core/receiving/inbound.ts):
- * - connect: the IP filters (a blocked client gets 554 before the greeting);
+ * - connect: the connection limits (SESAME_MX_MAX_CONNECTIONS on the node and
+ *   SESAME_MX_MAX_CONNECTIONS_PER_IP per client address, separate from submission's: a big sender
+ *   opens many sessions at once), then the IP filters (a blocked client gets 554 before the greeting);
  * - RCPT: each recipient accepted only when core says whose it is; everything else 550/554 at RCPT,
  *   so nothing is ever relayed;
- * - DATA: the same edge rules as submission (40 MB, CRLF only: no SMTP smuggling), then core
- *   processes the message and the reply follows what it stored.
+ * - DATA: the same edge rules as submission (40 MB, CRLF only: no SMTP smuggling); a message over
+ *   1 MiB is spooled into the BlobStore as it arrives (core/spool.ts), never held whole; then core
+ *   processes the message (and removes the spool) and the reply follows what it stored.
  * STARTTLS is offered with the server's certificate; there is no AUTH on this port.
  */
 import type { AddressInfo } from 'node:net';
@@ -24,7 +27,9 @@ export interface MxSettings {
   hostname: string;
   listenHost: string;
   port: number;
+  /** Simultaneous MX connections on this node (SESAME_MX_MAX_CONNECTIONS). */
   maxConnections: number;
+  /** Simultaneous MX connections from one client address, an IPv6 /64 (SESAME_MX_MAX_CONNECTIONS_PER_IP). */
   maxConnectionsPerClient: number;
   /** Commands one connection may send before it is closed (SESAME_SMTP_MAX_COMMANDS, as submission). */
   maxCommands: number;
@@ -96,7 +101,17 @@ export async function startMx(deps: { core: Core; logger: Logger; metrics: Metri
     onConnect(session, cb) {
       if (closing) return cb(smtpError(REPLIES.shuttingDown.code, REPLIES.shuttingDown.text));
       const key = clientKey(ip(session));
-      if (limiter.admit(key) !== 'ok') return cb(smtpError(REPLIES.tooManyConnections.code, REPLIES.tooManyConnections.text));
+      const admitted = limiter.admit(key);
+      if (admitted !== 'ok') {
+        // Postfix's reply for smtpd_client_connection_count_limit (smtpd.c), 4.7.0: try again later.
+        const perClient = admitted === 'per-client';
+        const limit = perClient ? settings.maxConnectionsPerClient : settings.maxConnections;
+        logger.warn(
+          { code: 'MX_TOO_MANY_CONNECTIONS', client: ip(session), limit: perClient ? 'per-client' : 'total', max: limit },
+          `MX connection from ${ip(session)} refused: ${perClient ? `${limit} connections from that address` : `${limit} connections on this node`} already open`,
+        );
+        return cb(smtpError(421, perClient ? `4.7.0 ${settings.hostname} Error: too many connections from ${ip(session)}` : `4.7.0 ${settings.hostname} Error: too many connections, try again later`));
+      }
       clients.set(session.id, key);
       core.inbound.admitIp(ip(session)).then(
         (ok) => {
@@ -142,7 +157,8 @@ export async function startMx(deps: { core: Core; logger: Logger; metrics: Metri
       void (async () => {
         let reply: SmtpReply;
         try {
-          const result = await readData(stream, MAX_MESSAGE_BYTES);
+          // A big message goes to a spool blob as it arrives; receive() removes the blob when done.
+          const result = await readData(stream, MAX_MESSAGE_BYTES, core.spool.spooler());
           if (result.kind === 'aborted') return cb(smtpError(451, '4.3.0 Aborted'));
           if (result.kind === 'too-long') reply = REPLIES.messageTooLong;
           else if (result.kind === 'bare-newline') {

@@ -15,7 +15,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import type { Core } from '../../core/index.ts';
+import { sizeOf, type Core } from '../../core/index.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { authenticate } from './auth.ts';
@@ -160,7 +160,11 @@ export async function startSmtpSubmission(deps: SubmissionDeps): Promise<SmtpSub
         const verdict = limiter.admit(client);
         if (verdict !== 'ok') {
           metrics.smtpConnections.inc({ listener, result: verdict === 'total' ? 'refused_total' : 'refused_per_ip' });
-          logger.info({ code: 'SMTP_CONNECTION_REFUSED', listener, client: session.remoteAddress, limit: verdict }, `SMTP connection from ${session.remoteAddress} refused: ${verdict} limit`);
+          const max = verdict === 'total' ? settings.maxConnections : settings.maxConnectionsPerClient;
+          logger.info(
+            { code: 'SMTP_CONNECTION_REFUSED', listener, client: session.remoteAddress, limit: verdict, max },
+            `SMTP connection from ${session.remoteAddress} refused: ${verdict} limit of ${max} connections reached`,
+          );
           return cb(smtpError(REPLIES.tooManyConnections));
         }
         connections.set(session.id, { listener, client, session, commands: 0, unauthenticated: 0, inData: false, closed: false });
@@ -206,13 +210,14 @@ export async function startSmtpSubmission(deps: SubmissionDeps): Promise<SmtpSub
           let reply: SmtpReply;
           let closeAfter = false;
           try {
-            const result = await readData(stream, MAX_MESSAGE_BYTES);
+            const result = await readData(stream, MAX_MESSAGE_BYTES, ctx.core.spool.spooler());
             if (result.kind === 'aborted') {
               if (c) c.inData = false;
               logger.debug({ code: 'SMTP_DATA_ABORTED', client: session.remoteAddress }, 'the client closed the connection during DATA');
               return cb(smtpError(REPLIES.serviceFailure));
             }
             if (c?.closed || !session.user) {
+              if (result.kind === 'message') await ctx.core.spool.discard(result.data);
               reply = c?.closed ? REPLIES.shuttingDown : REPLIES.authRequired;
               refused(reply, {}, session);
             } else if (result.kind === 'too-long') {
@@ -232,7 +237,7 @@ export async function startSmtpSubmission(deps: SubmissionDeps): Promise<SmtpSub
               if ('messageId' in out) {
                 metrics.smtpMessages.inc({ result: 'accepted', class: '2xx', code: '250' });
                 logger.info(
-                  { code: 'SMTP_MESSAGE_ACCEPTED', messageId: out.messageId, client: session.remoteAddress, user: (session.user as { accessKeyId: string }).accessKeyId, recipients: session.envelope.rcptTo.length, bytes: result.data.length },
+                  { code: 'SMTP_MESSAGE_ACCEPTED', messageId: out.messageId, client: session.remoteAddress, user: (session.user as { accessKeyId: string }).accessKeyId, recipients: session.envelope.rcptTo.length, bytes: sizeOf(result.data) },
                   `SMTP message ${out.messageId} accepted`,
                 );
               } else {

@@ -14,7 +14,7 @@
  * - X-SES-CONFIGURATION-SET and X-SES-MESSAGE-TAGS are honoured (ses-headers.ts).
  */
 import type { SMTPServerSession } from 'smtp-server';
-import { SesError, type Principal } from '../../core/index.ts';
+import { SesError, type MessageBytes, type Principal } from '../../core/index.ts';
 import type { SubmissionContext } from './context.ts';
 import { MAX_MESSAGE_BYTES } from './context.ts';
 import { accepted, replyForError, type SmtpReply } from './replies.ts';
@@ -23,12 +23,22 @@ import { readSesHeaders } from './ses-headers.ts';
 /** What became of a message. */
 export type SubmitResult = { reply: SmtpReply; messageId: string } | { reply: SmtpReply; error: SesError };
 
-/** Sends `data` as the session's authenticated principal; resolves with the reply to give. Other errors throw. */
-export async function submitMessage(ctx: SubmissionContext, session: SMTPServerSession, data: Buffer): Promise<SubmitResult> {
+/**
+ * Sends `data` as the session's authenticated principal; resolves with the reply to give. Other
+ * errors throw. A spooled message is handed to core, which keeps or removes its blob.
+ */
+export async function submitMessage(ctx: SubmissionContext, session: SMTPServerSession, data: MessageBytes): Promise<SubmitResult> {
   const principal = session.user as Principal;
   const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+  let headers;
   try {
-    const headers = readSesHeaders(data);
+    headers = readSesHeaders(Buffer.isBuffer(data) ? data : data.head);
+  } catch (err) {
+    await ctx.core.spool.discard(data);
+    if (err instanceof SesError) return { reply: replyForError(err), error: err };
+    throw err;
+  }
+  try {
     const messageId = await ctx.core.sending.send(principal, {
       action: 'ses:SendRawEmail',
       operation: 'SendSmtpEmail',

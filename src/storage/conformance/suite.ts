@@ -812,7 +812,7 @@ export function storageConformanceSuite(name: string, open: OpenStorage): void {
       });
     });
 
-    for (const repo of ['templates', 'configurationSets', 'topics', 'eventBuses'] as const) {
+    for (const repo of ['templates', 'configurationSets', 'topics', 'eventBuses', 'externalBuckets'] as const) {
       describe(`named resources: ${repo}`, () => {
         const s = useStorage();
         const rec = (accountId: string, name: string, data: Record<string, unknown> = { subject: 'Hi {{name}}' }) => ({ accountId, name, data, createdAt: 1_700_000_000_000, updatedAt: 1_700_000_000_000 });
@@ -1402,6 +1402,75 @@ export function storageConformanceSuite(name: string, open: OpenStorage): void {
         expect(typeof got!.createdAt).toBe('number');
         expect(await s().queue.messageMeta(withoutSet.message.messageId)).toEqual({ accountId: a, configurationSet: null, createdAt: 1_700_000_000_000, meta: {} });
         expect(await s().queue.messageMeta(unique('msg'))).toBeUndefined();
+      });
+    });
+
+    describe('blobs', () => {
+      const s = useStorage();
+      const collect = async (it: AsyncIterable<Buffer> | undefined) => {
+        if (!it) return undefined;
+        const parts: Buffer[] = [];
+        for await (const c of it) parts.push(c);
+        return Buffer.concat(parts);
+      };
+      // Longer than one PostgreSQL chunk (1 MiB), with bytes that differ by position.
+      const big = Buffer.alloc(2.5 * 1024 * 1024 + 17);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 31 + (i >> 11)) & 0xff;
+
+      it('stores bytes given whole or as a stream, and reads them back whole and from any offset', async () => {
+        const whole = await s().blobs.put(big);
+        expect(whole.size).toBe(big.length);
+        expect((await s().blobs.get(whole.id))!.equals(big)).toBe(true);
+        const pieces = (async function* () {
+          for (let at = 0; at < big.length; at += 70_001) yield big.subarray(at, at + 70_001);
+        })();
+        const streamed = await s().blobs.put(pieces);
+        expect(streamed.id).not.toBe(whole.id);
+        for (const start of [0, 1, 1024 * 1024 - 1, 1024 * 1024, 1024 * 1024 + 1, 2 * 1024 * 1024 + 5, big.length - 1, big.length]) {
+          expect((await collect(await s().blobs.stream(streamed.id, start)))!.equals(big.subarray(start))).toBe(true);
+        }
+        expect((await collect(await s().blobs.stream(whole.id)))!.equals(big)).toBe(true);
+      });
+
+      it('a writer commits what was written, in order; an aborted one leaves nothing', async () => {
+        const w = await s().blobs.writer();
+        await w.write(Buffer.from('head '));
+        await w.write(big);
+        await w.write(Buffer.from(' tail'));
+        const done = await w.commit();
+        expect(done.size).toBe(big.length + 10);
+        const back = (await s().blobs.get(done.id))!;
+        expect(back.subarray(0, 5).toString()).toBe('head ');
+        expect(back.subarray(5, 5 + big.length).equals(big)).toBe(true);
+        expect(back.subarray(-5).toString()).toBe(' tail');
+        const aborted = await s().blobs.writer();
+        await aborted.write(big);
+        await aborted.abort();
+        const empty = await s().blobs.put(Buffer.alloc(0));
+        expect((await s().blobs.get(empty.id))!.length).toBe(0);
+        expect((await collect(await s().blobs.stream(empty.id)))!.length).toBe(0);
+      });
+
+      it('an unknown or deleted blob is undefined, and deleting twice is no error', async () => {
+        const { id } = await s().blobs.put(Buffer.from('x'));
+        await s().blobs.delete(id);
+        await s().blobs.delete(id);
+        expect(await s().blobs.get(id)).toBeUndefined();
+        expect(await s().blobs.stream(id)).toBeUndefined();
+        expect(await s().blobs.get('0123456789abcdef0123456789abcdef')).toBeUndefined();
+      });
+
+      it('a message row names the rest of its body in a blob, and body() gives head and range', async () => {
+        const a = unique('acct');
+        const { id } = await s().blobs.put(big);
+        const item = accepted(a, 1_700_000_000_000, ['x@one.test'], [], { body: Buffer.from('DKIM-Signature: x\r\nFrom: a@b.test\r\n\r\n') });
+        item.message.bodyBlob = { id, offset: 4096 };
+        const plain = accepted(a, 1_700_000_000_000, ['y@one.test'], []);
+        await s().queue.enqueue([item, plain]);
+        expect(await s().queue.body(item.message.messageId)).toEqual({ head: item.message.body, blob: { id, offset: 4096 } });
+        expect(await s().queue.body(plain.message.messageId)).toEqual({ head: plain.message.body, blob: null });
+        expect((await s().queue.message(item.message.messageId))!.bodyBlob).toEqual({ id, offset: 4096 });
+        expect(await s().queue.body(unique('msg'))).toBeUndefined();
       });
     });
 

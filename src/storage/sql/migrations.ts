@@ -212,6 +212,23 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0006_message_blobs': {
+    async up(db: Kysely<unknown>) {
+      // A large message's body lives in the BlobStore; the row keeps its head and names the rest.
+      await db.schema.alterTable('messages').addColumn('body_blob', 'text').execute();
+      await db.schema.alterTable('messages').addColumn('body_blob_offset', 'bigint').execute();
+      await db.schema
+        .createTable('blob_chunks')
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('data', dialect === 'postgres' ? sql`bytea` : 'blob', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('blob_chunks_pk', ['id', 'seq'])
+        .execute();
+      // Buckets on S3-compatible endpoints that the S3 receipt action writes to (operator-linked).
+      await createNamedTable(db, 'external_buckets');
+    },
+  },
 });
 
 /** Provides the migrations above to Kysely's Migrator. */

@@ -17,6 +17,7 @@ import type {
   RecipientRecord,
   RecipientState,
   RecipientUpdate,
+  StoredBody,
   SendCount,
   SuppressionRecord,
   SuppressionRepository,
@@ -70,6 +71,8 @@ export class SqlQueue implements QueueRepository {
             expires_at: m.expiresAt,
             meta: JSON.stringify(m.meta),
             require_tls: m.requireTls ? 1 : 0,
+            body_blob: m.bodyBlob?.id ?? null,
+            body_blob_offset: m.bodyBlob ? m.bodyBlob.offset : null,
           })
           .execute();
         if (recipients.length > 0) {
@@ -149,9 +152,9 @@ export class SqlQueue implements QueueRepository {
     });
   }
 
-  async body(messageId: string): Promise<Buffer | undefined> {
-    const r = await this.db.selectFrom('messages').select('body').where('message_id', '=', messageId).executeTakeFirst();
-    return r ? Buffer.from(r.body) : undefined;
+  async body(messageId: string): Promise<StoredBody | undefined> {
+    const r = await this.db.selectFrom('messages').select(['body', 'body_blob', 'body_blob_offset']).where('message_id', '=', messageId).executeTakeFirst();
+    return r ? { head: Buffer.from(r.body), blob: r.body_blob ? { id: r.body_blob, offset: Number(r.body_blob_offset ?? 0) } : null } : undefined;
   }
 
   async complete(owner: string, items: CompletionItem[], now = Date.now()): Promise<number> {
@@ -201,6 +204,7 @@ export class SqlQueue implements QueueRepository {
       accountId: m.account_id,
       mailFrom: m.mail_from,
       body: Buffer.from(m.body),
+      bodyBlob: m.body_blob ? { id: m.body_blob, offset: Number(m.body_blob_offset ?? 0) } : null,
       configurationSet: m.configuration_set,
       requireTls: Number(m.require_tls) === 1,
       createdAt: Number(m.created_at),

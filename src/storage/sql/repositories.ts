@@ -301,7 +301,7 @@ class SqlTags implements TagRepository {
 class SqlNamed implements NamedRepository {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly table: 'templates' | 'configuration_sets' | 'topics' | 'event_buses' | 'receipt_rule_sets' | 'receipt_filters' | 'functions' | 'buckets',
+    private readonly table: 'templates' | 'configuration_sets' | 'topics' | 'event_buses' | 'receipt_rule_sets' | 'receipt_filters' | 'functions' | 'buckets' | 'external_buckets',
     private readonly isUnique: UniqueViolationTest,
   ) {}
 
@@ -379,6 +379,7 @@ export function sqlStorage(kind: Storage['kind'], db: Kysely<Database>, isUnique
     receiptFilters: new SqlNamed(db, 'receipt_filters', isUnique),
     functions: new SqlNamed(db, 'functions', isUnique),
     buckets: new SqlNamed(db, 'buckets', isUnique),
+    externalBuckets: new SqlNamed(db, 'external_buckets', isUnique),
     objects: new SqlObjects(db),
     blobs,
     subscriptions: new SqlSubscriptions(db),

@@ -52,6 +52,9 @@ export interface MessagesTable {
   expires_at: number;
   meta: string;
   require_tls: Generated<number>;
+  /** A large message's rest: BlobStore id and offset (null when the row holds the whole body). */
+  body_blob: string | null;
+  body_blob_offset: number | null;
 }
 
 /** `recipients`: the queue, one row per recipient, state and lease in columns. */
@@ -168,6 +171,14 @@ export interface BlobsTable {
   created_at: number;
 }
 
+/** `blob_chunks`: blob bytes on PostgreSQL, 1 MiB per row in `seq` order. */
+export interface BlobChunksTable {
+  id: string;
+  seq: number;
+  data: Buffer;
+  created_at: number;
+}
+
 /** The whole schema. */
 export interface Database {
   accounts: AccountsTable;
@@ -190,6 +201,8 @@ export interface Database {
   receipt_filters: NamedTable;
   functions: NamedTable;
   buckets: NamedTable;
+  external_buckets: NamedTable;
   objects: ObjectsTable;
   blobs: BlobsTable;
+  blob_chunks: BlobChunksTable;
 }
