@@ -2,11 +2,12 @@
  * `npm run test:chaos [-- --cycles=20] [-- --postgres] [-- --seed=N]`: BENCHMARKS R1, the crash
  * loop. A real `sesame serve` child takes mixed load — SES v2 SendEmail from API clients and SMTP
  * submission (STARTTLS + AUTH) from nodemailer — and is killed with SIGKILL at random moments,
- * then restarted on the same data dir and ports, `--cycles` times. Every MessageId acknowledged
- * (HTTP 200, or `250 Ok <MessageId>`) must reach the sink; a second copy is allowed only for a
- * recipient that a killed process held leased (in flight) at its kill. Prints acknowledged,
- * delivered, lost and duplicated, and exits 1 when anything was lost or a duplicate was not in
- * flight. SQLite by default; `--postgres` uses SESAME_TEST_DATABASE_URL (a fresh schema).
+ * then restarted on the same data dir and ports, `--cycles` times. One message in 40 of each kind
+ * is a 1.5 MB raw message, over the 1 MiB spool threshold, so kills land while bodies are spooled.
+ * Every MessageId acknowledged (HTTP 200, or `250 Ok <MessageId>`) must reach the sink; a second
+ * copy is allowed only for a recipient that a killed process held leased (in flight) at its kill.
+ * Prints acknowledged, delivered, lost and duplicated, and exits 1 when anything was lost or a
+ * duplicate was not in flight. SQLite by default; `--postgres` uses SESAME_TEST_DATABASE_URL (a fresh schema).
  * Everything runs on loopback: DNS server, sink and load in this process, the server a child.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -35,6 +36,11 @@ const random = () => {
   t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
+/** A 1.5 MB message (over the 1 MiB spool threshold), so that kills also land while bodies are spooled. */
+function bigMessage(from: string, to: string, i: number): Buffer {
+  const line = `${'0123456789'.repeat(7)}\r\n`;
+  return Buffer.from(`From: ${from}\r\nTo: ${to}\r\nSubject: chaos big ${i}\r\n\r\n${line.repeat(Math.ceil((1.5 * 1024 * 1024) / line.length))}`);
+}
 const API_CLIENTS = 16;
 const SMTP_CLIENTS = 4;
 const SENDER = 'sender.chaos.test';
@@ -97,7 +103,11 @@ try {
           new SendEmailCommand({
             FromEmailAddress: `api@${SENDER}`,
             Destination: { ToAddresses: [`a${i}@${DEST}`] },
-            Content: { Simple: { Subject: { Data: `chaos ${i}` }, Body: { Text: { Data: `API message ${i} of the crash loop.\n` } } } },
+            // Every 40th is a raw message over 1 MiB: spooled to the blob store, streamed to the sink.
+            Content:
+              i % 40 === 0
+                ? { Raw: { Data: bigMessage(`api@${SENDER}`, `a${i}@${DEST}`, i) } }
+                : { Simple: { Subject: { Data: `chaos ${i}` }, Body: { Text: { Data: `API message ${i} of the crash loop.\n` } } } },
           }),
         );
         acked.add(r.MessageId!);
@@ -118,7 +128,10 @@ try {
       t ??= nodemailer.createTransport({ host: '127.0.0.1', port: child.smtpPort, requireTLS: true, tls: { rejectUnauthorized: false }, auth: BENCH_SMTP_CREDENTIALS, pool: false });
       const i = n++;
       try {
-        const info = await t.sendMail({ from: `smtp@${SENDER}`, to: `s${i}@${DEST}`, subject: `chaos ${i}`, text: `SMTP message ${i} of the crash loop.\n` });
+        const info =
+          i % 40 === 1
+            ? await t.sendMail({ envelope: { from: `smtp@${SENDER}`, to: [`s${i}@${DEST}`] }, raw: bigMessage(`smtp@${SENDER}`, `s${i}@${DEST}`, i) })
+            : await t.sendMail({ from: `smtp@${SENDER}`, to: `s${i}@${DEST}`, subject: `chaos ${i}`, text: `SMTP message ${i} of the crash loop.\n` });
         const id = /^250 Ok (\S+)/.exec(info.response)?.[1];
         if (id) acked.add(id);
         else failures.smtp++;

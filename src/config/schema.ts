@@ -215,6 +215,16 @@ export const schema = {
     description: "How long delivery waits for a recipient's MX host to accept the connection, and again for its greeting (as Postfix's `smtp_connect_timeout`); then the next MX host is tried, and the recipient is deferred when none answers.",
     usedBy: 'worker',
   },
+  deliveryLeaseMs: {
+    env: 'SESAME_DELIVERY_LEASE',
+    parse: parseDuration,
+    default: 300_000,
+    defaultDoc: '`5m`',
+    unit: 'ms' as const,
+    description:
+      'How long a node holds the recipients it is delivering (its lease). A node that dies leaves its in-flight recipients to the others once the lease expires (a node restarted on its data dir takes its own back at once); longer than the slowest delivery of one batch, or another node may send the same recipient again.',
+    usedBy: 'worker',
+  },
   smartHost: {
     env: 'SESAME_SMART_HOST',
     parse: parseUrl(['smtp', 'smtps']),
@@ -328,7 +338,7 @@ export const schema = {
     env: 'SESAME_DOMAIN_CONNECTIONS',
     parse: parseInteger(1, 1000),
     default: 20,
-    description: "Simultaneous outbound connections per destination domain from one node (20, as Postfix's `default_destination_concurrency_limit`).",
+    description: "Simultaneous outbound connections per destination domain (20, as Postfix's `default_destination_concurrency_limit`): from the node on SQLite, from the whole installation when nodes share PostgreSQL.",
     usedBy: 'worker',
   },
   domainRates: {
@@ -336,7 +346,7 @@ export const schema = {
     parse: parseRates,
     default: {} as Record<string, number>,
     defaultDoc: 'no limit',
-    description: 'Messages per destination domain from one node: `50/s`, or per domain with a default, `gmail.com=20/s,example.org=300/m,*=100/s` (units s, m, h). Mail over the rate waits its turn; it is not counted as an attempt.',
+    description: 'Messages per destination domain (from the whole installation when nodes share PostgreSQL): `50/s`, or per domain with a default, `gmail.com=20/s,example.org=300/m,*=100/s` (units s, m, h). Mail over the rate waits its turn; it is not counted as an attempt.',
     usedBy: 'worker',
   },
   verifyIntervalMs: {
@@ -347,6 +357,20 @@ export const schema = {
     unit: 'ms' as const,
     description: 'How often pending identities and MAIL FROM domains are re-checked in DNS.',
     usedBy: 'worker',
+  },
+  nodeHeartbeatMs: {
+    env: 'SESAME_NODE_HEARTBEAT',
+    parse: (raw: string, env: string) => {
+      const ms = parseDuration(raw, env);
+      if (ms < 100) throw new ConfigError(`${env}: "${raw}" is too short; give at least 100ms (e.g. 5s)`);
+      return ms;
+    },
+    default: 5000,
+    defaultDoc: '`5s`',
+    unit: 'ms' as const,
+    description:
+      'How often this node refreshes its row in the node registry (`sesame nodes`). A node that missed three heartbeats is shown as down, and the installation-wide jobs it held (identity verification) pass to another node after the same time.',
+    usedBy: 'all',
   },
   webhookRetrySchedule: {
     env: 'SESAME_WEBHOOK_RETRY_SCHEDULE',

@@ -6,15 +6,18 @@ import { randomBytes } from 'node:crypto';
 import { buildDsn } from '../lib/dsn.ts';
 import type { SecretBox } from '../lib/secretbox.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Storage } from '../storage/ports.ts';
+import type { Storage, StrikeSettings } from '../storage/ports.ts';
 import { AccountsService } from './accounts/service.ts';
 import type { Clock, DnsResolver } from './clock.ts';
 import { IdentitiesService, type IdentitySettings, type VerificationMailer } from './identities/service.ts';
 import { VerificationWorker } from './identities/verification.ts';
+import { JobLease, VERIFICATION_JOB } from './cluster/job-lease.ts';
+import { NodeRegistry } from './cluster/nodes.ts';
 import { TagsService } from './tags/service.ts';
 import { CommitBatcher } from './queue/batcher.ts';
 import { QueueAdmin } from './queue/admin.ts';
 import { SendingService } from './sending/service.ts';
+import { SharedBuckets } from './sending/rate-limiter.ts';
 import { createDkimSigner, type DkimSigner } from '../lib/dkim-sign.ts';
 import { TemplatesService } from './templates/service.ts';
 import { ConfigurationSetsService } from './configuration-sets/service.ts';
@@ -75,6 +78,8 @@ export { parsePolicy, type PolicyDocument } from './accounts/policy.ts';
 export { IdentitiesService, type CreateIdentityInput, type DnsRecord, type NotificationAttributes, type NotificationType } from './identities/service.ts';
 export { dkimView, verifiedForSending, type Identity, type DkimAttributesView } from './identities/model.ts';
 export { VerificationWorker } from './identities/verification.ts';
+export { NodeRegistry, nodeState, MISSED_HEARTBEATS_DOWN, type NodeView, type NodeState, type NodeInfo } from './cluster/nodes.ts';
+export { JobLease, VERIFICATION_JOB } from './cluster/job-lease.ts';
 export { TagsService } from './tags/service.ts';
 export { SesError, ERROR_CODES, badRequest, notFound, type ErrorCode } from './errors.ts';
 export { systemClock, type Clock, type DnsResolver, type MxRecord } from './clock.ts';
@@ -92,6 +97,8 @@ export interface CoreDeps {
   deliveryObserver?: DeliveryObserver;
   /** This node's stable id (lease owner). */
   nodeId?: string;
+  /** The node registry's heartbeat interval (ms); installation-wide job leases last three of them. */
+  cluster?: { heartbeatMs?: number };
   /** Sends the email-address verification mail (logs the link until sending exists). */
   sendVerificationMail?: VerificationMailer;
   onVerificationCheck?: (result: 'success' | 'pending' | 'temporary_failure' | 'failed') => void;
@@ -117,6 +124,17 @@ export interface CoreDeps {
   };
 }
 
+/**
+ * Failures counted for the whole installation (SMTP AUTH lockouts) when nodes share PostgreSQL
+ * (ADR 0014). Keys are the front end's client keys.
+ */
+export interface SharedFailureCounter {
+  /** Records a failure; the count it reached and until when the key is locked out (0: never). */
+  strike(key: string, now: number, settings: StrikeSettings): Promise<{ failures: number; lockedUntil: number }>;
+  /** Until when the key is locked out (ms); 0 when it never was. */
+  lockedUntil(key: string): Promise<number>;
+}
+
 /** Reputation defaults: SES's thresholds (developer guide "faqs-enforcement"). */
 const REPUTATION_DEFAULTS: ReputationSettings = { windowMs: 7 * 86_400_000, minSends: 100, bounceReview: 0.05, bouncePause: 0.1, complaintReview: 0.001, complaintPause: 0.005, autoPause: true };
 
@@ -126,6 +144,8 @@ export interface Core {
   identities: IdentitiesService;
   tags: TagsService;
   verification: VerificationWorker;
+  /** The installation's nodes: this node's registration and heartbeat, and the list `sesame nodes` shows. */
+  nodes: NodeRegistry;
   sending: SendingService;
   templates: TemplatesService;
   configurationSets: ConfigurationSetsService;
@@ -160,6 +180,8 @@ export interface Core {
   inbound: InboundService;
   /** Asynchronous bounces (DSNs) and complaints (ARF) that arrive at bounce addresses. */
   feedback: FeedbackService;
+  /** SMTP AUTH failures counted across nodes; absent on a single node (the front end counts in memory). */
+  authFailures?: SharedFailureCounter;
   settings: IdentitySettings;
 }
 
@@ -192,6 +214,7 @@ function regionName(region: string): string {
 /** Wires the core services together. */
 export function createCore(deps: CoreDeps): Core {
   const accounts = new AccountsService(deps.storage, deps.box, deps.clock, deps.settings.accountId);
+  const shared = deps.storage.kind === 'postgres';
   const tags = new TagsService(deps.storage, accounts, deps.settings.region);
   // The verification mail goes out through the sending pipeline (created below); the link is also
   // logged so that an operator whose outbound mail does not work yet can still verify by hand.
@@ -204,7 +227,12 @@ export function createCore(deps: CoreDeps): Core {
     });
   const identities = new IdentitiesService(deps.storage, accounts, tags, deps.box, deps.clock, deps.settings, mailer);
   tags.registerResourceType('identity', async (accountId, _type, name) => (await deps.storage.identities.get(accountId, name)) !== undefined);
-  const verification = new VerificationWorker(deps.storage, deps.resolver, deps.clock, deps.settings, deps.logger, deps.onVerificationCheck);
+  const nodeId = deps.nodeId ?? 'local';
+  const heartbeatMs = deps.cluster?.heartbeatMs ?? 5000;
+  const nodes = new NodeRegistry(deps.storage, deps.clock, deps.logger, { nodeId, heartbeatMs });
+  // DNS verification runs once per installation: on the node holding its lease (three heartbeats long).
+  const verificationLease = new JobLease(deps.storage.jobLeases, deps.clock, deps.logger, VERIFICATION_JOB, nodeId, 3 * heartbeatMs);
+  const verification = new VerificationWorker(deps.storage, deps.resolver, deps.clock, deps.settings, deps.logger, deps.onVerificationCheck, verificationLease);
   const templates = new TemplatesService(deps.storage, accounts, deps.clock, deps.settings.region);
   const configurationSets = new ConfigurationSetsService(deps.storage, accounts, tags, deps.clock, deps.settings.region);
   tags.registerResourceType('configuration-set', async (accountId, _type, name) => (await deps.storage.configurationSets.get(accountId, name)) !== undefined);
@@ -215,7 +243,6 @@ export function createCore(deps: CoreDeps): Core {
   const functions = new FunctionsService(deps.storage, deps.clock, deps.settings.region);
   const externalBuckets = new ExternalBucketsService(deps.storage, deps.box, deps.clock);
   const ev = deps.events ?? {};
-  const nodeId = deps.nodeId ?? 'local';
   const retryWindowMs = ev.webhooks?.retryWindowMs ?? 86_400_000;
   const publicUrl = () => deps.settings.publicUrl;
   const topics = new TopicsService(deps.storage, accounts, deps.clock, deps.sns?.signer ?? missingSigner, { region: deps.settings.region, publicUrl, retryWindowMs });
@@ -277,6 +304,8 @@ export function createCore(deps: CoreDeps): Core {
     deps.clock,
     { region: deps.settings.region, hostname: deps.settings.hostname, systemAccountId: deps.settings.accountId, maxDeliverySeconds: deps.sending.maxDeliverySeconds },
     deps.logger,
+    // Limits hold across nodes that share PostgreSQL (ADR 0014); one node keeps them in memory.
+    shared ? new SharedBuckets(deps.storage.limits) : undefined,
   );
   const delivery = new DeliveryWorker(deps.storage, deps.resolver, deps.clock, { ...deps.sending, hostname: deps.settings.hostname }, deps.logger, deps.deliveryObserver, deps.nodeId);
   delivery.onEvents = () => dispatcher.wake();
@@ -284,9 +313,12 @@ export function createCore(deps: CoreDeps): Core {
     delivery.wake();
     dispatcher.wake();
   });
+  const authFailures: SharedFailureCounter | undefined = shared
+    ? { strike: (key, now, s) => deps.storage.limits.strike(`auth:smtp:${key}`, now, s), lockedUntil: (key) => deps.storage.limits.lockedUntil(`auth:smtp:${key}`) }
+    : undefined;
   const queueAdmin = new QueueAdmin(deps.storage, deps.clock, { hostname: deps.settings.hostname }, deps.logger);
   const receiptRules = new ReceiptRulesService(deps.storage, accounts, sending, deps.clock, { region: deps.settings.region, accountId: deps.settings.accountId, hostname: deps.settings.hostname });
-  return { accounts, identities, tags, verification, sending, templates, configurationSets, accountSettings, suppression, batcher, delivery, queueAdmin, topics, dispatcher, webhooks, reputation, tracking, eventBuses: new EventBusesService(deps.storage, deps.box, deps.clock, deps.settings.region), functions, externalBuckets, inbound, feedback, receiptRules, objectStore, spool: new SpoolService(deps.storage.blobs), settings: deps.settings };
+  return { accounts, identities, tags, verification, nodes, sending, templates, configurationSets, accountSettings, suppression, batcher, delivery, queueAdmin, topics, dispatcher, webhooks, reputation, tracking, eventBuses: new EventBusesService(deps.storage, deps.box, deps.clock, deps.settings.region), functions, externalBuckets, inbound, feedback, receiptRules, objectStore, spool: new SpoolService(deps.storage.blobs), authFailures, settings: deps.settings };
 }
 
 /** Used when main gave no SNS signing key (CLI commands that never deliver). */

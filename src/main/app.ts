@@ -31,6 +31,8 @@ import { fileStreams } from './streams.ts';
 import { checkSpam } from '../lib/rspamd.ts';
 import { scanVirus } from '../lib/clamd.ts';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 
 /** Options a caller (tests, the CLI) may inject instead of the real thing. */
 export interface StartOptions {
@@ -95,6 +97,7 @@ export async function openCore(config: Config, options: StartOptions = {}) {
       maxDeliverySeconds: config.maxDeliverySeconds,
       outboundPort: config.outboundPort,
       connectTimeoutMs: config.deliveryConnectTimeoutMs,
+      leaseMs: config.deliveryLeaseMs,
       smartHost: config.smartHost,
       retryScheduleMs: config.retrySchedule,
       domainLimits: { connections: config.domainConnections, rates: config.domainRates },
@@ -140,6 +143,7 @@ export async function openCore(config: Config, options: StartOptions = {}) {
         : {}),
     },
     nodeId: loadNodeId(config.dataDir),
+    cluster: { heartbeatMs: config.nodeHeartbeatMs },
     onVerificationCheck: (result) => metrics.verificationChecks.inc({ result }),
   });
   let bootstrap: BootstrapResult;
@@ -168,28 +172,6 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   let httpUrl: string | undefined;
   let closing = false;
 
-  // Verification worker: one pass at a time, re-armed after each pass.
-  let verifyTimer: NodeJS.Timeout | undefined;
-  let verifyRunning: Promise<void> = Promise.resolve();
-  const verifyPass = async () => {
-    try {
-      for (;;) {
-        const pass = await core.verification.runOnce(100);
-        if (pass.checked < 100) break; // a full batch means more may be due
-      }
-    } catch (err) {
-      logger.error({ code: 'VERIFICATION_PASS_FAILED', err }, 'identity verification pass failed; will retry');
-    }
-  };
-  const scheduleVerify = () => {
-    if (closing) return;
-    // Poll often enough that a due identity waits at most a second (or the interval, if shorter).
-    verifyTimer = setTimeout(() => {
-      verifyRunning = verifyPass().finally(scheduleVerify);
-    }, Math.min(1000, config.verifyIntervalMs));
-    verifyTimer.unref();
-  };
-
   const instance: SesameInstance = {
     config,
     core,
@@ -198,22 +180,23 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     metrics,
     bootstrap,
     async verifyNow() {
-      await verifyRunning;
-      await verifyPass();
+      await core.verification.runAll();
     },
     async close() {
       if (closing) return;
       closing = true;
       logger.info({ code: 'SHUTDOWN_STARTED' }, 'shutting down: no new connections, finishing in-flight work');
       metrics.ready.set(0);
-      if (verifyTimer) clearTimeout(verifyTimer);
       // Front ends first (in-flight SMTP DATA and API sends reach their commit), then the batcher.
       await Promise.all([app?.close(), smtp?.close(), mx?.close()]);
       await core.batcher.flush();
       await core.delivery.stop();
       await core.dispatcher.stop();
       await core.webhooks.stop();
-      await verifyRunning;
+      // Gives the verification lease up, so another node takes the job at once.
+      await core.verification.stop();
+      // Last: the node stays listed as up while it drains, and leaves the registry before storage closes.
+      await core.nodes.deregister();
       await Promise.all([storage.close(), dkim.close()]);
       logger.info({ code: 'SHUTDOWN_COMPLETE' }, 'shut down cleanly');
     },
@@ -281,11 +264,14 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       waiting.delete('mx');
     }
     if (config.roles.includes('worker')) {
-      scheduleVerify();
+      // Runs its checks only while this node holds the installation-wide verification lease.
+      core.verification.start();
       core.delivery.start();
       core.dispatcher.start();
       core.webhooks.start();
     }
+    // Listed by `sesame nodes` from now on, with a heartbeat every SESAME_NODE_HEARTBEAT.
+    await core.nodes.register({ roles: config.roles, hostname: hostname(), pid: process.pid, version: SESAME_VERSION });
   } catch (err) {
     await instance.close();
     throw err;
@@ -293,6 +279,9 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   metrics.ready.set(waiting.size === 0 ? 1 : 0);
   return instance;
 }
+
+/** Sesame's version (package.json), recorded in the node registry. */
+const SESAME_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Largest request body: a 40 MB raw message base64-encoded in JSON, with room for the envelope. */
 const BODY_LIMIT = 56 * 1024 * 1024;

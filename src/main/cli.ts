@@ -56,6 +56,10 @@ const ctx: CliContext = {
       process.on('SIGTERM', () => stop('SIGTERM'));
     });
   },
+  async migrateToPostgres(config, targetUrl, onProgress) {
+    const { migrateSqliteToPostgres } = await import('../storage/migrate.ts');
+    return migrateSqliteToPostgres({ source: { databaseUrl: config.databaseUrl, dataDir: config.dataDir }, targetUrl, onProgress });
+  },
   renderConfigMarkdown,
   describeConfig,
   out: (text) => process.stdout.write(`${text}\n`),

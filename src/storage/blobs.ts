@@ -203,4 +203,34 @@ export class SqlBlobStore implements BlobStore {
     await this.db.deleteFrom('blob_chunks').where('id', '=', id).execute();
     await this.db.deleteFrom('blobs').where('id', '=', id).execute();
   }
+
+  /**
+   * Writes a blob under a given id, chunked as `writer()` chunks (`sesame migrate` keeps the ids that
+   * rows name). On a transaction's Kysely the chunks commit with it; the caller ensures the id is new.
+   */
+  async putWithId(id: string, data: Buffer | AsyncIterable<Buffer>): Promise<{ id: string; size: number }> {
+    if (!ID.test(id)) throw new Error(`not a blob id: ${id}`);
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let seq = 0;
+    let size = 0;
+    const insert = async (bytes: Buffer) => {
+      await this.db.insertInto('blob_chunks').values({ id, seq, data: bytes, created_at: Date.now() }).execute();
+      seq++;
+    };
+    for await (const chunk of Buffer.isBuffer(data) ? [data] : data) {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      size += chunk.length;
+      while (pendingBytes >= CHUNK) {
+        const joined = Buffer.concat(pending, pendingBytes);
+        await insert(joined.subarray(0, CHUNK));
+        pending = [joined.subarray(CHUNK)];
+        pendingBytes = joined.length - CHUNK;
+      }
+    }
+    // The last chunk (possibly empty: an empty blob is one empty chunk, as writer() stores it).
+    if (pendingBytes > 0 || seq === 0) await insert(Buffer.concat(pending, pendingBytes));
+    return { id, size };
+  }
 }

@@ -508,6 +508,122 @@ export interface SendCount {
   recipients: number;
 }
 
+/**
+ * A node of the installation as `sesame serve` registered it, with its last heartbeat. Several nodes
+ * share one PostgreSQL database; on SQLite there is one.
+ */
+export interface NodeRecord {
+  /** The node's stable id (`node.id` in its data dir), also the owner name of its leases. */
+  id: string;
+  /** The parts it runs (SESAME_ROLES). */
+  roles: string[];
+  hostname: string;
+  pid: number;
+  /** Sesame's version on that node. */
+  version: string;
+  startedAt: number;
+  /** Its last heartbeat (ms, the node's clock). */
+  heartbeatAt: number;
+  /** How often it promised to beat (ms); it counts as down after three missed beats. */
+  heartbeatIntervalMs: number;
+}
+
+/** The node registry: one row per running node, refreshed by its heartbeat. */
+export interface NodeRepository {
+  /** Inserts the node's row, or replaces the row of the same id (a restarted node). */
+  register(node: NodeRecord): Promise<void>;
+  /** Records a heartbeat; false when the node has no row (it was removed) and must register again. */
+  heartbeat(id: string, at: number): Promise<boolean>;
+  /** Removes the node's row (clean shutdown); false when there was none. */
+  remove(id: string): Promise<boolean>;
+  /** Every registered node, oldest start first. */
+  list(): Promise<NodeRecord[]>;
+  /** Removes nodes whose last heartbeat is before `before`; returns how many. */
+  prune(before: number): Promise<number>;
+}
+
+/** An installation-wide job lease: which node runs a periodic job, until when. */
+export interface JobLeaseRecord {
+  job: string;
+  owner: string;
+  /** When the current owner took it (renewals keep this). */
+  acquiredAt: number;
+  expiresAt: number;
+}
+
+/**
+ * Installation-wide job leases: a periodic job that must run once per installation, not once per
+ * node, runs on the node that holds its lease. Taking one is a single atomic statement, so of nodes
+ * racing for a free or expired lease exactly one wins; a dead node's lease expires and another takes it.
+ */
+export interface JobLeaseRepository {
+  /**
+   * Takes the lease of `job` for `owner` until `now + ttlMs` when it is free, expired (`expiresAt <= now`)
+   * or already `owner`'s (a renewal). Returns true when `owner` holds it afterwards.
+   */
+  acquire(job: string, owner: string, now: number, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if `owner` holds it; returns whether it did. */
+  release(job: string, owner: string): Promise<boolean>;
+  /** Every lease row (expired ones included), by job name. */
+  list(): Promise<JobLeaseRecord[]>;
+}
+
+/** What one take from a shared token bucket got. */
+export interface TokenGrant {
+  /** Tokens taken (0 when fewer than the minimum asked for were there). */
+  taken: number;
+  /** Tokens left in the bucket afterwards: fractional, and negative after an oversized take. */
+  left: number;
+}
+
+/** Settings of a strike counter (failures that lead to a lockout). */
+export interface StrikeSettings {
+  /** A failure more than this long after the previous one counts from one again. */
+  windowMs: number;
+  /** The failure that reaches this count locks the key out and starts the count afresh. */
+  max: number;
+  /** How long a lockout lasts. */
+  lockoutMs: number;
+}
+
+/**
+ * Limits that hold across every node sharing the database (ADR 0014): token buckets (sending rates,
+ * per-destination rates), leased slots (per-destination connections) and strike counters (SMTP
+ * AUTH lockouts). Keys are namespaced by the caller (`rate:account:…`, `conn:domain:…`). Every
+ * operation is one atomic statement, so concurrent callers on several nodes never take more than
+ * there is. Core keeps these limits in memory on a single node (SQLite) and uses this port where
+ * several nodes share one PostgreSQL.
+ */
+export interface LimitRepository {
+  /**
+   * Takes tokens from bucket `key`, which holds at most `burst` tokens and refills at `rate` per
+   * second (a new bucket starts full): as many as are there up to `max`, but none when fewer than
+   * `min` are there. A `min` above `burst` is taken once the bucket is full (leaving it negative),
+   * so that an oversized request is not refused forever. `now` (ms) never moves a bucket's clock back.
+   */
+  takeTokens(key: string, rate: number, burst: number, min: number, max: number, now: number): Promise<TokenGrant>;
+  /**
+   * Claims one of the `slots` slots of `key` that is free (never taken, released, or expired) for
+   * `owner` until `now + ttlMs`. Returns the slot's number, or undefined when none was free or
+   * another caller won the race for it (callers try again later).
+   */
+  acquireSlot(key: string, slots: number, owner: string, now: number, ttlMs: number): Promise<number | undefined>;
+  /** Extends every slot `owner` still holds to `until`; returns how many. */
+  renewSlots(owner: string, until: number): Promise<number>;
+  /** Frees a slot if `owner` still holds it. */
+  releaseSlot(key: string, slot: number, owner: string): Promise<void>;
+  /** Slots of `key` held (unexpired) at `now`. */
+  heldSlots(key: string, now: number): Promise<number>;
+  /**
+   * Records a failure of `key` at `now`; returns the count it reached (1 after a quiet `windowMs`)
+   * and until when the key is locked out (0 when it never was; `now + lockoutMs` when this
+   * failure reached `max`).
+   */
+  strike(key: string, now: number, settings: StrikeSettings): Promise<{ failures: number; lockedUntil: number }>;
+  /** Until when `key` is locked out (ms); 0 when it never was. */
+  lockedUntil(key: string): Promise<number>;
+}
+
 /** The repositories one backend provides, plus its lifecycle. */
 export interface Storage {
   readonly kind: 'sqlite' | 'postgres';
@@ -541,6 +657,12 @@ export interface Storage {
   readonly webhooks: WebhookRepository;
   readonly outbox: EventOutboxRepository;
   readonly reputation: ReputationRepository;
+  /** The node registry (`sesame nodes`). */
+  readonly nodes: NodeRepository;
+  /** Installation-wide job leases (periodic work that runs on one node). */
+  readonly jobLeases: JobLeaseRepository;
+  /** Limits shared by the nodes of an installation: token buckets, slot leases, strike counters. */
+  readonly limits: LimitRepository;
   /** Cheap round trip, for /health. */
   ping(): Promise<void>;
   /** Flushes and closes; idempotent. */

@@ -12,6 +12,8 @@ export interface SunkMessage {
   rcptTo: string[];
   raw: Buffer;
   secure: boolean;
+  /** When the sink accepted it (ms): the rate that reaches a destination. */
+  at: number;
 }
 
 /** A scripted reply: a 3-digit code and text. */
@@ -34,8 +36,11 @@ export class SinkMta {
     readonly port: number,
   ) {}
 
-  /** Starts a sink on 127.0.0.1, port 0; `starttls: false` makes it a server that does not offer STARTTLS. */
-  static async start(options: { starttls?: boolean } = {}): Promise<SinkMta> {
+  /**
+   * Starts a sink on 127.0.0.1, port 0; `starttls: false` makes it a server that does not offer
+   * STARTTLS; `dataDelayMs` holds each reply to DATA that long (the message counts as received at once).
+   */
+  static async start(options: { starttls?: boolean; dataDelayMs?: number } = {}): Promise<SinkMta> {
     let sink: SinkMta | undefined;
     const server = new SMTPServer({
       authOptional: true,
@@ -71,9 +76,12 @@ export class SinkMta {
             rcptTo: session.envelope.rcptTo.map((r) => r.address),
             raw: Buffer.concat(chunks),
             secure: session.secure,
+            at: Date.now(),
           });
           for (const w of sink!.waiters.splice(0)) w();
-          cb(null);
+          // A slow receiving MTA: the reply to DATA comes `dataDelayMs` after the message was taken.
+          if (options.dataDelayMs) setTimeout(() => cb(null), options.dataDelayMs);
+          else cb(null);
         });
       },
     });

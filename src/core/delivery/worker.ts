@@ -38,6 +38,9 @@ export interface DeliverySettings {
   pollMs?: number;
 }
 
+/** Recipients that found every shared connection slot of their domain taken are due again after this. */
+const SLOT_RETRY_MS = 1000;
+
 /** Below this many messages per connection, a domain's messages are not spread over more connections. */
 const MESSAGES_PER_CONNECTION = 10;
 
@@ -80,7 +83,11 @@ export class DeliveryWorker {
     owner?: string,
   ) {
     this.owner = owner ?? `node-${randomUUID()}`;
-    this.limits = new DomainLimits(settings.domainLimits ?? { connections: 20, rates: {} });
+    // Nodes sharing PostgreSQL share the per-destination limits too (ADR 0014); one node keeps them in memory.
+    this.limits = new DomainLimits(
+      settings.domainLimits ?? { connections: 20, rates: {} },
+      storage.kind === 'postgres' ? { limits: storage.limits, owner: this.owner, now: () => this.clock.now(), logger } : undefined,
+    );
     // Outcomes of every connection and pass share transactions: one disk flush for many messages
     // instead of one per message. Each caller still waits for its own commit before going on.
     this.completions = new GroupCommit(async (items) => {
@@ -97,6 +104,7 @@ export class DeliveryWorker {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.limits.open();
     this.loop = this.storage.queue
       .release(this.owner)
       .catch((err: unknown) => this.logger.error({ code: 'DELIVERY_PASS_FAILED', err }, 'could not release leases left by an earlier run'))
@@ -116,6 +124,8 @@ export class DeliveryWorker {
   /** Stops leasing, waits for in-flight deliveries, releases leases. */
   async stop(): Promise<void> {
     this.stopped = true;
+    // Passes waiting for a shared connection slot give their recipients back instead of waiting on.
+    this.limits.close();
     this.wake();
     await this.loop;
     await this.completions.flush();
@@ -190,7 +200,15 @@ export class DeliveryWorker {
     messages.forEach((m, i) => split[i % lanes]!.push(m));
     await Promise.all(
       split.map(async (share) => {
-        const release = await this.limits.acquire(domain);
+        const release = await this.limits.acquireWithin(domain, this.slotWaitMs());
+        if (!release) {
+          // Every connection slot of the domain stays taken by other nodes: give the recipients back
+          // for a little while (no attempt counted, no event) rather than sit on their leases.
+          const rest = share.flat();
+          this.logger.debug({ code: 'DELIVERY_CONNECTIONS_BUSY', domain, recipients: rest.length }, `${domain}: every connection slot is taken; ${rest.length} recipients wait`);
+          await this.postpone(rest, this.clock.now() + SLOT_RETRY_MS);
+          return;
+        }
         try {
           await this.deliverOverConnection(domain, targets.list, share);
         } finally {
@@ -234,7 +252,7 @@ export class DeliveryWorker {
       const secure = (conn.c as unknown as { secure?: boolean }).secure === true;
       for (let i = 0; i < messages.length; i++) {
         const group = messages[i]!;
-        const wait = this.limits.take(domain, this.clock.now());
+        const wait = await this.limits.takeMessage(domain, this.clock.now());
         if (wait > 0) {
           // Over the domain's message rate: the rest waits, not counted as an attempt, no event.
           const rest = messages.slice(i).flat();
@@ -262,6 +280,11 @@ export class DeliveryWorker {
       // receiving side never sees more than SESAME_DOMAIN_CONNECTIONS at once.
       await closeConnection(conn.c);
     }
+  }
+
+  /** How long a connection waits for a shared slot of its domain: well inside the recipients' lease. */
+  private slotWaitMs(): number {
+    return Math.min(60_000, Math.floor((this.settings.leaseMs ?? 300_000) / 4));
   }
 
   /** Gives leased recipients back, due at `at`, without counting an attempt or writing an event. */

@@ -4,11 +4,16 @@
  * Checked: every DKIM selector's TXT at `<selector>._domainkey.<domain>` must hold that key's public
  * key; the v1 token at `_amazonses.<domain>`; a custom MAIL FROM domain needs an MX pointing at this
  * server and an SPF TXT record.
+ *
+ * The worker's loop runs passes only on the node that holds the installation-wide verification lease
+ * (src/core/cluster/job-lease.ts), so that several nodes on one database check each identity once per
+ * interval between them, not once per node.
  */
 import { publicKeyFromTxt } from '../../lib/dkim-keys.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Storage, VerificationStatus } from '../../storage/ports.ts';
 import { isDnsNotFound, type Clock, type DnsResolver } from '../clock.ts';
+import type { JobLease } from '../cluster/job-lease.ts';
 import { fromRecord, toRecord, VERIFICATION_WINDOW_MS, type Identity, type VerificationInfo } from './model.ts';
 
 /** Outcome of one DNS check. */
@@ -21,8 +26,19 @@ export interface VerificationPass {
   failed: number;
 }
 
+/** Identities checked per batch; a full batch means more may be due at once. */
+const BATCH = 100;
+
 /** Runs DNS checks for identities that are due. */
 export class VerificationWorker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private stopped = true;
+
+  /**
+   * @param lease the installation-wide verification lease; without one (a lone core, tests) the loop
+   *   runs on this node unconditionally
+   */
   constructor(
     private readonly storage: Storage,
     private readonly resolver: DnsResolver,
@@ -30,14 +46,71 @@ export class VerificationWorker {
     private readonly settings: { hostname: string; verifyIntervalMs: number },
     private readonly logger: Logger,
     private readonly onChecked: (result: 'success' | 'pending' | 'temporary_failure' | 'failed') => void = () => {},
+    private readonly lease?: JobLease,
   ) {}
 
-  /** Checks up to `limit` due identities; returns what happened. */
-  async runOnce(limit = 100): Promise<VerificationPass> {
+  /**
+   * Starts the loop: every tick, if this node holds (or can take) the verification lease, check
+   * every identity that is due. A tick comes often enough that a due identity waits at most a second
+   * (or the interval, if shorter), and that the holder renews its lease well before it runs out.
+   */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule();
+  }
+
+  /** Stops the loop, waits for the pass in progress, and gives the lease up for another node. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    await this.lease?.release().catch((err: unknown) => this.logger.warn({ code: 'JOB_LEASE_RELEASE_FAILED', job: this.lease?.job, err }, 'could not release the verification lease; another node takes it when it expires'));
+  }
+
+  /**
+   * Checks every identity that is due now, on this node, whoever holds the lease (tests and
+   * maintenance commands); waits first for a pass of the loop in progress.
+   */
+  async runAll(): Promise<void> {
+    await this.running;
+    await this.pass(false);
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const tick = Math.min(1000, this.settings.verifyIntervalMs, this.lease ? this.lease.ttlMs / 3 : Infinity);
+    this.timer = setTimeout(() => {
+      this.running = this.pass(true).finally(() => this.schedule());
+    }, tick);
+    this.timer.unref();
+  }
+
+  /** Checks due identities in batches until fewer than a batch were due; with `leased`, only while holding the lease. */
+  private async pass(leased: boolean): Promise<void> {
+    try {
+      // The holder renews only when a third of the lease has passed (no write on every tick); the others ask for it.
+      if (leased && this.lease && !((await this.lease.keep()) || (await this.lease.acquire()))) return;
+      const keep = leased && this.lease ? () => this.lease!.keep() : undefined;
+      for (;;) {
+        const pass = await this.runOnce(BATCH, keep);
+        if (pass.checked < BATCH || (keep && !this.lease!.held)) break;
+      }
+    } catch (err) {
+      this.logger.error({ code: 'VERIFICATION_PASS_FAILED', err }, 'identity verification pass failed; will retry');
+    }
+  }
+
+  /**
+   * Checks up to `limit` due identities; returns what happened. `keep`, asked before each identity,
+   * renews the lease of a long pass and ends the pass when it says the lease is lost.
+   */
+  async runOnce(limit = BATCH, keep?: () => Promise<boolean>): Promise<VerificationPass> {
     const now = this.clock.now();
     const due = await this.storage.identities.listDue(now, limit);
     const pass: VerificationPass = { checked: 0, verified: 0, failed: 0 };
     for (const r of due) {
+      if (keep && !(await keep())) break;
       const before = fromRecord(r);
       const after = await this.check(structuredClone(before), now);
       after.updatedAt = Math.max(now, before.updatedAt + 1);

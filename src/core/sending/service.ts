@@ -23,7 +23,7 @@ import { fromRecord, type Identity } from '../identities/model.ts';
 import type { IdentitiesService } from '../identities/service.ts';
 import type { CommitBatcher } from '../queue/batcher.ts';
 import { effectiveQuota, type AccountSettingsService } from './account-settings.ts';
-import { RateLimiter } from './rate-limiter.ts';
+import { RateLimiter, type SharedBuckets } from './rate-limiter.ts';
 import type { TrackingService } from '../events/tracking.ts';
 import type { TrackedLink } from '../../lib/html-tracking.ts';
 import { rewriteHtmlParts } from '../../lib/mime-html.ts';
@@ -187,6 +187,8 @@ export class SendingService {
     private readonly clock: Clock,
     private readonly settings: SendingSettings,
     private readonly logger: Logger,
+    /** The installation's shared MaxSendRate buckets (several nodes on PostgreSQL); in memory when absent. */
+    private readonly sharedRates?: SharedBuckets,
   ) {
     this.accounts = services.accounts;
   }
@@ -319,7 +321,7 @@ export class SendingService {
     if (quota.max24HourSend >= 0 && (await this.storage.queue.sentSince(p.accountId, now - 86_400_000)) + recipients.length > quota.max24HourSend) {
       throw new SesError('TooManyRequestsException', 'Daily message quota exceeded.', 'Throttling');
     }
-    if (quota.maxSendRate > 0 && !this.rate(p.accountId, quota.maxSendRate).take(recipients.length, now)) {
+    if (quota.maxSendRate > 0 && !(await this.takeRate(p.accountId, quota.maxSendRate, recipients.length, now))) {
       throw new SesError('TooManyRequestsException', 'Maximum sending rate exceeded.', 'Throttling');
     }
 
@@ -720,6 +722,15 @@ export class SendingService {
       commonHeaders: common,
       tags,
     };
+  }
+
+  /**
+   * Takes `n` recipients from the account's MaxSendRate: from this node's bucket on one node, from
+   * the installation's shared bucket when nodes share PostgreSQL (ADR 0014).
+   */
+  private async takeRate(accountId: string, perSecond: number, n: number, now: number): Promise<boolean> {
+    if (this.sharedRates) return (await this.sharedRates.take(`rate:account:${accountId}`, perSecond, perSecond, n, now)) === 0;
+    return this.rate(accountId, perSecond).take(n, now);
   }
 
   private rate(accountId: string, perSecond: number): RateLimiter {

@@ -1,6 +1,7 @@
 /** What CLI commands get from the composition root (src/main/cli.ts): configuration and ways to open Sesame. */
 import type { Config } from '../../config/schema.ts';
 import type { BootstrapResult, Core } from '../../core/index.ts';
+import type { MigrateToPostgres } from './migrate.ts';
 
 /** An opened core for one command; `close` releases the database. */
 export interface OpenedCore {
@@ -15,6 +16,8 @@ export interface CliContext {
   loadConfig(): Config;
   /** Opens the data dir / database named by the configuration. */
   openCore(config: Config): Promise<OpenedCore>;
+  /** Copies the SQLite installation of the configuration onto an empty PostgreSQL database (`sesame migrate`). */
+  migrateToPostgres: MigrateToPostgres;
   /** Runs the server until SIGINT/SIGTERM. */
   serve(config: Config): Promise<void>;
   /** Renders docs/config.md. */

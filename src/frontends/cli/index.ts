@@ -9,6 +9,8 @@ import { registerEventBuses } from './event-buses.ts';
 import { registerFunctions } from './functions.ts';
 import { registerBuckets } from './buckets.ts';
 import { registerKeys } from './keys.ts';
+import { registerNodes } from './nodes.ts';
+import { registerMigrate } from './migrate.ts';
 import { registerQueue } from './queue.ts';
 import { registerSend } from './send.ts';
 import { registerServe } from './serve.ts';
@@ -29,6 +31,8 @@ export function buildProgram(ctx: CliContext, version: string): Command {
   registerEventBuses(program, ctx);
   registerFunctions(program, ctx);
   registerBuckets(program, ctx);
+  registerMigrate(program, ctx);
   registerConfig(program, ctx);
+  registerNodes(program, ctx);
   return program;
 }

@@ -20,7 +20,7 @@ const KEY_ID = /^[A-Z0-9]{16,128}$/;
 /** Checks one AUTH; resolves with the principal as `user`, or the refusal to send. */
 export async function authenticate(ctx: SubmissionContext, auth: SMTPServerAuthentication, session: SMTPServerSession): Promise<SMTPServerAuthenticationResponse> {
   const client = clientKey(session.remoteAddress);
-  if (ctx.throttle.lockedOut(client)) {
+  if (await ctx.throttle.isLockedOut(client)) {
     ctx.metrics.smtpAuth.inc({ result: 'locked_out' });
     ctx.logger.info({ code: 'SMTP_AUTH_LOCKED_OUT', client: session.remoteAddress }, `AUTH from locked-out ${session.remoteAddress} refused`);
     return { message: REPLIES.authLockedOut.text, responseCode: REPLIES.authLockedOut.code };
@@ -45,7 +45,7 @@ export async function authenticate(ctx: SubmissionContext, auth: SMTPServerAuthe
     ctx.logger.debug({ code: 'SMTP_AUTH_OK', client: session.remoteAddress, user: found.principal.accessKeyId, method: auth.method }, 'SMTP AUTH succeeded');
     return { user: found.principal };
   }
-  const { delayMs, lockedOut, failures } = ctx.throttle.fail(client);
+  const { delayMs, lockedOut, failures } = await ctx.throttle.recordFailure(client);
   ctx.metrics.smtpAuth.inc({ result: 'failure' });
   // The user name is logged (it is an access key id, not a secret); the password never is.
   ctx.logger.info(

@@ -1,10 +1,13 @@
 /**
  * The per-client-address defences of the submission port: how many connections an address (and
  * the node) may hold open, and the AUTH brute-force brake (replies slow down after a few failures,
- * then the address is locked out for a while). State lives in memory on this node: a restart or
- * another node starts from zero, which is acceptable for a brake whose job is to make guessing slow.
+ * then the address is locked out for a while). Connection counts live in memory on this node. The
+ * brake does too on a single node; when nodes share PostgreSQL its failures and lockouts are counted
+ * in the database (core's SharedFailureCounter, ADR 0014), so that a client locked out through one
+ * node is refused by every node.
  */
 import { isIPv6 } from 'node:net';
+import type { SharedFailureCounter } from '../../core/index.ts';
 
 /** The key an address is counted under: itself for IPv4, its /64 for IPv6 (one subscriber's prefix). */
 export function clientKey(address: string): string {
@@ -65,6 +68,11 @@ const MAX_STEPS = 5;
 /** Above this many tracked addresses, forgotten ones are swept out. */
 const SWEEP_AT = 10_000;
 
+/** The delay before refusing failure number `failures`: none for the first few, then one step more each time. */
+function delayFor(failures: number, stepMs: number): number {
+  return Math.min(MAX_STEPS, Math.max(0, failures - FREE_FAILURES)) * stepMs;
+}
+
 interface Record_ {
   failures: number;
   lastFailureAt: number;
@@ -81,7 +89,45 @@ export class AuthThrottle {
   constructor(
     private readonly settings: AuthThrottleSettings,
     private readonly now: () => number = Date.now,
+    /** Counts failures for the installation (nodes sharing PostgreSQL); in memory when absent. */
+    private readonly shared?: SharedFailureCounter,
   ) {}
+
+  /**
+   * As lockedOut, asking the installation's counter when there is one (a lockout that started on
+   * another node). If that cannot be asked, this node's own record decides.
+   */
+  async isLockedOut(key: string): Promise<boolean> {
+    if (this.lockedOut(key) || !this.shared) return this.lockedOut(key);
+    const until = await this.shared.lockedUntil(key).catch(() => 0);
+    if (until <= this.now()) return false;
+    this.remember(key, until);
+    return true;
+  }
+
+  /** As fail, counted by the installation's counter when there is one (this node's own record if that fails). */
+  async recordFailure(key: string): Promise<{ delayMs: number; lockedOut: boolean; failures: number }> {
+    if (!this.shared) return this.fail(key);
+    const now = this.now();
+    let counted: { failures: number; lockedUntil: number };
+    try {
+      counted = await this.shared.strike(key, now, { windowMs: this.settings.lockoutMs, max: this.settings.maxFailures, lockoutMs: this.settings.lockoutMs });
+    } catch {
+      return this.fail(key);
+    }
+    const lockedOut = counted.failures >= this.settings.maxFailures;
+    if (lockedOut) this.remember(key, counted.lockedUntil);
+    return { delayMs: delayFor(counted.failures, this.settings.delayStepMs), lockedOut, failures: counted.failures };
+  }
+
+  /** Keeps a lockout learnt from the installation, so that this node refuses without asking again. */
+  private remember(key: string, lockedUntil: number): void {
+    const now = this.now();
+    if (this.clients.size >= SWEEP_AT) this.sweep(now);
+    const r = this.clients.get(key) ?? { failures: 0, lastFailureAt: now, lockedUntil: 0 };
+    r.lockedUntil = Math.max(r.lockedUntil, lockedUntil);
+    this.clients.set(key, r);
+  }
 
   /** True while `key` is locked out: its AUTH is refused without looking at the credentials. */
   lockedOut(key: string): boolean {
@@ -101,7 +147,6 @@ export class AuthThrottle {
     r.failures++;
     r.lastFailureAt = now;
     const failures = r.failures;
-    const steps = Math.min(MAX_STEPS, Math.max(0, failures - FREE_FAILURES));
     let lockedOut = false;
     if (failures >= this.settings.maxFailures) {
       r.lockedUntil = now + this.settings.lockoutMs;
@@ -109,7 +154,7 @@ export class AuthThrottle {
       lockedOut = true;
     }
     this.clients.set(key, r);
-    return { delayMs: steps * this.settings.delayStepMs, lockedOut, failures };
+    return { delayMs: delayFor(failures, this.settings.delayStepMs), lockedOut, failures };
   }
 
   private sweep(now: number): void {

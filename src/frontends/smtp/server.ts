@@ -77,7 +77,8 @@ function smtpError(reply: SmtpReply): Error & { responseCode: number } {
 /** Starts both listeners on SESAME_LISTEN_HOST; rejects (with nothing left open) if either cannot bind. */
 export async function startSmtpSubmission(deps: SubmissionDeps): Promise<SmtpSubmission> {
   const { logger, metrics, settings } = deps;
-  const ctx: SubmissionContext = { ...deps, throttle: new AuthThrottle(settings.auth) };
+  // AUTH failures count for the whole installation when core shares them (nodes on PostgreSQL).
+  const ctx: SubmissionContext = { ...deps, throttle: new AuthThrottle(settings.auth, Date.now, deps.core.authFailures) };
   const limiter = new ConnectionLimiter({ total: settings.maxConnections, perClient: settings.maxConnectionsPerClient });
   const connections = new Map<string, Connection>();
   const servers = new Map<Listener, SMTPServer>();

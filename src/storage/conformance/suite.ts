@@ -17,6 +17,7 @@ import {
   type IdentityRecord,
   type IdentityType,
   type MessageRecord,
+  type NodeRecord,
   type PublishClaim,
   type ReputationDelta,
   type Storage,
@@ -1504,6 +1505,199 @@ export function storageConformanceSuite(name: string, open: OpenStorage): void {
         } finally {
           await cleanup();
         }
+      });
+    });
+
+    describe('node registry and job leases', () => {
+      function node(id: string, over: Partial<NodeRecord> = {}): NodeRecord {
+        return { id, roles: ['api', 'worker'], hostname: 'host-1.example', pid: 4242, version: '1.2.3', startedAt: BIG_TS, heartbeatAt: BIG_TS + 5, heartbeatIntervalMs: 5000, ...over };
+      }
+
+      it('registers nodes, lists them oldest first, and a re-registration replaces the row', async () => {
+        const st = await ownStorage();
+        expect(await st.nodes.list()).toEqual([]);
+        const a = node('node-a', { startedAt: BIG_TS + 10, roles: ['worker'] });
+        const b = node('node-b', { hostname: 'höst-2', pid: 2 ** 22, roles: ['api', 'smtp', 'mx', 'worker'] });
+        await st.nodes.register(a);
+        await st.nodes.register(b);
+        expect(await st.nodes.list()).toEqual([b, a]);
+        // The same id starting again (a restarted node) replaces its row.
+        const a2 = node('node-a', { startedAt: BIG_TS + 20, heartbeatAt: BIG_TS + 21, pid: 7, version: '1.2.4', roles: ['mx'], heartbeatIntervalMs: 250 });
+        await st.nodes.register(a2);
+        expect(await st.nodes.list()).toEqual([b, a2]);
+      });
+
+      it('a heartbeat moves heartbeatAt only, and says when the node has no row', async () => {
+        const st = await ownStorage();
+        const a = node('node-a');
+        await st.nodes.register(a);
+        expect(await st.nodes.heartbeat('node-a', BIG_TS + 9_999)).toBe(true);
+        expect(await st.nodes.list()).toEqual([{ ...a, heartbeatAt: BIG_TS + 9_999 }]);
+        expect(await st.nodes.heartbeat('node-missing', BIG_TS)).toBe(false);
+        expect(await st.nodes.list()).toHaveLength(1);
+      });
+
+      it('removes a node (clean shutdown) and prunes nodes not seen since a time', async () => {
+        const st = await ownStorage();
+        await st.nodes.register(node('old', { heartbeatAt: 1_000 }));
+        await st.nodes.register(node('recent', { heartbeatAt: 2_000 }));
+        await st.nodes.register(node('gone'));
+        expect(await st.nodes.remove('gone')).toBe(true);
+        expect(await st.nodes.remove('gone')).toBe(false);
+        expect(await st.nodes.prune(2_000)).toBe(1);
+        expect((await st.nodes.list()).map((n) => n.id)).toEqual(['recent']);
+      });
+
+      it('a free lease is taken; another owner is refused until it expires; the owner renews it', async () => {
+        const st = await ownStorage();
+        const t = BIG_TS;
+        expect(await st.jobLeases.acquire('verify', 'node-a', t, 1000)).toBe(true);
+        expect(await st.jobLeases.list()).toEqual([{ job: 'verify', owner: 'node-a', acquiredAt: t, expiresAt: t + 1000 }]);
+        expect(await st.jobLeases.acquire('verify', 'node-b', t + 999, 1000)).toBe(false);
+        // Renewal: the expiry moves on, the tenure's start stays.
+        expect(await st.jobLeases.acquire('verify', 'node-a', t + 500, 1000)).toBe(true);
+        expect(await st.jobLeases.list()).toEqual([{ job: 'verify', owner: 'node-a', acquiredAt: t, expiresAt: t + 1500 }]);
+        expect(await st.jobLeases.acquire('verify', 'node-b', t + 1499, 1000)).toBe(false);
+        // Leases of other jobs are independent.
+        expect(await st.jobLeases.acquire('other', 'node-b', t, 1000)).toBe(true);
+        // The owner died: at its expiry another node takes over.
+        expect(await st.jobLeases.acquire('verify', 'node-b', t + 1500, 1000)).toBe(true);
+        expect(await st.jobLeases.list()).toEqual([
+          { job: 'other', owner: 'node-b', acquiredAt: t, expiresAt: t + 1000 },
+          { job: 'verify', owner: 'node-b', acquiredAt: t + 1500, expiresAt: t + 2500 },
+        ]);
+        expect(await st.jobLeases.acquire('verify', 'node-a', t + 1600, 1000)).toBe(false);
+      });
+
+      it('release frees the lease for the next node, and only its owner can release it', async () => {
+        const st = await ownStorage();
+        expect(await st.jobLeases.acquire('verify', 'node-a', 1_000, 60_000)).toBe(true);
+        expect(await st.jobLeases.release('verify', 'node-b')).toBe(false);
+        expect(await st.jobLeases.acquire('verify', 'node-b', 1_001, 60_000)).toBe(false);
+        expect(await st.jobLeases.release('verify', 'node-a')).toBe(true);
+        expect(await st.jobLeases.release('verify', 'node-a')).toBe(false);
+        expect(await st.jobLeases.acquire('verify', 'node-b', 1_002, 60_000)).toBe(true);
+        expect((await st.jobLeases.list()).map((l) => l.owner)).toEqual(['node-b']);
+      });
+
+      it('of 10 nodes racing for a free lease, and then for the expired one, exactly one wins each time', async () => {
+        const st = await ownStorage();
+        // Different owners each round, so that the second round is a takeover, not a renewal.
+        const race = async (round: string, now: number) => {
+          const got = await Promise.all(Array.from({ length: 10 }, (_, n) => st.jobLeases.acquire('race', `node-${round}${n}`, now, 1000)));
+          expect(got.filter(Boolean)).toHaveLength(1);
+          const leases = await st.jobLeases.list();
+          expect(leases).toEqual([{ job: 'race', owner: `node-${round}${got.indexOf(true)}`, acquiredAt: now, expiresAt: now + 1000 }]);
+        };
+        await race('a', 10_000);
+        await race('b', 11_000);
+      });
+    });
+
+    describe('shared limits: token buckets, slots, strikes', () => {
+      const s = useStorage();
+      const T = BIG_TS;
+
+      it('a new bucket starts full; a take gets as many as are there up to max, and none when fewer than min', async () => {
+        const k = unique('bucket');
+        expect(await s().limits.takeTokens(k, 10, 10, 3, 6, T)).toEqual({ taken: 6, left: 4 });
+        expect(await s().limits.takeTokens(k, 10, 10, 1, 3, T)).toEqual({ taken: 3, left: 1 });
+        expect(await s().limits.takeTokens(k, 10, 10, 2, 2, T)).toEqual({ taken: 0, left: 1 });
+        expect(await s().limits.takeTokens(k, 10, 10, 1, 5, T)).toEqual({ taken: 1, left: 0 });
+        expect(await s().limits.takeTokens(k, 10, 10, 1, 1, T)).toEqual({ taken: 0, left: 0 });
+      });
+
+      it('refills at rate per second up to the burst; a clock that goes back refills nothing', async () => {
+        const k = unique('bucket');
+        expect((await s().limits.takeTokens(k, 20, 20, 20, 20, T)).taken).toBe(20);
+        // 100 ms at 20/s is 2 tokens.
+        expect(await s().limits.takeTokens(k, 20, 20, 1, 100, T + 100)).toEqual({ taken: 2, left: 0 });
+        // Another node whose clock is 50 ms behind: no refill, no going back.
+        expect((await s().limits.takeTokens(k, 20, 20, 1, 1, T + 50)).taken).toBe(0);
+        expect(await s().limits.takeTokens(k, 20, 20, 1, 1, T + 150)).toEqual({ taken: 1, left: 0 });
+        // A long pause fills the bucket to its burst, not beyond.
+        expect(await s().limits.takeTokens(k, 20, 20, 1, 1000, T + 3_600_000)).toEqual({ taken: 20, left: 0 });
+        // Fractional rates and tokens are kept exactly enough: 0.5/s gives one token per 2 s.
+        const slow = unique('bucket');
+        expect((await s().limits.takeTokens(slow, 0.5, 1, 1, 1, T)).taken).toBe(1);
+        expect((await s().limits.takeTokens(slow, 0.5, 1, 1, 1, T + 1999)).taken).toBe(0);
+        expect((await s().limits.takeTokens(slow, 0.5, 1, 1, 1, T + 2000)).taken).toBe(1);
+      });
+
+      it('a take larger than the burst goes once the bucket is full and leaves it negative', async () => {
+        const k = unique('bucket');
+        expect(await s().limits.takeTokens(k, 2, 2, 5, 5, T)).toEqual({ taken: 5, left: -3 });
+        const r = await s().limits.takeTokens(k, 2, 2, 1, 1, T + 1000);
+        expect(r.taken).toBe(0);
+        expect(r.left).toBeCloseTo(-1, 6);
+        expect(await s().limits.takeTokens(k, 2, 2, 5, 5, T + 2499)).toMatchObject({ taken: 0 });
+        expect(await s().limits.takeTokens(k, 2, 2, 5, 5, T + 2500)).toEqual({ taken: 5, left: -3 });
+      });
+
+      it('concurrent takes never take more than the bucket holds, and keys are independent', async () => {
+        const [a, b] = [unique('bucket'), unique('bucket')];
+        const grants = await Promise.all(Array.from({ length: 60 }, (_, i) => s().limits.takeTokens(i % 2 ? a : b, 25, 25, 1, 2, T)));
+        const sum = (key: string) => grants.filter((_, i) => (i % 2 ? a : b) === key).reduce((n, g) => n + g.taken, 0);
+        expect(sum(a)).toBe(25);
+        expect(sum(b)).toBe(25);
+        expect(grants.every((g) => g.taken >= 0 && g.taken <= 2 && g.left >= 0)).toBe(true);
+      });
+
+      it('holds at most N slots of a key; a released or expired slot is free again; only its owner frees or renews it', async () => {
+        const k = unique('slots');
+        const first = await s().limits.acquireSlot(k, 2, 'node-a', T, 1000);
+        const second = await s().limits.acquireSlot(k, 2, 'node-b', T, 1000);
+        expect(new Set([first, second])).toEqual(new Set([0, 1]));
+        expect(await s().limits.acquireSlot(k, 2, 'node-c', T + 10, 1000)).toBeUndefined();
+        expect(await s().limits.heldSlots(k, T + 10)).toBe(2);
+        // Another key is not held up.
+        expect(await s().limits.acquireSlot(unique('slots'), 2, 'node-c', T, 1000)).toBeDefined();
+        // Only the owner frees a slot.
+        await s().limits.releaseSlot(k, first!, 'node-c');
+        expect(await s().limits.acquireSlot(k, 2, 'node-c', T + 10, 1000)).toBeUndefined();
+        await s().limits.releaseSlot(k, first!, 'node-a');
+        expect(await s().limits.acquireSlot(k, 2, 'node-c', T + 10, 1000)).toBe(first);
+        // node-b renews its slot; node-c does not: at T + 1010 only node-c's has expired.
+        expect(await s().limits.renewSlots('node-b', T + 5000)).toBeGreaterThanOrEqual(1);
+        expect(await s().limits.heldSlots(k, T + 1010)).toBe(1);
+        expect(await s().limits.acquireSlot(k, 2, 'node-d', T + 1010, 1000)).toBe(first);
+        expect(await s().limits.acquireSlot(k, 2, 'node-e', T + 1010, 1000)).toBeUndefined();
+        // node-c's late release does not free node-d's slot.
+        await s().limits.releaseSlot(k, first!, 'node-c');
+        expect(await s().limits.heldSlots(k, T + 1010)).toBe(2);
+      });
+
+      it('concurrent acquisitions never hold more than N slots', async () => {
+        const k = unique('slots');
+        const got = await Promise.all(Array.from({ length: 12 }, (_, i) => s().limits.acquireSlot(k, 3, `node-${i}`, T, 60_000)));
+        const held = got.filter((g) => g !== undefined);
+        expect(held.length).toBeLessThanOrEqual(3);
+        expect(new Set(held).size).toBe(held.length);
+        expect(await s().limits.heldSlots(k, T)).toBe(held.length);
+      });
+
+      it('counts strikes within the window, locks out at the maximum and starts the count afresh', async () => {
+        const k = unique('client');
+        const st = { windowMs: 1000, max: 3, lockoutMs: 5000 };
+        expect(await s().limits.lockedUntil(k)).toBe(0);
+        expect(await s().limits.strike(k, T, st)).toEqual({ failures: 1, lockedUntil: 0 });
+        expect(await s().limits.strike(k, T + 900, st)).toEqual({ failures: 2, lockedUntil: 0 });
+        expect(await s().limits.strike(k, T + 1800, st)).toEqual({ failures: 3, lockedUntil: T + 6800 });
+        expect(await s().limits.lockedUntil(k)).toBe(T + 6800);
+        // Counting starts again after a lockout, and after a quiet window.
+        expect((await s().limits.strike(k, T + 1900, st)).failures).toBe(1);
+        expect((await s().limits.strike(k, T + 3000, st)).failures).toBe(1);
+        expect(await s().limits.lockedUntil(k)).toBe(T + 6800);
+        // A maximum of one locks out at the first failure.
+        const once = unique('client');
+        expect(await s().limits.strike(once, T, { ...st, max: 1 })).toEqual({ failures: 1, lockedUntil: T + 5000 });
+      });
+
+      it('concurrent strikes are each counted', async () => {
+        const k = unique('client');
+        const st = { windowMs: 60_000, max: 1000, lockoutMs: 5000 };
+        const r = await Promise.all(Array.from({ length: 20 }, () => s().limits.strike(k, T, st)));
+        expect(r.map((x) => x.failures).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       });
     });
   });

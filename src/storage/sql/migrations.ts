@@ -229,6 +229,61 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await createNamedTable(db, 'external_buckets');
     },
   },
+  '0007_nodes': {
+    async up(db: Kysely<unknown>) {
+      // The node registry: every `sesame serve` registers itself and refreshes heartbeat_at.
+      await db.schema
+        .createTable('nodes')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('roles', 'text', (c) => c.notNull())
+        .addColumn('hostname', 'text', (c) => c.notNull())
+        .addColumn('pid', 'integer', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('heartbeat_at', 'bigint', (c) => c.notNull())
+        .addColumn('heartbeat_interval_ms', 'bigint', (c) => c.notNull())
+        .execute();
+      // Installation-wide job leases: periodic work that runs on the one node holding the job's row.
+      await db.schema
+        .createTable('job_leases')
+        .addColumn('job', 'text', (c) => c.primaryKey())
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('acquired_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '0008_shared_limits': {
+    async up(db: Kysely<unknown>) {
+      // Limits that hold across nodes sharing one database (ADR 0014): token buckets, leased
+      // slots and strike counters, each changed by one atomic statement.
+      await db.schema
+        .createTable('limit_buckets')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('tokens', 'double precision', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_taken', 'double precision', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .createTable('limit_slots')
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('slot', 'integer', (c) => c.notNull())
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('limit_slots_pk', ['key', 'slot'])
+        .execute();
+      await db.schema.createIndex('limit_slots_owner').on('limit_slots').column('owner').execute();
+      await db.schema
+        .createTable('limit_strikes')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('last_count', 'integer', (c) => c.notNull())
+        .addColumn('last_at', 'bigint', (c) => c.notNull())
+        .addColumn('locked_until', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('limit_strikes_last').on('limit_strikes').column('last_at').execute();
+    },
+  },
 });
 
 /** Provides the migrations above to Kysely's Migrator. */

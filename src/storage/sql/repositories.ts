@@ -5,6 +5,8 @@
  */
 import { SqlOutbox, SqlReputation, SqlSubscriptions, SqlWebhooks } from './events.ts';
 import { SqlObjects } from './objects.ts';
+import { SqlJobLeases, SqlNodes } from './nodes.ts';
+import { SqlLimits } from './limits.ts';
 import type { Kysely, Selectable } from 'kysely';
 import {
   StorageConflictError,
@@ -386,6 +388,9 @@ export function sqlStorage(kind: Storage['kind'], db: Kysely<Database>, isUnique
     webhooks: new SqlWebhooks(db, kind),
     outbox: new SqlOutbox(db),
     reputation: new SqlReputation(db),
+    nodes: new SqlNodes(db),
+    jobLeases: new SqlJobLeases(db),
+    limits: new SqlLimits(db, kind),
     async ping() {
       await db.selectFrom('accounts').select('id').limit(1).execute();
     },

@@ -179,6 +179,55 @@ export interface BlobChunksTable {
   created_at: number;
 }
 
+/** `nodes`: the node registry, one row per running node (roles comma-separated). */
+export interface NodesTable {
+  id: string;
+  roles: string;
+  hostname: string;
+  pid: number;
+  version: string;
+  started_at: number;
+  heartbeat_at: number;
+  heartbeat_interval_ms: number;
+}
+
+/** `job_leases`: installation-wide job leases, one row per job name. */
+export interface JobLeasesTable {
+  job: string;
+  owner: string;
+  acquired_at: number;
+  expires_at: number;
+}
+
+/** `limit_buckets`: shared token buckets, one row per key (ADR 0014). */
+export interface LimitBucketsTable {
+  key: string;
+  /** Tokens at `updated_at` (fractional; negative after an oversized take). */
+  tokens: number;
+  updated_at: number;
+  /** What the last take got (RETURNING reads it back from the same statement). */
+  last_taken: number;
+}
+
+/** `limit_slots`: leased slots (per-destination connections), one row per key and slot. */
+export interface LimitSlotsTable {
+  key: string;
+  slot: number;
+  owner: string;
+  expires_at: number;
+}
+
+/** `limit_strikes`: failure counters with lockouts (SMTP AUTH), one row per key. */
+export interface LimitStrikesTable {
+  key: string;
+  /** Failures counted since the last lockout or quiet window. */
+  failures: number;
+  /** The count the last failure reached (RETURNING reads it back). */
+  last_count: number;
+  last_at: number;
+  locked_until: number;
+}
+
 /** The whole schema. */
 export interface Database {
   accounts: AccountsTable;
@@ -205,4 +254,9 @@ export interface Database {
   objects: ObjectsTable;
   blobs: BlobsTable;
   blob_chunks: BlobChunksTable;
+  nodes: NodesTable;
+  job_leases: JobLeasesTable;
+  limit_buckets: LimitBucketsTable;
+  limit_slots: LimitSlotsTable;
+  limit_strikes: LimitStrikesTable;
 }
