@@ -51,10 +51,10 @@ describe.skipIf(!process.env.SESAME_TEST_DATABASE_URL)('three nodes on one Postg
     async () => {
       const dns = await TestDnsServer.start();
       cleanups.push(() => dns.close());
-      // Each DATA takes 100 ms at the sink, as a real MX's does: delivery holds its leases that long,
+      // Each DATA takes 20 ms at the sink, as a real MX's does: delivery holds its leases that long,
       // so a worker node killed halfway has recipients in hand (and the queue is not drained the
       // moment a message is accepted, so every worker node gets batches).
-      const sink = await SinkMta.start({ dataDelayMs: 100 });
+      const sink = await SinkMta.start({ dataDelayMs: 20 });
       cleanups.push(() => sink.close());
       const schema = await freshPostgresSchema();
       cleanups.push(() => schema.drop());
