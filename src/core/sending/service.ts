@@ -264,7 +264,7 @@ export class SendingService {
       try {
         if (isSpooled(data)) {
           const block = headerBlockEnd(data.head);
-          if (!block) throw new MimeError(`the header block is longer than ${data.head.length} bytes`);
+          if (!block) throw new MimeError(`no empty line ends the header block within its first ${data.head.length} bytes (a message is header fields, an empty line, then the body)`);
           raw = { headers: splitMessage(data.head.subarray(0, block.bodyStart)).headers, body: Buffer.alloc(0) };
           rawRest = { id: data.blobId, offset: block.bodyStart };
         } else raw = splitMessage(data);
