@@ -222,7 +222,7 @@ export const schema = {
     defaultDoc: '`5m`',
     unit: 'ms' as const,
     description:
-      'How long a node holds the recipients it is delivering (its lease). A node that dies leaves its in-flight recipients to the others once the lease expires (a node restarted on its data dir takes its own back at once); longer than the slowest delivery of one batch, or another node may send the same recipient again.',
+      'How long a node holds the recipients it is delivering (its lease). A node that dies leaves its in-flight recipients to the others once the lease expires (a node restarted on its data dir takes its own back at once). A live node renews its leases every third of this while it delivers, so a slow batch is not taken over; the value bounds how long the recipients of a dead node wait.',
     usedBy: 'worker',
   },
   smartHost: {

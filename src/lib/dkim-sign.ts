@@ -15,7 +15,6 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 
 /** One DKIM signature to add. */
 export interface DkimSignatureSpec {
@@ -54,6 +53,10 @@ export interface DkimSigner {
 
 const SIGN_MODULE = createRequire(import.meta.url).resolve('mailauth/lib/dkim/sign.js');
 
+/** mailauth's signer, loaded on the first signature made in this thread (a CLI command that signs nothing never loads it). */
+let signer: Promise<typeof import('mailauth/lib/dkim/sign.js')> | undefined;
+const dkimSign: (typeof import('mailauth/lib/dkim/sign.js'))['dkimSign'] = async (...args) => (await (signer ??= import('mailauth/lib/dkim/sign.js'))).dkimSign(...args);
+
 /** Runs mailauth's signer in the calling thread. */
 async function signHere(message: Buffer, specs: DkimSignatureSpec[], signTime: Date): Promise<DkimSignResult> {
   const first = specs[0];
@@ -81,6 +84,25 @@ function describeErrors(errors: unknown): string[] {
 /** The thread's script: sign what it is sent, answer with the same id. */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+// mailauth imports the PEM private key again for every signature (crypto.createPrivateKey from its
+// tools.js), which costs about as much as the RSA signature itself. This thread exists only to
+// sign, so it keeps what it imported: the same key bytes and options give back the same KeyObject
+// (at most KEY_CACHE keys, oldest dropped first). Nothing else runs in this thread.
+const crypto = require('node:crypto');
+const importKey = crypto.createPrivateKey;
+const keys = new Map();
+const KEY_CACHE = 1000;
+crypto.createPrivateKey = function (opts) {
+  if (!opts || typeof opts !== 'object' || !Buffer.isBuffer(opts.key) || Object.keys(opts).some((k) => k !== 'key' && k !== 'format' && k !== 'type')) return importKey.apply(this, arguments);
+  const k = (opts.format || '') + '|' + (opts.type || '') + '|' + opts.key.toString('latin1');
+  let key = keys.get(k);
+  if (key === undefined) {
+    key = importKey.call(this, opts);
+    if (keys.size >= KEY_CACHE) keys.delete(keys.keys().next().value);
+    keys.set(k, key);
+  }
+  return key;
+};
 const { dkimSign } = require(workerData.signModule);
 const describe = (errors) => Array.isArray(errors) ? errors.map((e) => {
   const err = e && e.err instanceof Error ? e.err.message : String((e && e.err) || e);

@@ -250,6 +250,12 @@ export interface QueueRepository {
    * `now` stamps the rows (defaults to the wall clock).
    */
   complete(owner: string, items: CompletionItem[], now?: number): Promise<number>;
+  /**
+   * Extends every lease `owner` still holds (not yet expired at `now`) to `now + leaseMs`, so that a
+   * batch that takes longer than one lease is not taken over while it is being delivered. Returns
+   * how many leases it extended.
+   */
+  renew(owner: string, now: number, leaseMs: number): Promise<number>;
   /** Releases leases without changing state (shutdown). */
   release(owner: string): Promise<void>;
   message(messageId: string): Promise<MessageRecord | undefined>;

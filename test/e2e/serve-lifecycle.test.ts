@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ListEmailIdentitiesCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SESAME_BIN } from '../helpers/cli.ts';
+import { eventually } from '../helpers/server.ts';
 
 interface Running {
   child: ChildProcess;
@@ -26,6 +27,7 @@ async function serve(cwd: string): Promise<Running> {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, SESAME_HTTP_PORT: '0', SESAME_VERIFY_INTERVAL: '1m' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.push(child);
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -48,7 +50,10 @@ async function serve(cwd: string): Promise<Running> {
 }
 
 const dirs: string[] = [];
+/** Every `sesame serve` started, so that one a failed test left running is stopped (it holds the default ports). */
+const children: ChildProcess[] = [];
 afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
@@ -58,7 +63,11 @@ describe('sesame serve', () => {
     dirs.push(cwd);
     const t0 = Date.now();
     const first = await serve(cwd);
-    const health = await fetch(`${first.url}/health`);
+    // The HTTP port answers first; /health says 503 until SMTP and MX listen too, then 200.
+    const health = await eventually(async () => {
+      const r = await fetch(`${first.url}/health`);
+      return r.status === 200 ? r : undefined;
+    }, 10_000, '/health to answer 200');
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok', storage: 'ok' });
     expect(Date.now() - t0).toBeLessThan(10_000);

@@ -71,6 +71,9 @@ export class DeliveryWorker {
   private readonly wakers = new Set<() => void>();
   private readonly limits: DomainLimits;
   private readonly completions: GroupCommit<CompletionItem>;
+  /** Recipients leased by this node's passes and not yet finished; their leases are renewed while > 0. */
+  private inFlight = 0;
+  private renewTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly storage: Storage,
@@ -105,6 +108,17 @@ export class DeliveryWorker {
     if (!this.stopped) return;
     this.stopped = false;
     this.limits.open();
+    // A batch can outlive its lease (a slow MX, waiting for a shared connection slot): the leases
+    // this node holds are extended every third of their life while it delivers, so that no other
+    // node takes over a recipient that is still being delivered here. A dead node stops renewing.
+    const leaseMs = this.leaseMs();
+    this.renewTimer = setInterval(() => {
+      if (this.inFlight === 0) return;
+      this.storage.queue
+        .renew(this.owner, this.clock.now(), leaseMs)
+        .catch((err: unknown) => this.logger.warn({ code: 'DELIVERY_LEASE_RENEWAL_FAILED', err }, 'could not renew delivery leases; retrying'));
+    }, Math.max(1000, Math.floor(leaseMs / 3)));
+    this.renewTimer.unref();
     this.loop = this.storage.queue
       .release(this.owner)
       .catch((err: unknown) => this.logger.error({ code: 'DELIVERY_PASS_FAILED', err }, 'could not release leases left by an earlier run'))
@@ -124,6 +138,7 @@ export class DeliveryWorker {
   /** Stops leasing, waits for in-flight deliveries, releases leases. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.renewTimer);
     // Passes waiting for a shared connection slot give their recipients back instead of waiting on.
     this.limits.close();
     this.wake();
@@ -157,8 +172,22 @@ export class DeliveryWorker {
   /** Leases one batch and delivers it; returns how many recipients it handled. */
   async runOnce(): Promise<number> {
     const now = this.clock.now();
-    const leased = await this.storage.queue.lease(this.owner, now, this.settings.leaseMs ?? 300_000, this.settings.batchSize ?? 200);
+    const leased = await this.storage.queue.lease(this.owner, now, this.leaseMs(), this.settings.batchSize ?? 200);
     if (leased.length === 0) return 0;
+    this.inFlight += leased.length;
+    try {
+      await this.deliverBatch(leased);
+    } finally {
+      this.inFlight -= leased.length;
+    }
+    return leased.length;
+  }
+
+  private leaseMs(): number {
+    return this.settings.leaseMs ?? 300_000;
+  }
+
+  private async deliverBatch(leased: LeasedRecipient[]): Promise<void> {
     const byDomain = new Map<string, LeasedRecipient[]>();
     for (const r of leased) {
       const key = this.settings.smartHost ? '*' : r.domain;
@@ -181,7 +210,6 @@ export class DeliveryWorker {
       }
     });
     await Promise.all(workers);
-    return leased.length;
   }
 
   private async deliverDomain(domain: string, rcpts: LeasedRecipient[]): Promise<void> {
@@ -284,7 +312,7 @@ export class DeliveryWorker {
 
   /** How long a connection waits for a shared slot of its domain: well inside the recipients' lease. */
   private slotWaitMs(): number {
-    return Math.min(60_000, Math.floor((this.settings.leaseMs ?? 300_000) / 4));
+    return Math.min(60_000, Math.floor(this.leaseMs() / 4));
   }
 
   /** Gives leased recipients back, due at `at`, without counting an attempt or writing an event. */

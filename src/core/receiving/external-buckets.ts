@@ -11,8 +11,7 @@
  * encryption leaves decryption to the bucket owner's key.
  */
 import { Readable } from 'node:stream';
-import { S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SecretBox } from '../../lib/secretbox.ts';
 import { StorageConflictError, type Storage } from '../../storage/ports.ts';
 import type { Clock } from '../clock.ts';
@@ -115,7 +114,9 @@ export class ExternalBucketsService {
     const r = await this.storage.externalBuckets.get(accountId, name);
     if (!r) throw new Error(`bucket ${name} is not linked to an endpoint`);
     const s = r.data as unknown as Stored;
-    const client = this.client(accountId, name, r.updatedAt, s);
+    const client = await this.client(accountId, name, r.updatedAt, s);
+    // The S3 client is loaded on first use: a node that links no bucket never loads it.
+    const { Upload } = await import('@aws-sdk/lib-storage');
     const upload = new Upload({
       client,
       queueSize: 1,
@@ -132,10 +133,11 @@ export class ExternalBucketsService {
     await upload.done();
   }
 
-  private client(accountId: string, name: string, version: number, s: Stored): S3Client {
+  private async client(accountId: string, name: string, version: number, s: Stored): Promise<S3Client> {
     const k = `${accountId}/${name}/${version}`;
     let c = this.clients.get(k);
     if (!c) {
+      const { S3Client } = await import('@aws-sdk/client-s3');
       c = new S3Client({
         endpoint: s.endpoint,
         region: s.region,

@@ -24,7 +24,6 @@
 import { randomBytes } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 import { Readable } from 'node:stream';
-import { authenticate } from 'mailauth';
 import { checkEmailAddress } from '../../lib/domain.ts';
 import { field, headerBlockEnd, headerValue, headerValues, parseAddressList, splitMessage, type HeaderField } from '../../lib/mime.ts';
 import type { Logger } from '../../observability/logger.ts';
@@ -326,6 +325,8 @@ export class InboundService {
     // mailauth reads a stream as it comes (the DKIM body hash is computed on the way).
     const input = isSpooled(m.raw) ? Readable.from(this.bytes(m.raw), { objectMode: false }) : m.raw;
     try {
+      // mailauth (with its resolver, BIMI and ARC code) is loaded on the first received message.
+      const { authenticate } = await import('mailauth');
       const r = await authenticate(input, {
         ip: m.remoteIp.startsWith('::ffff:') ? m.remoteIp.slice(7) : m.remoteIp,
         helo: m.helo,

@@ -4,7 +4,8 @@
  * them; a simple `{{name}}` absent from the data is a rendering failure with SES's message. Compiled
  * templates are cached by name and version so bulk sends compile once.
  */
-import Handlebars from 'handlebars';
+import { createRequire } from 'node:module';
+import type Handlebars from 'handlebars';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { joinMessage, splitMessage } from '../../lib/mime.ts';
 import type { Storage } from '../../storage/ports.ts';
@@ -13,6 +14,12 @@ import type { AccountsService, Principal } from '../accounts/service.ts';
 import type { Clock } from '../clock.ts';
 import { badRequest, notFound, SesError } from '../errors.ts';
 import { page, pageSize } from '../paging.ts';
+
+/** Handlebars, loaded (synchronously: rendering is synchronous) the first time a template is used. */
+let handlebarsModule: typeof Handlebars | undefined;
+function handlebars(): typeof Handlebars {
+  return (handlebarsModule ??= createRequire(import.meta.url)('handlebars') as typeof Handlebars);
+}
 
 /** The parts of a template (v2 `EmailTemplateContent`; v1 SubjectPart/TextPart/HtmlPart). */
 export interface TemplateContent {
@@ -186,7 +193,7 @@ export class TemplatesService {
     const key = t.accountId !== undefined && t.name !== undefined && t.updatedAt !== undefined ? `${t.accountId}\0${t.name}` : undefined;
     const hit = key !== undefined ? this.compiled.get(key) : undefined;
     if (hit && hit.updatedAt === t.updatedAt) return hit.parts;
-    const c = (s: string | undefined) => (s === undefined ? undefined : Handlebars.compile(s, { noEscape: true }));
+    const c = (s: string | undefined) => (s === undefined ? undefined : handlebars().compile(s, { noEscape: true }));
     const parts: Compiled = { subject: c(t.content.subject), text: c(t.content.text), html: c(t.content.html) };
     if (key !== undefined) {
       if (this.compiled.size >= 1000) this.compiled.delete(this.compiled.keys().next().value!);
@@ -204,7 +211,7 @@ export class TemplatesService {
     for (const [label, x] of [['Subject', content.subject], ['Text', content.text], ['Html', content.html]] as const) {
       if (x === undefined) continue;
       try {
-        Handlebars.precompile(x);
+        handlebars().precompile(x);
       } catch (err) {
         throw badRequest(`Invalid template ${label} part: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, 'InvalidTemplate');
       }

@@ -904,6 +904,35 @@ export function storageConformanceSuite(name: string, open: OpenStorage): void {
         expect(await s().suppression.get(acct, 'hard@x.test')).toEqual(entry);
         expect((await s().queue.recipients(id))[0]).toMatchObject({ state: 'bounced', updatedAt: now });
       });
+
+      it('renew extends only the live leases of its owner; a renewed lease is not taken by another owner', async () => {
+        const id = unique('m');
+        const owner = unique('w1');
+        const other = unique('w2');
+        const now = Date.now();
+        await s().queue.enqueue([
+          {
+            message: { messageId: id, accountId: unique('acct'), mailFrom: `${id}@b.test`, body: Buffer.from('x'), configurationSet: null, createdAt: now, expiresAt: now + 600_000, meta: {} },
+            recipients: [rcpt(id, 'a@x.test', now), rcpt(id, 'b@x.test', now), rcpt(id, 'c@x.test', now)],
+            events: [],
+          },
+        ]);
+        const mine = (r: { messageId: string }) => r.messageId === id;
+        expect((await s().queue.lease(owner, now, 1000, 1000)).filter(mine)).toHaveLength(3);
+        // Half a second in, the owner renews for 60 s.
+        expect(await s().queue.renew(owner, now + 500, 60_000)).toBeGreaterThanOrEqual(3);
+        expect((await s().queue.recipients(id)).map((r) => [r.leaseOwner, r.leaseExpiresAt])).toEqual(Array(3).fill([owner, now + 60_500]));
+        // Past the first lease's end, another owner takes none of them.
+        expect((await s().queue.lease(other, now + 2000, 1000, 1000)).filter(mine)).toEqual([]);
+        // Nobody renews an expired lease, nor leases it does not hold.
+        expect(await s().queue.renew(owner, now + 61_000, 60_000)).toBe(0);
+        expect(await s().queue.renew(unique('nobody'), now, 60_000)).toBe(0);
+        // The renewed lease still completes.
+        const update = { messageId: id, rcpt: 'a@x.test', state: 'delivered' as const, attempts: 1, nextAttemptAt: now, lastResponse: '250 ok' };
+        expect(await s().queue.complete(owner, [{ update, events: [] }], now + 1000)).toBe(1);
+        await s().queue.release(owner);
+        await s().queue.release(other);
+      });
     });
 
     describe('named resources: topics and event buses', () => {

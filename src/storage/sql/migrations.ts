@@ -284,6 +284,12 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.createIndex('limit_strikes_last').on('limit_strikes').column('last_at').execute();
     },
   },
+  '0009_recipient_leases': {
+    async up(db: Kysely<unknown>) {
+      // A node renews and releases its leases by owner: only leased rows are in this index.
+      await db.schema.createIndex('recipients_leased').on('recipients').column('lease_owner').where(sql.ref('lease_owner'), 'is not', null).execute();
+    },
+  },
 });
 
 /** Provides the migrations above to Kysely's Migrator. */

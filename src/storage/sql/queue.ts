@@ -192,6 +192,16 @@ export class SqlQueue implements QueueRepository {
     });
   }
 
+  async renew(owner: string, now: number, leaseMs: number): Promise<number> {
+    const r = await this.db
+      .updateTable('recipients')
+      .set({ lease_expires_at: now + leaseMs })
+      .where('lease_owner', '=', owner)
+      .where('lease_expires_at', '>=', now)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
   async release(owner: string): Promise<void> {
     await this.db.updateTable('recipients').set({ lease_owner: null, lease_expires_at: null }).where('lease_owner', '=', owner).execute();
   }
