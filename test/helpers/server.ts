@@ -16,6 +16,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { startSesame, type SesameInstance, type StartOptions } from '../../src/main/app.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { MIGRATION_LOCK_KEY } from '../../src/storage/postgres/index.ts';
 import { TestDnsServer } from './dns-server.ts';
 
 /** Which storage backends the current environment can test. */
@@ -72,6 +73,8 @@ export async function freshPostgresSchema(): Promise<{ url: string; drop: () => 
       const c = new pg.Client({ connectionString: base });
       await c.connect();
       try {
+        // Under the migration lock: a node migrating another schema meanwhile reads every schema's catalog.
+        await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
         await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       } finally {
         await c.end();

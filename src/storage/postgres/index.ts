@@ -19,8 +19,12 @@ const types = {
   },
 };
 
-// Arbitrary constant naming Sesame's migration lock (pg_advisory_lock takes a bigint).
-const MIGRATION_LOCK_KEY = 0x5e5a3e;
+/**
+ * Arbitrary constant naming Sesame's migration lock (pg_advisory_lock takes a bigint). Whoever drops
+ * a schema of a database Sesame nodes share should hold it too: Kysely's migrator reads the catalog
+ * of every schema, and a schema dropped meanwhile fails that read.
+ */
+export const MIGRATION_LOCK_KEY = 0x5e5a3e;
 
 /** Opens a pool to `url`, migrates the schema and returns the Storage. */
 export async function openPostgresStorage(url: string, options: { poolSize?: number; onConnectionError?: (err: Error) => void } = {}): Promise<Storage> {

@@ -1,12 +1,17 @@
 /**
  * The embedded default backend: one SQLite file in the data dir through better-sqlite3 12.x, in WAL
- * mode with `synchronous = FULL`, so that a commit is on disk before any reply that depends on it.
+ * mode. A write is on disk before the call that made it returns (so before any reply that depends
+ * on it), but the flush does not block the event loop: SQLite runs with `synchronous = NORMAL` (a
+ * commit writes the WAL without fsync) and the storage flushes the WAL file with fdatasync on
+ * libuv's thread pool before it hands the result back, one flush for every commit made while the
+ * previous flush ran (ADR 0015).
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FileBlobStore } from '../blobs.ts';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { Kysely, SqliteDialect, type CompiledQuery, type DatabaseConnection, type Driver, type SqliteDatabase, type SqliteDialectConfig } from 'kysely';
 import type { Storage } from '../ports.ts';
 import { migrateToLatest } from '../sql/migrations.ts';
 import { sqlStorage } from '../sql/repositories.ts';
@@ -17,15 +22,18 @@ export async function openSqliteStorage(file: string): Promise<Storage> {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const sqlite = new BetterSqlite3(file);
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
+  // Commits are flushed by flushWal below, off the event loop; checkpoints still sync as SQLite does.
+  sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   // Another process (the CLI while the server runs) may hold the write lock briefly.
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const wal = flushWal(`${file}-wal`);
+  const db = new Kysely<Database>({ dialect: new DurableSqliteDialect({ database: withStatementCache(sqlite) }, sqlite, wal.flush) });
   try {
     await migrateToLatest(db as Kysely<unknown>, 'sqlite');
   } catch (err) {
     await db.destroy();
+    await wal.close();
     throw err;
   }
   // The database holds only sealed secrets, but identities and mail are nobody else's business
@@ -37,6 +45,7 @@ export async function openSqliteStorage(file: string): Promise<Storage> {
     (err) => typeof (err as { code?: unknown })?.code === 'string' && /^SQLITE_CONSTRAINT_(PRIMARYKEY|UNIQUE)$/.test((err as { code: string }).code),
     async () => {
       await db.destroy();
+      await wal.close();
     },
     new FileBlobStore(join(dirname(file), 'blobs')),
   );
@@ -64,4 +73,101 @@ function withStatementCache(sqlite: BetterSqlite3.Database, max = 500): SqliteDa
       return st;
     },
   };
+}
+
+/**
+ * Flushes of the WAL file, shared by concurrent callers: `flush()` resolves once an fdatasync that
+ * started after the call has finished, so every commit made before the call is on disk. While one
+ * runs, the callers that arrive meanwhile share the next one (group commit of the flushes).
+ * `sync` is the flush itself (injected by tests).
+ */
+export function flushWal(path: string, sync?: () => Promise<void>): { flush(): Promise<void>; close(): Promise<void> } {
+  let handle: Promise<FileHandle> | undefined;
+  const datasync =
+    sync ??
+    (async () => {
+      handle ??= open(path, 'r+');
+      await (await handle).datasync();
+    });
+  let running: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  const flush = (): Promise<void> => {
+    if (!running) {
+      running = datasync().finally(() => {
+        running = undefined;
+      });
+      return running;
+    }
+    // The running flush may have started before this caller's commit: wait for the one after it.
+    next ??= running
+      .catch(() => undefined)
+      .then(() => {
+        next = undefined;
+        return flush();
+      });
+    return next;
+  };
+  return {
+    flush,
+    async close() {
+      await running?.catch(() => undefined);
+      await next?.catch(() => undefined);
+      await (await handle?.catch(() => undefined))?.close();
+      handle = undefined;
+    },
+  };
+}
+
+/** Whether a statement may change the database (anything but a read). */
+function writes(q: CompiledQuery): boolean {
+  if (q.query.kind === 'SelectQueryNode') return false;
+  return !(q.query.kind === 'RawNode' && /^\s*(select|pragma)\b/i.test(q.sql));
+}
+
+/**
+ * Kysely's SQLite dialect, with each write made durable before its result is handed back: a
+ * connection that committed (a transaction, or a write outside one) waits for `flush` after it has
+ * released the connection, so other queries run during the flush.
+ */
+class DurableSqliteDialect extends SqliteDialect {
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly sqlite: BetterSqlite3.Database,
+    private readonly flush: () => Promise<void>,
+  ) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    const inner = super.createDriver();
+    const { sqlite, flush } = this;
+    // SQLite has one connection, held by one caller at a time: what it committed is flushed at its release.
+    let committed = false;
+    const wrap = (c: DatabaseConnection): DatabaseConnection => ({
+      async executeQuery<R>(q: CompiledQuery) {
+        const inTransaction = sqlite.inTransaction;
+        const r = await c.executeQuery<R>(q);
+        if (!sqlite.inTransaction && (inTransaction || writes(q))) committed = true;
+        return r;
+      },
+      streamQuery: (q, chunkSize) => c.streamQuery(q, chunkSize),
+    });
+    return {
+      init: () => inner.init(),
+      acquireConnection: async () => wrap(await inner.acquireConnection()),
+      beginTransaction: (c, settings) => inner.beginTransaction(c, settings),
+      commitTransaction: (c) => inner.commitTransaction(c),
+      rollbackTransaction: (c) => inner.rollbackTransaction(c),
+      savepoint: (c, name, compile) => inner.savepoint!(c, name, compile),
+      rollbackToSavepoint: (c, name, compile) => inner.rollbackToSavepoint!(c, name, compile),
+      releaseSavepoint: (c, name, compile) => inner.releaseSavepoint!(c, name, compile),
+      async releaseConnection(c) {
+        const mustFlush = committed;
+        committed = false;
+        await inner.releaseConnection(c);
+        if (mustFlush) await flush();
+      },
+      destroy: () => inner.destroy(),
+    };
+  }
 }
