@@ -7,6 +7,7 @@
  * `smtpPassword` is the SES SMTP password of the bench key (§3 authenticates with it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,9 +88,12 @@ export async function startSesameChild(o: SesameOptions): Promise<SesameChild> {
     SESAME_LOG_LEVEL: 'warn',
     ...o.extraEnv,
   };
-  const nodeArgs = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
+  // Node runs Sesame as its bin's first line says (`#!/usr/bin/env -S node <flags>`), as `npx sesame serve` does.
+  const shebang = /^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(SESAME_BIN, 'utf8').split('\n')[0]!)?.[1]?.trim();
+  const nodeArgs = [...(shebang ? shebang.split(/\s+/) : []), ...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [])];
   const proc: ChildProcess = spawn(process.execPath, [...nodeArgs, SESAME_BIN, 'serve'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    // SESAME_BENCH_CHILD_ENV='{"NODE_OPTIONS":"…"}' tries runtime settings on the nodes without changing Sesame.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...(JSON.parse(process.env.SESAME_BENCH_CHILD_ENV ?? '{}') as Record<string, string>), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
