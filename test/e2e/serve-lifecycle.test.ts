@@ -72,6 +72,8 @@ describe('sesame serve', () => {
     expect(await health.json()).toMatchObject({ status: 'ok', storage: 'ok' });
     expect(Date.now() - t0).toBeLessThan(10_000);
 
+    // The banner is written once the node is up; it reaches this side of the pipe a moment later.
+    await eventually(async () => /SMTP password:/.test(first.stderr()), 10_000, 'the credentials banner');
     const id = /AWS_ACCESS_KEY_ID=(\S+)/.exec(first.stderr())?.[1];
     const secret = /AWS_SECRET_ACCESS_KEY=(\S+)/.exec(first.stderr())?.[1];
     expect(id).toMatch(/^AKIA[A-Z2-7]{16}$/);
