@@ -160,13 +160,6 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   for (const v of config.unknownVariables) {
     logger.warn({ code: 'CONFIG_UNKNOWN_VARIABLE', variable: v }, `unknown configuration variable ${v} is ignored (see docs/config.md)`);
   }
-  // The listeners' modules, loaded before the first listener opens, so that the node is ready as
-  // soon as possible after its HTTP port answers.
-  const [httpModule, smtpModule, mxModule] = await Promise.all([
-    config.roles.includes('api') ? import('./http-app.ts') : undefined,
-    config.roles.includes('smtp') ? import('../frontends/smtp/server.ts') : undefined,
-    config.roles.includes('mx') ? import('../frontends/smtp/mx-server.ts') : undefined,
-  ]);
   const waiting = new Set<string>();
   let app: FastifyInstance | undefined;
   let smtp: SmtpSubmission | undefined;
@@ -205,6 +198,13 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   };
 
   try {
+    // The listeners' modules, loaded before the first listener opens, so that the node is ready as
+    // soon as possible after its HTTP port answers.
+    const [httpModule, smtpModule, mxModule] = await Promise.all([
+      config.roles.includes('api') ? import('./http-app.ts') : undefined,
+      config.roles.includes('smtp') ? import('../frontends/smtp/server.ts') : undefined,
+      config.roles.includes('mx') ? import('../frontends/smtp/mx-server.ts') : undefined,
+    ]);
     if (config.roles.includes('api')) {
       waiting.add('http');
       app = httpModule!.buildHttpApp(instance, () => [...waiting], snsSigning);

@@ -29,6 +29,7 @@ import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
+import type { MigrationProgress, MigrationSummary } from '../lib/migration-report.ts';
 import { FileBlobStore, SqlBlobStore } from './blobs.ts';
 import { openPostgresStorage } from './postgres/index.ts';
 import { migrateToLatest } from './sql/migrations.ts';
@@ -62,33 +63,6 @@ const MAX_PARAMS = 60_000;
 /** The migration was refused before anything was written (target has data, source in use, …). */
 export class MigrationRefusedError extends Error {
   override readonly name = 'MigrationRefusedError';
-}
-
-/** Progress of the copy, reported as it goes. */
-export type MigrationProgress =
-  | { phase: 'prepare'; message: string }
-  | { phase: 'table'; table: string; copied: number; total: number; done: boolean }
-  | { phase: 'skip'; table: string; rows: number; reason: string }
-  | { phase: 'blobs'; copied: number; total: number; bytes: number; done: boolean }
-  | { phase: 'commit' };
-
-/** What was copied. */
-export interface MigrationSummary {
-  /** SQLite file that was read. */
-  source: string;
-  /** Rows per copied table, in copy order. */
-  tables: Array<{ table: string; rows: number }>;
-  /** Tables left behind on purpose, with their row counts and why. */
-  skipped: Array<{ table: string; rows: number; reason: string }>;
-  /** Blobs copied into `blob_chunks`, and their total size. */
-  blobs: { count: number; bytes: number };
-  /** Blob ids that rows name but whose files were missing in the source (already broken there). */
-  missingBlobs: Array<{ table: string; column: string; id: string }>;
-  /** Rows whose lease was cleared. */
-  leasesCleared: number;
-  /** Sequences moved past the copied ids: the next value each will hand out. */
-  sequences: Array<{ table: string; column: string; next: number }>;
-  elapsedMs: number;
 }
 
 /** Where the installation to migrate lives: as in the configuration (`SESAME_DATABASE_URL`, `SESAME_DATA_DIR`). */

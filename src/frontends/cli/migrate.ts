@@ -9,30 +9,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../../config/schema.ts';
+import type { MigrationProgress, MigrationSummary } from '../../lib/migration-report.ts';
 import type { CliContext } from './context.ts';
 
-/** Progress of a migration, as the storage side reports it. */
-export type MigrateProgress =
-  | { phase: 'prepare'; message: string }
-  | { phase: 'table'; table: string; copied: number; total: number; done: boolean }
-  | { phase: 'skip'; table: string; rows: number; reason: string }
-  | { phase: 'blobs'; copied: number; total: number; bytes: number; done: boolean }
-  | { phase: 'commit' };
-
-/** What a migration copied. */
-export interface MigrateSummary {
-  source: string;
-  tables: Array<{ table: string; rows: number }>;
-  skipped: Array<{ table: string; rows: number; reason: string }>;
-  blobs: { count: number; bytes: number };
-  missingBlobs: Array<{ table: string; column: string; id: string }>;
-  leasesCleared: number;
-  sequences: Array<{ table: string; column: string; next: number }>;
-  elapsedMs: number;
-}
-
 /** Copies the installation of `config` onto the PostgreSQL database `targetUrl`. */
-export type MigrateToPostgres = (config: Config, targetUrl: string, onProgress: (p: MigrateProgress) => void) => Promise<MigrateSummary>;
+export type MigrateToPostgres = (config: Config, targetUrl: string, onProgress: (p: MigrationProgress) => void) => Promise<MigrationSummary>;
 
 /** Hides a password in a database URL. */
 export function redactUrl(url: string): string {
@@ -58,7 +39,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
 
       // Long tables report every few seconds; every table reports when it is done.
       let lastLine = 0;
-      const onProgress = (p: MigrateProgress) => {
+      const onProgress = (p: MigrationProgress) => {
         const now = Date.now();
         switch (p.phase) {
           case 'prepare':
