@@ -581,7 +581,7 @@ async function main() {
     if (SECTIONS.has('4')) {
       s4 = await section4({ dns, sink, messages: MESSAGES, rounds: ROUNDS, warmup: WARMUP, sessions: MX_SESSIONS, bodyBytes: BODY_BYTES, signed: !args.includes('--s4-unsigned-only'), postfixDefaults: !args.includes('--s4-unsigned-only'), profileDir, timeoutMs: DELIVERY_TIMEOUT_MS, log }).catch((err: Error) => ({ error: err.message }));
     }
-    const ctx: BenchContext = { dns, sink, sender: SENDER, dest: DEST, makeBody, messages: MESSAGES, rounds: ROUNDS, concurrency: CONCURRENCY, deliveryTimeoutMs: DELIVERY_TIMEOUT_MS, log };
+    const ctx: BenchContext = { dns, sink, sender: SENDER, dest: DEST, makeBody, messages: MESSAGES, rounds: ROUNDS, concurrency: CONCURRENCY, deliveryTimeoutMs: DELIVERY_TIMEOUT_MS, log, profileDir };
     if (SECTIONS.has('5')) s5 = await section5(ctx, s1 ? s1.sesameMedian / 2 : Number(opt('rate') ?? 300));
     if (SECTIONS.has('6')) {
       const peaks = (s2?.rounds ?? []).filter((r) => r.system === 'Sesame').map((r) => r.extra?.peakRssMB).filter((x): x is number => x !== undefined);
@@ -688,8 +688,8 @@ async function main() {
     );
   }
   if (s5) {
-    summary.push('### §5 rounds (open loop: each request leaves on schedule whatever the answers before it; latency from the scheduled start)', '', '| round | answered req/s | ok | p50 ms | p99 ms | p99.9 ms | max ms | failures |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
-    for (const r of s5.rounds) summary.push(`| ${r.round} | ${fmt(r.rate)} | ${fmt(r.ok)} | ${fmt(r.p50ms, 1)} | ${fmt(r.p99ms, 1)} | ${fmt(r.p999ms, 1)} | ${fmt(r.maxms, 1)} | ${JSON.stringify(r.failures)} |`);
+    summary.push('### §5 rounds (open loop: each request leaves on schedule whatever the answers before it; latency from the scheduled start)', '', '| round | answered req/s | ok | p50 ms | p99 ms | p99.9 ms | max ms | failures | node event-loop delay p99 / max ms (10 ms timer) | node CPU ms per message |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |');
+    for (const r of s5.rounds) summary.push(`| ${r.round} | ${fmt(r.rate)} | ${fmt(r.ok)} | ${fmt(r.p50ms, 1)} | ${fmt(r.p99ms, 1)} | ${fmt(r.p999ms, 1)} | ${fmt(r.maxms, 1)} | ${JSON.stringify(r.failures)} | ${r.eventLoopLag ? `${fmt(r.eventLoopLag.p99ms, 1)} / ${fmt(r.eventLoopLag.maxms, 1)}` : '–'} | ${fmt(r.cpuMsPerMessage, 2)} |`);
     summary.push('');
   }
   if (s6) {

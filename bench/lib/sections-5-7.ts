@@ -32,6 +32,19 @@ export interface BenchContext {
   concurrency: number;
   deliveryTimeoutMs: number;
   log: (s: string) => void;
+  /** Directory for `--cpu-prof` output of the nodes a section starts (bench --profile). */
+  profileDir?: string;
+}
+
+/**
+ * The node's event-loop delay since the previous scrape, from prom-client's default metrics
+ * (monitorEventLoopDelay, reset at every collection): scrape once before a round to start afresh.
+ */
+async function eventLoopLag(url: string): Promise<{ p50ms: number; p99ms: number; maxms: number } | undefined> {
+  const text = await fetch(`${url}/metrics`).then((r) => r.text()).catch(() => '');
+  const read = (name: string) => Number(new RegExp(`^sesame_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+  const lag = { p50ms: read('p50'), p99ms: read('p99'), maxms: read('max') };
+  return Number.isNaN(lag.p99ms) ? undefined : lag;
 }
 
 const MB = 1024 * 1024;
@@ -40,18 +53,28 @@ const MB = 1024 * 1024;
 export async function section5(c: BenchContext, rate: number) {
   const n = Math.max(500, Math.round(c.messages / 2));
   c.log(`§5: latency, ${n} × SendEmail open loop at ${Math.round(rate)} req/s (half the §1 rate), ${c.rounds} rounds`);
-  const s = await startSesameChild({ dns: c.dns, sinkPort: c.sink.port });
-  const rounds: Array<{ round: number; rate: number; ok: number; failures: Record<string, number>; p50ms: number; p99ms: number; p999ms: number; maxms: number }> = [];
+  const s = await startSesameChild({ dns: c.dns, sinkPort: c.sink.port, profileDir: c.profileDir });
+  type Lag = Awaited<ReturnType<typeof eventLoopLag>>;
+  const rounds: Array<{ round: number; rate: number; ok: number; failures: Record<string, number>; p50ms: number; p99ms: number; p999ms: number; maxms: number; eventLoopLag: Lag; cpuMsPerMessage: number | undefined }> = [];
   try {
     await verifySenderDomain(s, c.dns, c.sender, 'RSA_2048_BIT');
     await fire(s.port, await presignSendEmail(BENCH_KEY, s.port, 500, c.makeBody), c.concurrency); // warm-up
     for (let r = 1; r <= c.rounds; r++) {
       const reqs = await presignSendEmail(BENCH_KEY, s.port, n, c.makeBody);
       const base = c.sink.count();
+      await eventLoopLag(s.url); // starts the node's delay histogram afresh
+      const cpu0 = s.cpuSeconds();
       const l = await fireAtRate(s.port, reqs, rate);
-      rounds.push({ round: r, rate: l.rate, ok: l.ok, failures: l.failures, p50ms: l.p50ms, p99ms: l.p99ms, p999ms: l.p999ms, maxms: l.maxms });
-      c.log(`  round ${r}: ${Math.round(l.rate)} req/s answered, p50 ${l.p50ms.toFixed(1)} ms, p99 ${l.p99ms.toFixed(1)} ms, max ${l.maxms.toFixed(1)} ms (failures ${JSON.stringify(l.failures)})`);
+      const lag = await eventLoopLag(s.url);
       await c.sink.waitForCount(base + l.ok, c.deliveryTimeoutMs).catch((err: Error) => c.log(`  ${err.message}`));
+      // The node's CPU for the round's requests and their deliveries, per message (all threads).
+      const cpu1 = s.cpuSeconds();
+      const cpuMsPerMessage = cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) * 1000) / n : undefined;
+      rounds.push({ round: r, rate: l.rate, ok: l.ok, failures: l.failures, p50ms: l.p50ms, p99ms: l.p99ms, p999ms: l.p999ms, maxms: l.maxms, eventLoopLag: lag, cpuMsPerMessage });
+      const lagText =
+        (lag ? `; the node's event-loop delay p50 ${lag.p50ms.toFixed(1)} ms, p99 ${lag.p99ms.toFixed(1)} ms, max ${lag.maxms.toFixed(1)} ms` : '') +
+        (cpuMsPerMessage !== undefined ? `; node CPU ${cpuMsPerMessage.toFixed(2)} ms per message` : '');
+      c.log(`  round ${r}: ${Math.round(l.rate)} req/s answered, p50 ${l.p50ms.toFixed(1)} ms, p99 ${l.p99ms.toFixed(1)} ms, max ${l.maxms.toFixed(1)} ms (failures ${JSON.stringify(l.failures)})${lagText}`);
     }
   } finally {
     await s.stop();

@@ -14,7 +14,7 @@ import { VerificationWorker } from './identities/verification.ts';
 import { JobLease, VERIFICATION_JOB } from './cluster/job-lease.ts';
 import { NodeRegistry } from './cluster/nodes.ts';
 import { TagsService } from './tags/service.ts';
-import { CommitBatcher } from './queue/batcher.ts';
+import { CommitBatcher, commitDepth } from './queue/batcher.ts';
 import { QueueAdmin } from './queue/admin.ts';
 import { SendingService } from './sending/service.ts';
 import { SharedBuckets } from './sending/rate-limiter.ts';
@@ -238,7 +238,7 @@ export function createCore(deps: CoreDeps): Core {
   tags.registerResourceType('configuration-set', async (accountId, _type, name) => (await deps.storage.configurationSets.get(accountId, name)) !== undefined);
   const accountSettings = new AccountSettingsService(deps.storage, accounts, deps.clock);
   const suppression = new SuppressionService(deps.storage, accounts, deps.clock);
-  const batcher = new CommitBatcher(deps.storage.queue);
+  const batcher = new CommitBatcher(deps.storage.queue, undefined, commitDepth(deps.storage));
   const objectStore = new ObjectStoreService(deps.storage, accounts, deps.box, deps.clock, { region: deps.settings.region });
   const functions = new FunctionsService(deps.storage, deps.clock, deps.settings.region);
   const externalBuckets = new ExternalBucketsService(deps.storage, deps.box, deps.clock);

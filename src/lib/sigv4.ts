@@ -266,11 +266,25 @@ function sha256Hex(data: string | Buffer): string {
  * (spec: "Calculate the signature", step "derive a signing key").
  */
 export function deriveSigningKey(secret: string, date: string, region: string, service: string): Buffer {
+  const memo = `${date}\n${region}\n${service}\n${secret}`;
+  const known = signingKeys.get(memo);
+  if (known) return known;
   const kDate = hmac(`AWS4${secret}`, date);
   const kRegion = hmac(kDate, region);
   const kService = hmac(kRegion, service);
-  return hmac(kService, TERMINATOR);
+  const key = hmac(kService, TERMINATOR);
+  // A key is valid for one day's scope; the memo is emptied when full rather than kept in order.
+  if (signingKeys.size >= SIGNING_KEYS_MAX) signingKeys.clear();
+  signingKeys.set(memo, key);
+  return key;
 }
+
+/**
+ * Derived signing keys by scope and secret: a client signs every request of a day with the same
+ * key, and the four HMACs of the derivation were most of SigV4's cost per request.
+ */
+const signingKeys = new Map<string, Buffer>();
+const SIGNING_KEYS_MAX = 1_000;
 
 /** RFC 3986 encoding as SigV4 requires: everything but `A-Za-z0-9-._~` is percent-encoded (uppercase hex). */
 function encodeRfc3986(s: string): string {

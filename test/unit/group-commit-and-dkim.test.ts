@@ -39,6 +39,63 @@ describe('GroupCommit', () => {
     await p;
     expect(done).toBe(true);
   });
+
+  it('with depth 2, writes the next batch while the one before is still committing, and never runs a third', async () => {
+    const releases: Array<() => void> = [];
+    const commits: number[][] = [];
+    let inFlight = 0;
+    let most = 0;
+    const g = new GroupCommit<number>(
+      (items) => {
+        commits.push(items);
+        most = Math.max(most, ++inFlight);
+        return new Promise<void>((r) => releases.push(() => (inFlight--, r())));
+      },
+      500,
+      2,
+    );
+    const settled: number[] = [];
+    const first = g.submit([1]).then(() => settled.push(1));
+    await new Promise((r) => setTimeout(r, 10));
+    const second = g.submit([2]).then(() => settled.push(2));
+    await new Promise((r) => setTimeout(r, 10));
+    // The first commit is still running; the second batch is already being written.
+    expect(commits).toEqual([[1], [2]]);
+    const third = g.submit([3]).then(() => settled.push(3));
+    const fourth = g.submit([4]).then(() => settled.push(4));
+    await new Promise((r) => setTimeout(r, 10));
+    // Two in flight: 3 and 4 wait, together, for one of them to finish.
+    expect(commits).toEqual([[1], [2]]);
+    releases[1]!();
+    await second;
+    await new Promise((r) => setTimeout(r, 10));
+    expect(commits).toEqual([[1], [2], [3, 4]]);
+    expect(settled).toEqual([2]);
+    releases[0]!();
+    releases[2]!();
+    await Promise.all([first, third, fourth]);
+    expect(settled.sort()).toEqual([1, 2, 3, 4]);
+    expect(most).toBe(2);
+    await g.flush();
+    expect(g.stats).toEqual({ batches: 3, items: 4 });
+  });
+
+  it('with depth 1, starts a batch only after the one before has committed', async () => {
+    const releases: Array<() => void> = [];
+    const commits: number[][] = [];
+    const g = new GroupCommit<number>((items) => (commits.push(items), new Promise<void>((r) => releases.push(r))), 500, 1);
+    const first = g.submit([1]);
+    await new Promise((r) => setTimeout(r, 10));
+    const second = g.submit([2]);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(commits).toEqual([[1]]);
+    releases[0]!();
+    await first;
+    await new Promise((r) => setTimeout(r, 10));
+    expect(commits).toEqual([[1], [2]]);
+    releases[1]!();
+    await second;
+  });
 });
 
 describe('DKIM signer', () => {

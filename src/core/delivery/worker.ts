@@ -14,7 +14,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { CompletionItem, EventRecord, LeasedRecipient, Storage } from '../../storage/ports.ts';
 import { isDnsNotFound, type Clock, type DnsResolver } from '../clock.ts';
 import { bounceEvent, deliveryDelayEvent, deliveryEvent, type MailObject } from '../events/model.ts';
-import { GroupCommit } from '../queue/batcher.ts';
+import { commitDepth, GroupCommit } from '../queue/batcher.ts';
 import { storedBodyStream } from '../spool.ts';
 import { DomainLimits, type DomainLimitSettings } from './limits.ts';
 
@@ -97,7 +97,7 @@ export class DeliveryWorker {
       const n = await this.storage.queue.complete(this.owner, items, this.clock.now());
       if (items.some((i) => i.events.length > 0)) this.onEvents();
       return n;
-    });
+    }, undefined, commitDepth(storage));
   }
 
   /**

@@ -60,6 +60,9 @@ const DETAIL_TYPE: Record<string, string> = {
 };
 const TYPE_NAME = new Map<string, EventTypeName>(Object.entries(EVENT_TYPE_OF).map(([k, v]) => [v, k as EventTypeName]));
 
+/** Least time between two outbox passes asked for by wakes (a full batch goes on at once). */
+const DISPATCH_MIN_INTERVAL_MS = 20;
+
 /** The outbox dispatcher. */
 export class EventDispatcher {
   private readonly loop: PollLoop;
@@ -79,6 +82,9 @@ export class EventDispatcher {
       async () => (await this.runOnce()) >= BATCH,
       1000,
       (err) => this.logger.error({ code: 'EVENT_DISPATCH_FAILED', err }, 'event dispatch pass failed; the events stay in the outbox and the pass is retried'),
+      // Every commit with events wakes the loop: under load, passes at most every 20 ms read the
+      // outbox once for many commits (a pass per commit cost ~4 % of the node's CPU at 300 msg/s).
+      DISPATCH_MIN_INTERVAL_MS,
     );
   }
 

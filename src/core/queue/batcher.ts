@@ -4,7 +4,17 @@
  * never a reply before the commit (ARCHITECTURE "Durability by group commit"). Enqueues (accepted
  * messages) and delivery completions (outcomes with their events) each go through one.
  */
-import type { EnqueueItem, QueueRepository } from '../../storage/ports.ts';
+import type { EnqueueItem, QueueRepository, Storage } from '../../storage/ports.ts';
+
+/**
+ * How many group commits may be in flight at once on a backend. SQLite: 2, one batch is written
+ * while the one before is flushed (its one connection serialises the writes, so two commits never
+ * interleave). PostgreSQL: 1, since two concurrent transactions upserting the same counter rows in
+ * different orders could deadlock.
+ */
+export function commitDepth(storage: Pick<Storage, 'kind'>): number {
+  return storage.kind === 'sqlite' ? 2 : 1;
+}
 
 interface Pending<T> {
   items: T[];
@@ -12,10 +22,16 @@ interface Pending<T> {
   reject: (err: unknown) => void;
 }
 
-/** Collects items from many callers and commits them together with `commit`. */
+/**
+ * Collects items from many callers and commits them together with `commit`. Up to `depth` commits
+ * run at once: the next batch is written while the one before waits for its disk flush (a
+ * storage's commit resolves only once its transaction is durable), so a flush does not hold up
+ * the writes queued behind it.
+ */
 export class GroupCommit<T> {
   private pending: Array<Pending<T>> = [];
-  private running: Promise<void> | undefined;
+  /** The drains running now, at most `depth`. */
+  private readonly running = new Set<Promise<void>>();
   private readonly listeners: Array<() => void> = [];
   /** Batches committed and items in them, for metrics. */
   readonly stats = { batches: 0, items: 0 };
@@ -23,10 +39,12 @@ export class GroupCommit<T> {
   /**
    * @param commit writes the items in one transaction; all or nothing
    * @param maxBatch items per transaction at most (one caller's items are never split)
+   * @param depth commits in flight at most
    */
   constructor(
     private readonly commit: (items: T[]) => Promise<unknown>,
     private readonly maxBatch = 500,
+    private readonly depth = 1,
   ) {}
 
   /** Resolves once all of `items` are durably committed (together); rejects if they were not (nothing of them is stored). */
@@ -34,7 +52,11 @@ export class GroupCommit<T> {
     if (items.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ items, resolve, reject });
-      if (!this.running) this.running = this.drain();
+      // A new drain starts only when none is running, or when every running one is committing (none is left to pick these items up).
+      if (this.running.size === 0 || (this.running.size < this.depth && this.idleDrains === 0)) {
+        const d: Promise<void> = this.drain().finally(() => this.running.delete(d));
+        this.running.add(d);
+      }
     });
   }
 
@@ -45,8 +67,11 @@ export class GroupCommit<T> {
 
   /** Waits until everything handed in so far is committed or failed. */
   async flush(): Promise<void> {
-    while (this.running) await this.running;
+    while (this.running.size > 0) await Promise.all(this.running);
   }
+
+  /** Drains that are waiting to take a batch (not committing). */
+  private idleDrains = 0;
 
   private take(): Array<Pending<T>> {
     let n = 0;
@@ -57,7 +82,9 @@ export class GroupCommit<T> {
 
   private async drain(): Promise<void> {
     // Let callers arriving in this tick join the first batch.
+    this.idleDrains++;
     await new Promise((r) => setImmediate(r));
+    this.idleDrains--;
     while (this.pending.length > 0) {
       const batch = this.take();
       const items = batch.flatMap((p) => p.items);
@@ -83,14 +110,13 @@ export class GroupCommit<T> {
       }
       for (const l of this.listeners) l();
     }
-    this.running = undefined;
   }
 }
 
 /** The group commit of accepted messages into the queue. */
 export class CommitBatcher extends GroupCommit<EnqueueItem> {
-  constructor(queue: QueueRepository, maxBatch = 500) {
-    super((items) => queue.enqueue(items), maxBatch);
+  constructor(queue: QueueRepository, maxBatch = 500, depth = 1) {
+    super((items) => queue.enqueue(items), maxBatch, depth);
   }
 
   /** Resolves once `item` is durably committed; rejects if its batch failed (nothing of it is stored). */

@@ -79,7 +79,9 @@ function withStatementCache(sqlite: BetterSqlite3.Database, max = 500): SqliteDa
  * Flushes of the WAL file, shared by concurrent callers: `flush()` resolves once an fdatasync that
  * started after the call has finished, so every commit made before the call is on disk. While one
  * runs, the callers that arrive meanwhile share the next one (group commit of the flushes).
- * `sync` is the flush itself (injected by tests).
+ * `sync` is the flush itself (injected by tests). The WAL file is opened once and kept: SQLite
+ * rewrites it in place after checkpoints and deletes it only when the last connection closes, which
+ * the node's own connection outlives (ADR 0015).
  */
 export function flushWal(path: string, sync?: () => Promise<void>): { flush(): Promise<void>; close(): Promise<void> } {
   let handle: Promise<FileHandle> | undefined;
