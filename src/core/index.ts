@@ -15,6 +15,7 @@ import { JobLease, VERIFICATION_JOB } from './cluster/job-lease.ts';
 import { NodeRegistry } from './cluster/nodes.ts';
 import { TagsService } from './tags/service.ts';
 import { CommitBatcher, commitDepth } from './queue/batcher.ts';
+import { ConsoleSessions } from './console/sessions.ts';
 import { QueueAdmin } from './queue/admin.ts';
 import { SendingService } from './sending/service.ts';
 import { SharedBuckets } from './sending/rate-limiter.ts';
@@ -57,6 +58,7 @@ export { AccountSettingsService, SANDBOX_QUOTA, effectiveQuota, type AccountSend
 export { SuppressionService } from './suppression/service.ts';
 export { DeliveryWorker } from './delivery/worker.ts';
 export { CommitBatcher } from './queue/batcher.ts';
+export { ConsoleSessions, CONSOLE_SESSION_TTL_MS, sameText, type ConsoleSession } from './console/sessions.ts';
 export { QueueAdmin, PURGED_RESPONSE, type QueueMessageView, type QueueRecipientView, type QueueEventView, type MessageInspection, type QueueStats } from './queue/admin.ts';
 export type { MailObject } from './events/model.ts';
 export { TopicsService, type SnsSigner, type TopicsSettings } from './events/topics.ts';
@@ -141,6 +143,8 @@ const REPUTATION_DEFAULTS: ReputationSettings = { windowMs: 7 * 86_400_000, minS
 /** The assembled core. */
 export interface Core {
   accounts: AccountsService;
+  /** Web console sign-ins (sessions opened with an access key pair). */
+  consoleSessions: ConsoleSessions;
   identities: IdentitiesService;
   tags: TagsService;
   verification: VerificationWorker;
@@ -318,7 +322,7 @@ export function createCore(deps: CoreDeps): Core {
     : undefined;
   const queueAdmin = new QueueAdmin(deps.storage, deps.clock, { hostname: deps.settings.hostname }, deps.logger);
   const receiptRules = new ReceiptRulesService(deps.storage, accounts, sending, deps.clock, { region: deps.settings.region, accountId: deps.settings.accountId, hostname: deps.settings.hostname });
-  return { accounts, identities, tags, verification, nodes, sending, templates, configurationSets, accountSettings, suppression, batcher, delivery, queueAdmin, topics, dispatcher, webhooks, reputation, tracking, eventBuses: new EventBusesService(deps.storage, deps.box, deps.clock, deps.settings.region), functions, externalBuckets, inbound, feedback, receiptRules, objectStore, spool: new SpoolService(deps.storage.blobs), authFailures, settings: deps.settings };
+  return { accounts, consoleSessions: new ConsoleSessions(deps.storage, accounts, deps.clock), identities, tags, verification, nodes, sending, templates, configurationSets, accountSettings, suppression, batcher, delivery, queueAdmin, topics, dispatcher, webhooks, reputation, tracking, eventBuses: new EventBusesService(deps.storage, deps.box, deps.clock, deps.settings.region), functions, externalBuckets, inbound, feedback, receiptRules, objectStore, spool: new SpoolService(deps.storage.blobs), authFailures, settings: deps.settings };
 }
 
 /** Used when main gave no SNS signing key (CLI commands that never deliver). */

@@ -1,6 +1,6 @@
 /**
  * The HTTP listener of a node with the `api` role: one Fastify app carrying SES v2 (REST/JSON),
- * SES v1 and SNS (Query), the S3-compatible object store and the public routes. Imported by
+ * SES v1 and SNS (Query), the S3-compatible object store, the console's API and the public routes. Imported by
  * startSesame only when the role runs.
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
@@ -8,6 +8,7 @@ import { SesError } from '../core/index.ts';
 import { handleSesV1, sendV1Error } from '../frontends/ses-v1/handler.ts';
 import { registerSesV2, sendV2Error } from '../frontends/ses-v2/router.ts';
 import { registerPublicRoutes } from '../frontends/http-public/routes.ts';
+import { registerConsoleApi } from '../frontends/console/routes.ts';
 import { registerSnsLinks } from '../frontends/http-public/sns-links.ts';
 import { handleSns, sendSnsError } from '../frontends/sns/handler.ts';
 import { mayBeS3, registerS3, sendS3FrameworkError, S3_ROUTE_PREFIX } from '../frontends/s3/router.ts';
@@ -54,6 +55,7 @@ export function buildHttpApp(s: SesameInstance, notReady: () => string[], snsSig
   registerSesV2(app, deps);
   registerSnsLinks(app, { core: s.core, logger: s.logger, certificate: { path: snsSigning.certPath, pem: snsSigning.certPem } });
   registerS3(app, deps);
+  registerConsoleApi(app, { core: s.core, logger: s.logger });
   // POST / carries SES v1 and SNS Query calls, told apart by the SigV4 credential scope's service (`s3` is routed by rewriteUrl above).
   app.post('/', (req, reply) => (scopeService(req) === 'sns' ? handleSns(deps, req, reply) : handleSesV1(deps, req, reply)));
   app.setErrorHandler((err, req, reply) => {

@@ -87,6 +87,31 @@ export interface AccessKeyRepository {
   findRoot(accountId: string): Promise<AccessKeyRecord | undefined>;
 }
 
+/** A signed-in web console session. */
+export interface ConsoleSessionRecord {
+  /** SHA-256 (hex) of the cookie's token; the token itself is never stored. */
+  tokenHash: string;
+  accountId: string;
+  /** The access key the session was opened with: revoking it ends the session. */
+  accessKeyId: string;
+  /** The token a state-changing request must echo in `X-CSRF-Token`. */
+  csrfToken: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** Web console sessions. */
+export interface ConsoleSessionRepository {
+  create(session: ConsoleSessionRecord): Promise<void>;
+  get(tokenHash: string): Promise<ConsoleSessionRecord | undefined>;
+  /** Returns whether there was such a session. */
+  delete(tokenHash: string): Promise<boolean>;
+  /** Ends every session opened with a key; returns how many. */
+  deleteForKey(accessKeyId: string): Promise<number>;
+  /** Removes sessions whose `expiresAt` is at or before `now`; returns how many. */
+  deleteExpired(now: number): Promise<number>;
+}
+
 /** Email identities. */
 export interface IdentityRepository {
   /** Inserts an identity; throws StorageConflictError when the account already has it. */
@@ -635,6 +660,7 @@ export interface Storage {
   readonly kind: 'sqlite' | 'postgres';
   readonly accounts: AccountRepository;
   readonly accessKeys: AccessKeyRepository;
+  readonly consoleSessions: ConsoleSessionRepository;
   readonly identities: IdentityRepository;
   readonly tags: TagRepository;
   readonly queue: QueueRepository;

@@ -128,7 +128,10 @@ export class AccountsService {
 
   /** Deactivates a key; it stops working at once. Returns false if there is no such key. */
   async revokeKey(accessKeyId: string): Promise<boolean> {
-    return this.storage.accessKeys.setStatus(accessKeyId, 'Inactive');
+    const revoked = await this.storage.accessKeys.setStatus(accessKeyId, 'Inactive');
+    // Its console sessions end too (a session also checks its key on every request).
+    if (revoked) await this.storage.consoleSessions.deleteForKey(accessKeyId);
+    return revoked;
   }
 
   /** The secret of a key, for operators (`sesame keys smtp-password`). Undefined if unknown. */

@@ -235,6 +235,51 @@ export function storageConformanceSuite(name: string, open: OpenStorage): void {
       });
     });
 
+    describe('console sessions', () => {
+      const s = useStorage();
+      const session = (accessKeyId: string, expiresAt: number) => ({
+        tokenHash: unique('hash'),
+        accountId: 'acct',
+        accessKeyId,
+        csrfToken: unique('csrf'),
+        createdAt: 1_700_000_000_000,
+        expiresAt,
+      });
+
+      it('create then get round-trips every field; delete says whether there was one', async () => {
+        const a = session(unique('AKIA'), 1_800_000_000_000);
+        await s().consoleSessions.create(a);
+        expect(await s().consoleSessions.get(a.tokenHash)).toEqual(a);
+        expect(await s().consoleSessions.get(unique('hash'))).toBeUndefined();
+        expect(await s().consoleSessions.delete(a.tokenHash)).toBe(true);
+        expect(await s().consoleSessions.delete(a.tokenHash)).toBe(false);
+        expect(await s().consoleSessions.get(a.tokenHash)).toBeUndefined();
+      });
+
+      it("deleteForKey ends every session of one key and no other's", async () => {
+        const k1 = unique('AKIA');
+        const k2 = unique('AKIA');
+        const mine = [session(k1, 1_800_000_000_000), session(k1, 1_800_000_000_000)];
+        const theirs = session(k2, 1_800_000_000_000);
+        for (const x of [...mine, theirs]) await s().consoleSessions.create(x);
+        expect(await s().consoleSessions.deleteForKey(k1)).toBe(2);
+        for (const x of mine) expect(await s().consoleSessions.get(x.tokenHash)).toBeUndefined();
+        expect(await s().consoleSessions.get(theirs.tokenHash)).toEqual(theirs);
+      });
+
+      it('deleteExpired removes sessions expired at or before now, and keeps the rest', async () => {
+        const k = unique('AKIA');
+        const old = session(k, 1_000);
+        const edge = session(k, 2_000);
+        const live = session(k, 1_800_000_000_000);
+        for (const x of [old, edge, live]) await s().consoleSessions.create(x);
+        expect(await s().consoleSessions.deleteExpired(2_000)).toBeGreaterThanOrEqual(2);
+        expect(await s().consoleSessions.get(old.tokenHash)).toBeUndefined();
+        expect(await s().consoleSessions.get(edge.tokenHash)).toBeUndefined();
+        expect(await s().consoleSessions.get(live.tokenHash)).toEqual(live);
+      });
+    });
+
     describe('access keys', () => {
       const s = useStorage();
       let acct: string;

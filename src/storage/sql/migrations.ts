@@ -290,6 +290,23 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.createIndex('recipients_leased').on('recipients').column('lease_owner').where(sql.ref('lease_owner'), 'is not', null).execute();
     },
   },
+  '0010_console_sessions': {
+    async up(db: Kysely<unknown>) {
+      // Web console sign-ins: the cookie's token is kept only as its SHA-256, so a copy of the
+      // database cannot be replayed as a session.
+      await db.schema
+        .createTable('console_sessions')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('access_key_id', 'text', (c) => c.notNull())
+        .addColumn('csrf_token', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('console_sessions_key').on('console_sessions').column('access_key_id').execute();
+      await db.schema.createIndex('console_sessions_expiry').on('console_sessions').column('expires_at').execute();
+    },
+  },
 });
 
 /** Provides the migrations above to Kysely's Migrator. */

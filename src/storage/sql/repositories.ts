@@ -13,6 +13,8 @@ import {
   type AccessKeyRecord,
   type BlobStore,
   type AccessKeyRepository,
+  type ConsoleSessionRecord,
+  type ConsoleSessionRepository,
   type AccessKeyStatus,
   type AccountRecord,
   type AccountRepository,
@@ -87,6 +89,39 @@ function toKey(row: Selectable<AccessKeysTable>): AccessKeyRecord {
     isRoot: Number(row.is_root) === 1,
     createdAt: Number(row.created_at),
   };
+}
+
+class SqlConsoleSessions implements ConsoleSessionRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(s: ConsoleSessionRecord): Promise<void> {
+    await this.db
+      .insertInto('console_sessions')
+      .values({ token_hash: s.tokenHash, account_id: s.accountId, access_key_id: s.accessKeyId, csrf_token: s.csrfToken, created_at: s.createdAt, expires_at: s.expiresAt })
+      .execute();
+  }
+
+  async get(tokenHash: string): Promise<ConsoleSessionRecord | undefined> {
+    const r = await this.db.selectFrom('console_sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    return r
+      ? { tokenHash: r.token_hash, accountId: r.account_id, accessKeyId: r.access_key_id, csrfToken: r.csrf_token, createdAt: Number(r.created_at), expiresAt: Number(r.expires_at) }
+      : undefined;
+  }
+
+  async delete(tokenHash: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('console_sessions').where('token_hash', '=', tokenHash).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async deleteForKey(accessKeyId: string): Promise<number> {
+    const r = await this.db.deleteFrom('console_sessions').where('access_key_id', '=', accessKeyId).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  async deleteExpired(now: number): Promise<number> {
+    const r = await this.db.deleteFrom('console_sessions').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
 }
 
 class SqlAccessKeys implements AccessKeyRepository {
@@ -369,6 +404,7 @@ export function sqlStorage(kind: Storage['kind'], db: Kysely<Database>, isUnique
     kind,
     accounts: new SqlAccounts(db),
     accessKeys: new SqlAccessKeys(db, isUnique),
+    consoleSessions: new SqlConsoleSessions(db),
     identities: new SqlIdentities(db, isUnique),
     tags: new SqlTags(db),
     queue: new SqlQueue(db, kind),

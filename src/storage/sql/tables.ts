@@ -20,6 +20,16 @@ export interface AccessKeysTable {
   created_at: number;
 }
 
+/** `console_sessions` */
+export interface ConsoleSessionsTable {
+  token_hash: string;
+  account_id: string;
+  access_key_id: string;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+}
+
 /** `identities` */
 export interface IdentitiesTable {
   account_id: string;
@@ -232,6 +242,7 @@ export interface LimitStrikesTable {
 export interface Database {
   accounts: AccountsTable;
   access_keys: AccessKeysTable;
+  console_sessions: ConsoleSessionsTable;
   identities: IdentitiesTable;
   tags: TagsTable;
   messages: MessagesTable;

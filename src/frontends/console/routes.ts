@@ -1,0 +1,172 @@
+/**
+ * The web console's back end under `/console/api/`: sign-in with an access key pair, the session
+ * in an HttpOnly, SameSite=Strict cookie, and the routes the console reads. Every route but
+ * sign-in needs a session; every state-changing request also needs the session's CSRF token in
+ * `X-CSRF-Token` and, when the browser says where it comes from (`Origin`, `Sec-Fetch-Site`), to
+ * come from the console's own origin. Answers are JSON: `{ code, message }` on refusal.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CONSOLE_SESSION_TTL_MS, SesError, sameText, type ConsoleSession, type Core } from '../../core/index.ts';
+import type { Logger } from '../../observability/logger.ts';
+
+/** The session cookie's name. */
+export const CONSOLE_COOKIE = 'sesame_console';
+/** Where the console's API lives. */
+export const CONSOLE_API = '/console/api';
+
+interface Deps {
+  core: Pick<Core, 'consoleSessions' | 'accountSettings'>;
+  logger: Logger;
+}
+
+/** A refusal of the console API. */
+class ConsoleRefusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const NO_SESSION = () => new ConsoleRefusal(401, 'Unauthenticated', 'Sign in to the console first (your session is missing, expired, or its access key was revoked).');
+
+export function registerConsoleApi(app: FastifyInstance, deps: Deps): void {
+  const sessions = deps.core.consoleSessions;
+
+  /** Runs a route: refusals become `{ code, message }` with their status; SES errors keep their message. */
+  const route =
+    (handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
+    async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+      reply.header('cache-control', 'no-store');
+      try {
+        crossSite(req);
+        const body = await handler(req, reply);
+        if (reply.sent) return reply;
+        return body === undefined ? reply.status(204).send() : reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+      } catch (err) {
+        if (err instanceof ConsoleRefusal) return refuse(reply, err.status, err.code, err.message);
+        if (err instanceof SesError) return refuse(reply, sesStatus(err.code), err.code, err.message);
+        deps.logger.error({ code: 'CONSOLE_INTERNAL_ERROR', err, url: req.url }, 'a console request failed');
+        return refuse(reply, 500, 'InternalError', 'The console request failed; the server log has the details.');
+      }
+    };
+
+  /** The request's session, or a 401. State-changing methods also need the CSRF token and the console's own origin. */
+  const session = async (req: FastifyRequest): Promise<ConsoleSession> => {
+    const s = await sessions.resolve(cookie(req, CONSOLE_COOKIE) ?? '');
+    if (!s) throw NO_SESSION();
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sameOrigin(req);
+      const sent = req.headers['x-csrf-token'];
+      if (typeof sent !== 'string' || !sameText(sent, s.csrfToken)) throw new ConsoleRefusal(403, 'InvalidCsrfToken', 'This request needs the X-CSRF-Token header of your console session.');
+    }
+    return s;
+  };
+
+  const view = (s: ConsoleSession) => ({ accountId: s.principal.accountId, accessKeyId: s.principal.accessKeyId, csrfToken: s.csrfToken, expiresAt: new Date(s.expiresAt).toISOString() });
+
+  app.post(
+    `${CONSOLE_API}/session`,
+    route(async (req, reply) => {
+      sameOrigin(req);
+      const body = json(req.body);
+      const accessKeyId = typeof body.accessKeyId === 'string' ? body.accessKeyId.trim() : '';
+      const secretAccessKey = typeof body.secretAccessKey === 'string' ? body.secretAccessKey : '';
+      if (!accessKeyId || !secretAccessKey) throw new ConsoleRefusal(400, 'BadRequest', 'Give accessKeyId and secretAccessKey.');
+      try {
+        const { token, session: s } = await sessions.signIn(accessKeyId, secretAccessKey);
+        reply.header('set-cookie', sessionCookie(req, token, Math.floor(CONSOLE_SESSION_TTL_MS / 1000)));
+        deps.logger.info({ code: 'CONSOLE_SIGN_IN', accessKeyId, accountId: s.principal.accountId, ip: req.ip }, 'console sign-in');
+        return view(s);
+      } catch (err) {
+        if (err instanceof SesError && err.code === 'InvalidClientTokenId') {
+          deps.logger.warn({ code: 'CONSOLE_SIGN_IN_FAILED', accessKeyId, ip: req.ip }, 'console sign-in refused');
+          throw new ConsoleRefusal(401, 'InvalidCredentials', err.message);
+        }
+        throw err;
+      }
+    }),
+  );
+  app.get(
+    `${CONSOLE_API}/session`,
+    route(async (req) => view(await session(req))),
+  );
+  app.delete(
+    `${CONSOLE_API}/session`,
+    route(async (req, reply) => {
+      await session(req);
+      await sessions.signOut(cookie(req, CONSOLE_COOKIE) ?? '');
+      reply.header('set-cookie', sessionCookie(req, '', 0));
+      return undefined;
+    }),
+  );
+  app.get(
+    `${CONSOLE_API}/account`,
+    route(async (req) => {
+      const s = await session(req);
+      const a = await deps.core.accountSettings.getAccount(s.principal);
+      return { accountId: s.principal.accountId, ...a };
+    }),
+  );
+  // Anything else under the console API: a session first, so no path answers without one.
+  app.all(
+    `${CONSOLE_API}/*`,
+    route(async (req) => {
+      await session(req);
+      throw new ConsoleRefusal(404, 'NotFound', `There is no console route ${req.method} ${req.url.split('?')[0]}.`);
+    }),
+  );
+}
+
+function refuse(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply.status(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ code, message }));
+}
+
+function sesStatus(code: string): number {
+  if (code === 'AccessDenied') return 403;
+  if (code === 'NotFoundException') return 404;
+  if (code === 'InvalidClientTokenId') return 401;
+  return 400;
+}
+
+/** A browser that says the request comes from another site (Fetch Metadata) is refused, whatever the method. */
+function crossSite(req: FastifyRequest): void {
+  if (req.headers['sec-fetch-site'] === 'cross-site') throw new ConsoleRefusal(403, 'CrossSiteRequest', 'The console API does not answer requests made by other sites.');
+}
+
+/** A state-changing request that names its origin must come from the console's own. */
+function sameOrigin(req: FastifyRequest): void {
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  const own = `${req.protocol}://${req.headers.host ?? ''}`;
+  if (origin !== own) throw new ConsoleRefusal(403, 'CrossSiteRequest', `The console API answers only its own origin (${own}), not ${origin}.`);
+}
+
+function json(body: unknown): Record<string, unknown> {
+  const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : '';
+  try {
+    const v: unknown = JSON.parse(text);
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // falls through to the refusal
+  }
+  throw new ConsoleRefusal(400, 'BadRequest', 'The request body must be a JSON object.');
+}
+
+/** A cookie's value from the Cookie header. */
+function cookie(req: FastifyRequest, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** The session cookie: HttpOnly (no script reads it), SameSite=Strict (no other site sends it), the console's path only, Secure over HTTPS. */
+function sessionCookie(req: FastifyRequest, token: string, maxAgeSeconds: number): string {
+  return [`${CONSOLE_COOKIE}=${token}`, 'Path=/console', 'HttpOnly', 'SameSite=Strict', `Max-Age=${maxAgeSeconds}`, ...(req.protocol === 'https' ? ['Secure'] : [])].join('; ');
+}

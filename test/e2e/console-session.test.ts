@@ -1,0 +1,140 @@
+/**
+ * The web console's sessions, as a browser sees them over HTTP: sign-in with an access key pair
+ * sets an HttpOnly, SameSite=Strict cookie; no console route answers without a session; requests
+ * from other sites and state changes without the CSRF token are refused; revoking the key ends the
+ * session (also when another node revoked it); signing out ends it. On SQLite, and on PostgreSQL
+ * when SESAME_TEST_DATABASE_URL is set.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, testBackends, type TestServer } from '../helpers/server.ts';
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+  setCookie: string | null;
+}
+
+describe.each(testBackends())('console sessions (%s)', (backend) => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({ backend });
+  }, 60_000);
+  afterAll(() => server?.close());
+
+  async function call(method: string, path: string, options: { cookie?: string; csrf?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.cookie) headers.cookie = options.cookie;
+    if (options.csrf) headers['x-csrf-token'] = options.csrf;
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    const r = await fetch(`${server.url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+    const text = await r.text();
+    return { status: r.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, setCookie: r.headers.get('set-cookie') };
+  }
+
+  async function signIn(accessKeyId: string, secretAccessKey: string): Promise<{ cookie: string; token: string; csrf: string; answer: Answer }> {
+    const answer = await call('POST', '/console/api/session', { body: { accessKeyId, secretAccessKey } });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    const token = /^sesame_console=([^;]+)/.exec(answer.setCookie ?? '')?.[1] ?? '';
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    return { cookie: `sesame_console=${token}`, token, csrf: String(answer.body.csrfToken), answer };
+  }
+
+  it('answers no console route without a session', async () => {
+    for (const [method, path] of [
+      ['GET', '/console/api/session'],
+      ['GET', '/console/api/account'],
+      ['GET', '/console/api/messages?recipient=x@example.org'],
+      ['POST', '/console/api/suppression'],
+      ['DELETE', '/console/api/session'],
+    ] as const) {
+      const a = await call(method, path, method === 'POST' ? { body: {} } : {});
+      expect({ method, path, status: a.status, code: a.body.code }).toEqual({ method, path, status: 401, code: 'Unauthenticated' });
+    }
+    // A made-up cookie is no session either.
+    expect((await call('GET', '/console/api/account', { cookie: 'sesame_console=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })).status).toBe(401);
+  });
+
+  it('refuses a wrong secret and an unknown key alike, without a cookie', async () => {
+    const wrong = await call('POST', '/console/api/session', { body: { accessKeyId: server.accessKeyId, secretAccessKey: `${server.secretAccessKey}x` } });
+    const unknown = await call('POST', '/console/api/session', { body: { accessKeyId: 'AKIANOSUCHKEY0000000', secretAccessKey: server.secretAccessKey } });
+    for (const a of [wrong, unknown]) {
+      expect(a.status).toBe(401);
+      expect(a.body).toEqual({ code: 'InvalidCredentials', message: 'The access key ID or the secret access key is not correct, or the key is not active.' });
+      expect(a.setCookie).toBeNull();
+    }
+    const empty = await call('POST', '/console/api/session', { body: { accessKeyId: server.accessKeyId } });
+    expect(empty).toMatchObject({ status: 400, body: { code: 'BadRequest', message: 'Give accessKeyId and secretAccessKey.' } });
+    const notJson = await fetch(`${server.url}/console/api/session`, { method: 'POST', body: 'accessKeyId=x' });
+    expect(notJson.status).toBe(400);
+  });
+
+  it('signs in with a key pair: an HttpOnly, SameSite=Strict cookie on /console, the secret never sent back, the token stored only hashed', async () => {
+    const { token, cookie, answer } = await signIn(server.accessKeyId, server.secretAccessKey);
+    const attributes = answer.setCookie!.split(';').map((p) => p.trim());
+    expect(attributes).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Strict', 'Path=/console', 'Max-Age=43200']));
+    expect(attributes).not.toContain('Secure'); // plain HTTP here; over HTTPS the cookie is Secure
+    expect(JSON.stringify(answer.body)).not.toContain(server.secretAccessKey);
+    expect(answer.body).toMatchObject({ accessKeyId: server.accessKeyId, accountId: expect.any(String), csrfToken: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/) });
+
+    const me = await call('GET', '/console/api/session', { cookie });
+    expect(me).toMatchObject({ status: 200, body: { accessKeyId: server.accessKeyId, csrfToken: answer.body.csrfToken } });
+    const account = await call('GET', '/console/api/account', { cookie });
+    expect(account.status).toBe(200);
+    expect(account.body).toMatchObject({ quota: { max24HourSend: expect.any(Number), maxSendRate: expect.any(Number) }, sentLast24Hours: expect.any(Number) });
+    expect((await call('GET', '/console/api/no-such-page', { cookie })).body.code).toBe('NotFound');
+
+    const sessions = server.instance.storage.consoleSessions;
+    expect(await sessions.get(token)).toBeUndefined();
+    expect(await sessions.get(createHash('sha256').update(token).digest('hex'))).toMatchObject({ accessKeyId: server.accessKeyId });
+  });
+
+  it('refuses requests from other sites and state changes without the session CSRF token', async () => {
+    const { cookie, csrf } = await signIn(server.accessKeyId, server.secretAccessKey);
+    // A browser marks a request another site made: refused even for a read.
+    const crossRead = await call('GET', '/console/api/account', { cookie, headers: { 'sec-fetch-site': 'cross-site' } });
+    expect(crossRead).toMatchObject({ status: 403, body: { code: 'CrossSiteRequest' } });
+    // Without the CSRF token, or with another, a state change is refused and the session lives on.
+    expect((await call('DELETE', '/console/api/session', { cookie })).body.code).toBe('InvalidCsrfToken');
+    expect((await call('DELETE', '/console/api/session', { cookie, csrf: `${csrf.slice(1)}A` })).status).toBe(403);
+    // With the token but from another origin: refused.
+    const foreign = await call('DELETE', '/console/api/session', { cookie, csrf, headers: { origin: 'https://evil.example' } });
+    expect(foreign).toMatchObject({ status: 403, body: { code: 'CrossSiteRequest' } });
+    // A sign-in posted by another site's form: refused, no cookie set.
+    const forged = await call('POST', '/console/api/session', { body: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey }, headers: { origin: 'https://evil.example' } });
+    expect(forged.status).toBe(403);
+    expect(forged.setCookie).toBeNull();
+    expect((await call('GET', '/console/api/session', { cookie })).status).toBe(200);
+  });
+
+  it('signs out: the cookie is cleared and the session no longer answers', async () => {
+    const { cookie, csrf } = await signIn(server.accessKeyId, server.secretAccessKey);
+    const out = await call('DELETE', '/console/api/session', { cookie, csrf, headers: { origin: server.url } });
+    expect(out.status).toBe(204);
+    expect(out.setCookie).toMatch(/^sesame_console=; Path=\/console; HttpOnly; SameSite=Strict; Max-Age=0/);
+    expect((await call('GET', '/console/api/account', { cookie })).status).toBe(401);
+  });
+
+  it('ends the session when its key is revoked, and when another node revoked it', async () => {
+    const accounts = server.instance.core.accounts;
+    const key = await accounts.createKey({ description: 'console user' });
+    const first = await signIn(key.accessKeyId, key.secretAccessKey);
+    const second = await signIn(key.accessKeyId, key.secretAccessKey);
+    const other = await signIn(server.accessKeyId, server.secretAccessKey);
+    expect((await call('GET', '/console/api/account', { cookie: first.cookie })).status).toBe(200);
+    // `sesame keys revoke` (and every way of revoking) goes through this call.
+    expect(await accounts.revokeKey(key.accessKeyId)).toBe(true);
+    for (const s of [first, second]) expect((await call('GET', '/console/api/account', { cookie: s.cookie })).status).toBe(401);
+    expect((await call('GET', '/console/api/account', { cookie: other.cookie })).status).toBe(200);
+    // The revoked key cannot sign in again.
+    expect((await call('POST', '/console/api/session', { body: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey } })).status).toBe(401);
+
+    // Another node's revocation changes only the key's row: the session still ends at its next request.
+    const key2 = await accounts.createKey({ description: 'console user 2' });
+    const s2 = await signIn(key2.accessKeyId, key2.secretAccessKey);
+    await server.instance.storage.accessKeys.setStatus(key2.accessKeyId, 'Inactive');
+    expect((await call('GET', '/console/api/session', { cookie: s2.cookie })).status).toBe(401);
+    expect(await server.instance.storage.consoleSessions.get(createHash('sha256').update(s2.token).digest('hex'))).toBeUndefined();
+  });
+});
