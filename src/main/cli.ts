@@ -28,6 +28,14 @@ const ctx: CliContext = {
     return { core: opened.core, bootstrap: opened.bootstrap, close: () => opened.storage.close() };
   },
   async serve(config: Config) {
+    // A signal during start-up (the HTTP port is already open while SMTP, the MX and the workers
+    // start) is kept and acted on once the node is up, instead of killing it half-started.
+    let early: string | undefined;
+    const keep = (signal: string) => () => void (early ??= signal);
+    const keepInt = keep('SIGINT');
+    const keepTerm = keep('SIGTERM');
+    process.on('SIGINT', keepInt);
+    process.on('SIGTERM', keepTerm);
     const instance = await startSesame(config);
     printGeneratedCredentials(ctx, instance.bootstrap, (s) => deriveSmtpPassword(s, config.region));
     instance.logger.info(
@@ -54,6 +62,9 @@ const ctx: CliContext = {
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
+      process.off('SIGINT', keepInt);
+      process.off('SIGTERM', keepTerm);
+      if (early) stop(early);
     });
   },
   async migrateToPostgres(config, targetUrl, onProgress) {

@@ -3,18 +3,23 @@
  * SES v1 and SNS (Query), the S3-compatible object store, the console's API and the public routes. Imported by
  * startSesame only when the role runs.
  */
+import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { SesError } from '../core/index.ts';
 import { handleSesV1, sendV1Error } from '../frontends/ses-v1/handler.ts';
 import { registerSesV2, sendV2Error } from '../frontends/ses-v2/router.ts';
 import { registerPublicRoutes } from '../frontends/http-public/routes.ts';
 import { registerConsoleApi } from '../frontends/console/routes.ts';
+import { registerConsolePages } from '../frontends/console/pages.ts';
 import { registerSnsLinks } from '../frontends/http-public/sns-links.ts';
 import { handleSns, sendSnsError } from '../frontends/sns/handler.ts';
 import { mayBeS3, registerS3, sendS3FrameworkError, S3_ROUTE_PREFIX } from '../frontends/s3/router.ts';
 import { newRequestId } from '../lib/ids.ts';
 import type { SesameInstance } from './app.ts';
 import type { SnsSigning } from './sns-signing.ts';
+
+/** The built web console (`npm run build`). */
+const CONSOLE_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
 /** Largest request body: a 40 MB raw message base64-encoded in JSON, with room for the envelope. */
 const BODY_LIMIT = 56 * 1024 * 1024;
@@ -56,6 +61,7 @@ export function buildHttpApp(s: SesameInstance, notReady: () => string[], snsSig
   registerSnsLinks(app, { core: s.core, logger: s.logger, certificate: { path: snsSigning.certPath, pem: snsSigning.certPem } });
   registerS3(app, deps);
   registerConsoleApi(app, { core: s.core, logger: s.logger });
+  registerConsolePages(app, CONSOLE_DIST);
   // POST / carries SES v1 and SNS Query calls, told apart by the SigV4 credential scope's service (`s3` is routed by rewriteUrl above).
   app.post('/', (req, reply) => (scopeService(req) === 'sns' ? handleSns(deps, req, reply) : handleSesV1(deps, req, reply)));
   app.setErrorHandler((err, req, reply) => {

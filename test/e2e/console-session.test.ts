@@ -41,6 +41,33 @@ describe.each(testBackends())('console sessions (%s)', (backend) => {
     return { cookie: `sesame_console=${token}`, token, csrf: String(answer.body.csrfToken), answer };
   }
 
+  it('serves the built console at /console with a strict CSP, never a file outside it', async () => {
+    const bare = await fetch(`${server.url}/console`, { redirect: 'manual' });
+    expect(bare.status).toBe(302);
+    expect(bare.headers.get('location')).toBe('/console/');
+    const page = await fetch(`${server.url}/console/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    const html = await page.text();
+    const asset = /src="(\/console\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(asset, 'web/dist must be built (npm run build)').toBeDefined();
+    const js = await fetch(`${server.url}${asset}`);
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(js.headers.get('cache-control')).toContain('immutable');
+    // An app route is the app's page; a path that climbs out of web/dist never gets the file it names.
+    expect(await (await fetch(`${server.url}/console/messages`)).text()).toBe(html);
+    for (const path of ['/console/%2e%2e/%2e%2e/package.json', '/console/..%2f..%2fpackage.json', '/console/assets/%2e%2e%2f%2e%2e%2f%2e%2e%2fpackage.json', '/console/%2e%2e%2f%2e%2e%2fsrc%2fmain%2fapp.ts']) {
+      const r = await fetch(`${server.url}${path}`);
+      const text = await r.text();
+      expect(text, path).not.toContain('"name": "sesame"');
+      expect(text, path).not.toContain('startSesame');
+      expect([200, 404], path).toContain(r.status);
+      if (r.status === 200) expect(text, path).toBe(html);
+    }
+  });
+
   it('answers no console route without a session', async () => {
     for (const [method, path] of [
       ['GET', '/console/api/session'],

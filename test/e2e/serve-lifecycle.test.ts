@@ -98,6 +98,16 @@ describe('sesame serve', () => {
     expect(await second.exited).toBe(0);
   });
 
+  it('shuts down cleanly on a SIGTERM that arrives while it is still starting (HTTP open, the rest not yet)', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'sesame-serve-'));
+    dirs.push(cwd);
+    const node = await serve(cwd);
+    // At once: the HTTP port is announced before SMTP, the MX and the workers are up.
+    node.child.kill('SIGTERM');
+    expect(await node.exited).toBe(0);
+    expect(node.stdout()).toContain('"code":"SHUTDOWN_COMPLETE"');
+  });
+
   it('refuses to start with a master key that does not open the stored secrets', async () => {
     const cwd = await mkdtemp(join(tmpdir(), 'sesame-serve-'));
     dirs.push(cwd);

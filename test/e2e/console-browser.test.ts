@@ -1,0 +1,119 @@
+/**
+ * The web console in a real browser (playwright-core driving Debian's Chromium): the sign-in page,
+ * a refused sign-in, the overview with the account's quota as the SES API reports it, the session
+ * cookie as the browser keeps it (HttpOnly, SameSite=Strict, unreadable by scripts), a page on
+ * another site that cannot use the session, sign-out, and a revoked key's session ending.
+ * Screenshots of each page at desktop and phone widths go to test-results/console/.
+ * Skipped when Chromium is not installed (global setup says so); .ci/run installs it.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { GetAccountCommand } from '@aws-sdk/client-sesv2';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const CHROMIUM = process.env.SESAME_TEST_CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = join(process.cwd(), 'test-results', 'console');
+const WIDTHS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
+
+describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let otherSite: Server;
+  let otherSiteUrl: string;
+
+  beforeAll(async () => {
+    if (!existsSync(join(process.cwd(), 'web', 'dist', 'index.html'))) throw new Error('web/dist is missing: run `npm run build` (npm install runs it) before the tests');
+    mkdirSync(SHOTS, { recursive: true });
+    server = await startTestServer();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    // "Another site": a page on 127.0.0.2 (another host, so another site for the browser) that tries to use the console's session.
+    otherSite = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>other site</title><p>other site: <a href="${server.url}/console/api/account">the console</a></p>`),
+    );
+    await new Promise<void>((r) => otherSite.listen(0, '127.0.0.2', r));
+    otherSiteUrl = `http://127.0.0.2:${(otherSite.address() as AddressInfo).port}`;
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((r) => otherSite?.close(r));
+    await server?.close();
+  });
+
+  async function shoot(page: Page, name: string): Promise<void> {
+    for (const [label, size] of Object.entries(WIDTHS)) {
+      await page.setViewportSize(size);
+      await page.screenshot({ path: join(SHOTS, `${name}-${label}.png`), fullPage: true });
+    }
+    await page.setViewportSize(WIDTHS.desktop);
+  }
+
+  async function signIn(page: Page, keyId: string, secret: string): Promise<void> {
+    await page.getByLabel('Access key ID').fill(keyId);
+    await page.getByLabel('Secret access key').fill(secret);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  it('signs in, shows the overview with the quota the SES API reports, keeps the cookie from scripts and other sites, and signs out', async () => {
+    const context = await browser.newContext({ viewport: WIDTHS.desktop });
+    const page = await context.newPage();
+    const answer = await page.goto(`${server.url}/console`);
+    expect(answer?.headers()['content-security-policy']).toContain("script-src 'self'");
+    await expect.poll(() => page.getByRole('heading', { name: 'Sign in to Sesame' }).isVisible()).toBe(true);
+    await shoot(page, 'sign-in');
+
+    await signIn(page, server.accessKeyId, `${server.secretAccessKey}wrong`);
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('The access key ID or the secret access key is not correct, or the key is not active.');
+    expect(await context.cookies()).toEqual([]);
+
+    await page.getByLabel('Secret access key').fill(server.secretAccessKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Overview' }).isVisible(), { timeout: 10_000 }).toBe(true);
+    const sdk = await server.sesv2().send(new GetAccountCommand({}));
+    await expect.poll(() => page.getByTestId('sent-24h').textContent()).toBe(String(sdk.SendQuota!.SentLast24Hours ?? 0));
+    const max = sdk.SendQuota!.Max24HourSend!;
+    expect(await page.getByTestId('max-24h').textContent()).toBe(max < 0 ? 'unlimited' : max.toLocaleString('en-US'));
+    await shoot(page, 'overview');
+
+    const [cookie] = await context.cookies();
+    expect(cookie).toMatchObject({ name: 'sesame_console', httpOnly: true, sameSite: 'Strict', path: '/console' });
+    expect(await page.evaluate<string>('document.cookie')).not.toContain('sesame_console');
+
+    // Another site links to the console's API: the browser marks the request cross-site (and
+    // leaves out the SameSite=Strict cookie), and the console refuses it.
+    const other = await context.newPage();
+    await other.goto(otherSiteUrl);
+    await Promise.all([other.waitForURL(`${server.url}/console/api/account`), other.getByText('the console').click()]);
+    expect(JSON.parse((await other.locator('body').textContent()) ?? '{}')).toMatchObject({ code: 'CrossSiteRequest' });
+    // …while the same link followed from the console's own page carries the session.
+    const own = await context.newPage();
+    await own.goto(`${server.url}/console/api/account`);
+    expect(JSON.parse((await own.locator('body').textContent()) ?? '{}')).toMatchObject({ quota: { max24HourSend: max } });
+    // A script of the other site cannot read the console's API either (no CORS).
+    await other.goto(otherSiteUrl);
+    const read = await other.evaluate(async (url) => (await fetch(`${url}/console/api/account`, { credentials: 'include' }).catch(() => undefined))?.status ?? 'blocked', server.url);
+    expect(read).toBe('blocked');
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Sign in to Sesame' }).isVisible()).toBe(true);
+    await page.reload();
+    await expect.poll(() => page.getByRole('heading', { name: 'Sign in to Sesame' }).isVisible()).toBe(true);
+    await context.close();
+  });
+
+  it("ends the console session of a key that is revoked: the next page load asks to sign in", async () => {
+    const key = await server.instance.core.accounts.createKey({ description: 'console browser user' });
+    const context = await browser.newContext({ viewport: WIDTHS.desktop });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/console/`);
+    await signIn(page, key.accessKeyId, key.secretAccessKey);
+    await expect.poll(() => page.getByRole('heading', { name: 'Overview' }).isVisible(), { timeout: 10_000 }).toBe(true);
+    await server.instance.core.accounts.revokeKey(key.accessKeyId);
+    await page.reload();
+    await expect.poll(() => page.getByRole('heading', { name: 'Sign in to Sesame' }).isVisible(), { timeout: 10_000 }).toBe(true);
+    await context.close();
+  });
+});

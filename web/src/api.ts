@@ -1,0 +1,66 @@
+/** The console's calls to Sesame's /console/api: same origin, the session cookie, the CSRF token on changes. */
+
+export interface SessionView {
+  accountId: string;
+  accessKeyId: string;
+  csrfToken: string;
+  expiresAt: string;
+}
+
+export interface AccountView {
+  accountId: string;
+  sendingEnabled?: boolean;
+  productionAccessEnabled?: boolean;
+  enforcementStatus?: string;
+  sentLast24Hours: number;
+  quota: { max24HourSend: number; maxSendRate: number };
+}
+
+/** A refusal of the console API, with its code and message as the server gave them. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken = '';
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  const r = await fetch(`/console/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  if (r.status === 204) return undefined as T;
+  const data = (await r.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!r.ok) throw new ApiError(r.status, String(data.code ?? r.status), String(data.message ?? r.statusText));
+  return data as T;
+}
+
+export async function signIn(accessKeyId: string, secretAccessKey: string): Promise<SessionView> {
+  const s = await call<SessionView>('POST', '/session', { accessKeyId, secretAccessKey });
+  csrfToken = s.csrfToken;
+  return s;
+}
+
+/** The current session, or undefined when the browser has none (or it ended). */
+export async function currentSession(): Promise<SessionView | undefined> {
+  try {
+    const s = await call<SessionView>('GET', '/session');
+    csrfToken = s.csrfToken;
+    return s;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return undefined;
+    throw err;
+  }
+}
+
+export async function signOut(): Promise<void> {
+  await call<void>('DELETE', '/session');
+  csrfToken = '';
+}
+
+export const account = () => call<AccountView>('GET', '/account');
