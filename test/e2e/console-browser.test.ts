@@ -2,7 +2,8 @@
  * The web console in a real browser (playwright-core driving Debian's Chromium): the sign-in page,
  * a refused sign-in, the overview with the account's quota as the SES API reports it, the session
  * cookie as the browser keeps it (HttpOnly, SameSite=Strict, unreadable by scripts), a page on
- * another site that cannot use the session, sign-out, and a revoked key's session ending.
+ * another site that cannot use the session, sign-out, a revoked key's session ending, and a
+ * domain created in the console whose DNS records turn from red to green once published.
  * Screenshots of each page at desktop and phone widths go to test-results/console/.
  * Skipped when Chromium is not installed (global setup says so); .ci/run installs it.
  */
@@ -10,9 +11,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { GetAccountCommand } from '@aws-sdk/client-sesv2';
+import { GetAccountCommand, GetEmailIdentityCommand } from '@aws-sdk/client-sesv2';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestDnsServer } from '../helpers/dns-server.ts';
+import { publishRecords } from '../helpers/identities.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const CHROMIUM = process.env.SESAME_TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -21,6 +24,7 @@ const WIDTHS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, hei
 
 describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
   let server: TestServer;
+  let dns: TestDnsServer;
   let browser: Browser;
   let otherSite: Server;
   let otherSiteUrl: string;
@@ -28,7 +32,8 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
   beforeAll(async () => {
     if (!existsSync(join(process.cwd(), 'web', 'dist', 'index.html'))) throw new Error('web/dist is missing: run `npm run build` (npm install runs it) before the tests');
     mkdirSync(SHOTS, { recursive: true });
-    server = await startTestServer();
+    dns = await TestDnsServer.start();
+    server = await startTestServer({ dns });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
     // "Another site": a page on 127.0.0.2 (another host, so another site for the browser) that tries to use the console's session.
     otherSite = createServer((_req, res) =>
@@ -41,6 +46,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
     await browser?.close();
     await new Promise((r) => otherSite?.close(r));
     await server?.close();
+    await dns?.close();
   });
 
   async function shoot(page: Page, name: string): Promise<void> {
@@ -114,6 +120,55 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
     await server.instance.core.accounts.revokeKey(key.accessKeyId);
     await page.reload();
     await expect.poll(() => page.getByRole('heading', { name: 'Sign in to Sesame' }).isVisible(), { timeout: 10_000 }).toBe(true);
+    await context.close();
+  });
+
+  it('creates a domain: its DNS records show red with what the resolver saw, then green once published, and the identity turns verified', async () => {
+    const domain = 'console-example.test';
+    const context = await browser.newContext({ viewport: WIDTHS.desktop });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/console/`);
+    await signIn(page, server.accessKeyId, server.secretAccessKey);
+    await page.getByRole('navigation').getByRole('link', { name: 'Identities' }).click();
+    await page.getByLabel('Domain or email address').fill(domain);
+    await page.getByRole('button', { name: 'Create identity' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: domain }).isVisible(), { timeout: 10_000 }).toBe(true);
+
+    const expected = await server.instance.core.identities.dnsRecords(server.instance.config.accountId, domain);
+    const records = page.getByTestId('dns-record');
+    await expect.poll(() => records.count()).toBe(expected.length);
+    for (const r of expected) {
+      const item = records.filter({ hasText: r.name }).filter({ hasText: r.value });
+      expect(await item.count(), `${r.type} ${r.name}`).toBe(1);
+      expect(await item.getByRole('status').textContent()).toMatch(/^✗ /);
+    }
+    expect(await page.getByTestId('verification-status').textContent()).toBe('Pending');
+    // A DMARC record with another value is already published: the page shows what the resolver saw.
+    dns.add(`_dmarc.${domain}`, 'TXT', 'v=DMARC1; p=reject');
+    await page.getByRole('button', { name: 'Check DNS now' }).click();
+    await expect.poll(() => page.getByText('The resolver saw: v=DMARC1; p=reject').isVisible()).toBe(true);
+    await shoot(page, 'identity-pending');
+
+    publishRecords(dns, expected);
+    await expect
+      .poll(
+        async () => {
+          await page.getByRole('button', { name: /Check DNS now|Checking/ }).click();
+          await page.getByRole('button', { name: 'Check DNS now' }).waitFor();
+          return (await page.getByTestId('verification-status').textContent()) === 'Verified' && (await page.locator('[data-testid="dns-record"].ok').count());
+        },
+        { timeout: 20_000, interval: 500 },
+      )
+      .toBe(expected.length);
+    for (const r of expected) expect(await records.filter({ hasText: r.name }).filter({ hasText: r.value }).getByRole('status').textContent()).toBe('✓ published');
+    const sdk = await server.sesv2().send(new GetEmailIdentityCommand({ EmailIdentity: domain }));
+    expect(sdk.VerifiedForSendingStatus).toBe(true);
+    await shoot(page, 'identity-verified');
+
+    await page.getByRole('navigation').getByRole('link', { name: 'Identities' }).click();
+    const row = page.getByRole('row', { name: new RegExp(domain) });
+    await expect.poll(() => row.getByText('Verified').first().isVisible()).toBe(true);
+    await shoot(page, 'identities');
     await context.close();
   });
 });

@@ -164,4 +164,36 @@ describe.each(testBackends())('console sessions (%s)', (backend) => {
     expect((await call('GET', '/console/api/session', { cookie: s2.cookie })).status).toBe(401);
     expect(await server.instance.storage.consoleSessions.get(createHash('sha256').update(s2.token).digest('hex'))).toBeUndefined();
   });
+
+  it("manages identities with the session key's policy: create, list, read with live record checks, delete", async () => {
+    const { cookie, csrf } = await signIn(server.accessKeyId, server.secretAccessKey);
+    const domain = `console-${backend}.example.test`;
+    expect((await call('POST', '/console/api/identities', { body: { name: domain } })).status).toBe(401);
+    expect((await call('POST', '/console/api/identities', { cookie, body: { name: domain } })).body.code).toBe('InvalidCsrfToken');
+    const made = await call('POST', '/console/api/identities', { cookie, csrf, body: { name: domain } });
+    expect(made).toMatchObject({ status: 200, body: { name: domain, type: 'DOMAIN', verificationStatus: 'PENDING', dkim: { status: 'PENDING', signingEnabled: true } } });
+    expect((await call('POST', '/console/api/identities', { cookie, csrf, body: { name: domain } })).status).toBe(409);
+    const bad = await call('POST', '/console/api/identities', { cookie, csrf, body: { name: 'not a domain' } });
+    expect(bad).toMatchObject({ status: 400, body: { code: 'BadRequestException' } });
+
+    const listed = await call('GET', `/console/api/identities?nameContains=${backend}`, { cookie });
+    expect(listed.body.items).toEqual([expect.objectContaining({ name: domain })]);
+    const one = await call('GET', `/console/api/identities/${domain}`, { cookie });
+    const records = one.body.records as Array<{ type: string; name: string; value: string; check: { found: boolean; error?: string } }>;
+    expect(records.map((r) => `${r.type} ${r.name} ${r.value}`)).toEqual(
+      (await server.instance.core.identities.dnsRecords(server.instance.config.accountId, domain)).map((r) => `${r.type} ${r.name} ${r.value}`),
+    );
+    // The test server's own resolver knows no name: every record is missing, and says why.
+    expect(records.every((r) => !r.check.found && r.check.error === 'the name does not exist (NXDOMAIN)')).toBe(true);
+
+    // A key whose policy does not allow creating identities is refused with SES's AccessDenied.
+    const limited = await server.instance.core.accounts.createKey({ description: 'read only', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ses:Get*', 'ses:List*'], Resource: '*' }] } });
+    const ro = await signIn(limited.accessKeyId, limited.secretAccessKey);
+    const denied = await call('POST', '/console/api/identities', { cookie: ro.cookie, csrf: ro.csrf, body: { name: `other-${domain}` } });
+    expect(denied).toMatchObject({ status: 403, body: { code: 'AccessDenied' } });
+    expect((await call('GET', `/console/api/identities/${domain}`, { cookie: ro.cookie })).status).toBe(200);
+
+    expect((await call('DELETE', `/console/api/identities/${domain}`, { cookie, csrf })).status).toBe(204);
+    expect((await call('GET', `/console/api/identities/${domain}`, { cookie })).status).toBe(404);
+  });
 });

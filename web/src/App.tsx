@@ -1,10 +1,29 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { account, ApiError, currentSession, signIn, signOut, type AccountView, type SessionView } from './api.ts';
+import { Identities, IdentityPage } from './Identities.tsx';
+
+/** The page the location's hash names: `#/`, `#/identities`, `#/identities/<name>`. */
+function useRoute(): string[] {
+  const parse = () => window.location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  const [route, setRoute] = useState(parse);
+  useEffect(() => {
+    const on = () => setRoute(parse());
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  return route;
+}
+
+const PAGES = [
+  { path: '', title: 'Overview' },
+  { path: 'identities', title: 'Identities' },
+];
 
 /** The console: the sign-in form until there is a session, then the pages. */
 export function App() {
   const [session, setSession] = useState<SessionView | undefined | null>(null);
   const [failure, setFailure] = useState('');
+  const route = useRoute();
 
   useEffect(() => {
     currentSession().then(setSession, (err: Error) => {
@@ -13,16 +32,25 @@ export function App() {
     });
   }, []);
 
+  // A page whose call finds the session gone (expired, key revoked) goes back to the sign-in form.
+  const onError = useCallback((err: Error) => {
+    if (err instanceof ApiError && err.status === 401) setSession(undefined);
+    else setFailure(err.message);
+  }, []);
+
   if (session === null) return <p className="loading">Loading…</p>;
-  if (!session) return <SignIn onSignedIn={setSession} failure={failure} />;
+  if (!session) return <SignIn onSignedIn={(s) => (setFailure(''), setSession(s))} failure={failure} />;
+  const page = route[0] ?? '';
   return (
     <div className="shell">
       <header>
         <span className="brand">Sesame</span>
         <nav aria-label="Console pages">
-          <a href="/console/" aria-current="page">
-            Overview
-          </a>
+          {PAGES.map((p) => (
+            <a key={p.path} href={`#/${p.path}`} aria-current={page === p.path ? 'page' : undefined}>
+              {p.title}
+            </a>
+          ))}
         </nav>
         <span className="who" title={`Account ${session.accountId}`}>
           {session.accessKeyId}
@@ -37,7 +65,18 @@ export function App() {
         </button>
       </header>
       <main>
-        <Overview onSessionEnded={() => setSession(undefined)} />
+        {failure && (
+          <p role="alert" className="error">
+            {failure}
+          </p>
+        )}
+        {page === 'identities' && route[1] ? (
+          <IdentityPage key={route[1]} name={route[1]} onError={onError} />
+        ) : page === 'identities' ? (
+          <Identities onError={onError} />
+        ) : (
+          <Overview onError={onError} />
+        )}
       </main>
     </div>
   );
@@ -80,24 +119,14 @@ function SignIn(props: { onSignedIn: (s: SessionView) => void; failure: string }
   );
 }
 
-function Overview(props: { onSessionEnded: () => void }) {
+function Overview(props: { onError: (err: Error) => void }) {
   const [a, setA] = useState<AccountView>();
-  const [error, setError] = useState('');
-  const { onSessionEnded } = props;
+  const { onError } = props;
 
   useEffect(() => {
-    account().then(setA, (err: Error) => {
-      if (err instanceof ApiError && err.status === 401) onSessionEnded();
-      else setError(err.message);
-    });
-  }, [onSessionEnded]);
+    account().then(setA, onError);
+  }, [onError]);
 
-  if (error)
-    return (
-      <p role="alert" className="error">
-        {error}
-      </p>
-    );
   if (!a) return <p className="loading">Loading…</p>;
   const unlimited = a.quota.max24HourSend < 0;
   const used = unlimited || a.quota.max24HourSend === 0 ? 0 : a.sentLast24Hours / a.quota.max24HourSend;

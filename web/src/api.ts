@@ -64,3 +64,26 @@ export async function signOut(): Promise<void> {
 }
 
 export const account = () => call<AccountView>('GET', '/account');
+
+export interface IdentitySummary {
+  name: string;
+  type: 'DOMAIN' | 'EMAIL_ADDRESS';
+  verificationStatus: string;
+  verifiedForSending: boolean;
+  dkim: { status: string; signingEnabled: boolean; origin: string };
+  createdAt: string;
+}
+
+export interface RecordView {
+  type: string;
+  name: string;
+  value: string;
+  purpose: string;
+  check: { found: boolean; seen: string[]; error?: string };
+}
+
+export const identities = (nameContains = '', nextToken = '') =>
+  call<{ items: IdentitySummary[]; nextToken?: string }>('GET', `/identities?${new URLSearchParams({ ...(nameContains ? { nameContains } : {}), ...(nextToken ? { nextToken } : {}) })}`);
+export const createIdentity = (name: string) => call<IdentitySummary>('POST', '/identities', { name });
+export const identity = (name: string) => call<IdentitySummary & { records: RecordView[] }>('GET', `/identities/${encodeURIComponent(name)}`);
+export const deleteIdentity = (name: string) => call<void>('DELETE', `/identities/${encodeURIComponent(name)}`);

@@ -6,7 +6,7 @@
  * come from the console's own origin. Answers are JSON: `{ code, message }` on refusal.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { CONSOLE_SESSION_TTL_MS, SesError, sameText, type ConsoleSession, type Core } from '../../core/index.ts';
+import { CONSOLE_SESSION_TTL_MS, dkimView, SesError, sameText, verifiedForSending, type ConsoleSession, type Core, type Identity } from '../../core/index.ts';
 import type { Logger } from '../../observability/logger.ts';
 
 /** The session cookie's name. */
@@ -15,7 +15,7 @@ export const CONSOLE_COOKIE = 'sesame_console';
 export const CONSOLE_API = '/console/api';
 
 interface Deps {
-  core: Pick<Core, 'consoleSessions' | 'accountSettings'>;
+  core: Pick<Core, 'consoleSessions' | 'accountSettings' | 'identities' | 'recordChecker'>;
   logger: Logger;
 }
 
@@ -110,6 +110,43 @@ export function registerConsoleApi(app: FastifyInstance, deps: Deps): void {
       return { accountId: s.principal.accountId, ...a };
     }),
   );
+  app.get(
+    `${CONSOLE_API}/identities`,
+    route(async (req) => {
+      const s = await session(req);
+      const q = req.query as Record<string, string | undefined>;
+      const page = await deps.core.identities.list(s.principal, { nextToken: q.nextToken || undefined, pageSize: q.pageSize ? Number(q.pageSize) : 50, nameContains: q.nameContains || undefined });
+      return { items: page.items.map(identitySummary), ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
+    }),
+  );
+  app.post(
+    `${CONSOLE_API}/identities`,
+    route(async (req) => {
+      const s = await session(req);
+      const body = json(req.body);
+      const i = await deps.core.identities.create(s.principal, { EmailIdentity: typeof body.name === 'string' ? body.name.trim() : '' });
+      return identitySummary(i);
+    }),
+  );
+  app.get(
+    `${CONSOLE_API}/identities/:name`,
+    route(async (req) => {
+      const s = await session(req);
+      const i = await deps.core.identities.get(s.principal, (req.params as { name: string }).name);
+      const records = i.type === 'DOMAIN' ? await deps.core.identities.dnsRecords(s.principal.accountId, i.name) : [];
+      // Each record looked up now, through the node's resolver: what the console shows green or red.
+      const checks = await deps.core.recordChecker.check(records);
+      return { ...identitySummary(i), records: records.map((r, k) => ({ ...r, check: checks[k] })) };
+    }),
+  );
+  app.delete(
+    `${CONSOLE_API}/identities/:name`,
+    route(async (req) => {
+      const s = await session(req);
+      await deps.core.identities.delete(s.principal, (req.params as { name: string }).name);
+      return undefined;
+    }),
+  );
   // Anything else under the console API: a session first, so no path answers without one.
   app.all(
     `${CONSOLE_API}/*`,
@@ -120,6 +157,19 @@ export function registerConsoleApi(app: FastifyInstance, deps: Deps): void {
   );
 }
 
+/** An identity as the console lists it. */
+function identitySummary(i: Identity) {
+  const dkim = dkimView(i);
+  return {
+    name: i.name,
+    type: i.type,
+    verificationStatus: i.verificationStatus,
+    verifiedForSending: verifiedForSending(i),
+    dkim: { status: dkim.Status, signingEnabled: dkim.SigningEnabled, origin: dkim.SigningAttributesOrigin },
+    createdAt: new Date(i.createdAt).toISOString(),
+  };
+}
+
 function refuse(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
   return reply.status(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ code, message }));
 }
@@ -127,6 +177,7 @@ function refuse(reply: FastifyReply, status: number, code: string, message: stri
 function sesStatus(code: string): number {
   if (code === 'AccessDenied') return 403;
   if (code === 'NotFoundException') return 404;
+  if (code === 'AlreadyExistsException') return 409;
   if (code === 'InvalidClientTokenId') return 401;
   return 400;
 }
