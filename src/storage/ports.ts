@@ -258,7 +258,29 @@ export interface EnqueueItem {
 }
 
 /** The durable queue: messages, per-recipient rows with leases, and the event outbox. */
+/** What a message search looks for (every filter given must hold); newest first. */
+export interface MessageSearch {
+  accountId: string;
+  messageId?: string;
+  /** Messages with a recipient of this exact address. */
+  recipient?: string;
+  /** Messages with a recipient in this state. */
+  state?: RecipientState;
+  /** Text that the message's `meta` contains (case-insensitive): a prefilter for sender and subject, which core checks exactly. */
+  text?: string;
+  /** created_at ≥ since and < until (ms). */
+  since?: number;
+  until?: number;
+  /** Continue after this message (the last of the previous page). */
+  after?: { createdAt: number; messageId: string };
+}
+
+/** A message found by a search: its row without the body, and its recipients. */
+export type MessageSearchRow = Omit<MessageRecord, 'body' | 'bodyBlob'> & { recipients: RecipientRecord[] };
+
 export interface QueueRepository {
+  /** Messages matching a search, newest first, at most `limit`, with their recipients and no body read. */
+  search(filter: MessageSearch, limit: number): Promise<MessageSearchRow[]>;
   /** Commits many accepted messages in ONE transaction (group commit). All or nothing. */
   enqueue(items: EnqueueItem[]): Promise<void>;
   /**

@@ -3,7 +3,8 @@
  * a refused sign-in, the overview with the account's quota as the SES API reports it, the session
  * cookie as the browser keeps it (HttpOnly, SameSite=Strict, unreadable by scripts), a page on
  * another site that cannot use the session, sign-out, a revoked key's session ending, and a
- * domain created in the console whose DNS records turn from red to green once published.
+ * domain created in the console whose DNS records turn from red to green once published, and a
+ * sent message found in Messages with its Delivery event.
  * Screenshots of each page at desktop and phone widths go to test-results/console/.
  * Skipped when Chromium is not installed (global setup says so); .ci/run installs it.
  */
@@ -11,18 +12,20 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { GetAccountCommand, GetEmailIdentityCommand } from '@aws-sdk/client-sesv2';
+import { GetAccountCommand, GetEmailIdentityCommand, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestDnsServer } from '../helpers/dns-server.ts';
+import type { TestDnsServer } from '../helpers/dns-server.ts';
+import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
 import { publishRecords } from '../helpers/identities.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { eventually, type TestServer } from '../helpers/server.ts';
 
 const CHROMIUM = process.env.SESAME_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = join(process.cwd(), 'test-results', 'console');
 const WIDTHS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
 
 describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
+  let fixture: SendingFixture;
   let server: TestServer;
   let dns: TestDnsServer;
   let browser: Browser;
@@ -32,8 +35,9 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
   beforeAll(async () => {
     if (!existsSync(join(process.cwd(), 'web', 'dist', 'index.html'))) throw new Error('web/dist is missing: run `npm run build` (npm install runs it) before the tests');
     mkdirSync(SHOTS, { recursive: true });
-    dns = await TestDnsServer.start();
-    server = await startTestServer({ dns });
+    // A server that delivers to a sink: sender.test verified, dest.test's MX the sink.
+    fixture = await startSendingFixture();
+    ({ server, dns } = fixture);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
     // "Another site": a page on 127.0.0.2 (another host, so another site for the browser) that tries to use the console's session.
     otherSite = createServer((_req, res) =>
@@ -45,8 +49,7 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await new Promise((r) => otherSite?.close(r));
-    await server?.close();
-    await dns?.close();
+    await fixture?.close();
   });
 
   async function shoot(page: Page, name: string): Promise<void> {
@@ -169,6 +172,32 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
     const row = page.getByRole('row', { name: new RegExp(domain) });
     await expect.poll(() => row.getByText('Verified').first().isVisible()).toBe(true);
     await shoot(page, 'identities');
+    await context.close();
+  });
+
+  it('finds a sent message by its recipient in Messages, with its Delivery event and the remote reply', async () => {
+    const { MessageId } = await server.sesv2().send(
+      new SendEmailCommand({ FromEmailAddress: 'orders@sender.test', Destination: { ToAddresses: ['console-reader@dest.test'] }, Content: { Simple: { Subject: { Data: 'Find me in the console' }, Body: { Text: { Data: 'hi' } } } } }),
+    );
+    await eventually(async () => (await server.instance.storage.queue.events(MessageId!)).some((e) => e.type === 'Delivery'), 15_000, 'the Delivery event');
+    const context = await browser.newContext({ viewport: WIDTHS.desktop });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/console/`);
+    await signIn(page, server.accessKeyId, server.secretAccessKey);
+    await page.getByRole('navigation').getByRole('link', { name: 'Messages' }).click();
+    await page.getByLabel('Recipient').fill('console-reader@dest.test');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const rows = page.getByTestId('message-row');
+    await expect.poll(async () => (await rows.count()) === 1 && (await rows.first().textContent())).toContain('Find me in the console');
+    expect(await rows.first().textContent()).toContain('delivered');
+    await shoot(page, 'messages');
+
+    await rows.first().getByRole('link').click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Find me in the console' }).isVisible()).toBe(true);
+    expect(await page.getByText(MessageId!).isVisible()).toBe(true);
+    const events = page.getByTestId('event');
+    await expect.poll(() => events.allTextContents()).toEqual([expect.stringMatching(/^Send /), expect.stringMatching(/^Delivery .*250 /)]);
+    await shoot(page, 'message');
     await context.close();
   });
 });

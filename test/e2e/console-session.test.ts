@@ -7,7 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, testBackends, type TestServer } from '../helpers/server.ts';
+import { SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
+import { eventually, startTestServer, testBackends, type TestServer } from '../helpers/server.ts';
 
 interface Answer {
   status: number;
@@ -195,5 +197,72 @@ describe.each(testBackends())('console sessions (%s)', (backend) => {
 
     expect((await call('DELETE', `/console/api/identities/${domain}`, { cookie, csrf })).status).toBe(204);
     expect((await call('GET', `/console/api/identities/${domain}`, { cookie })).status).toBe(404);
+  });
+});
+
+describe.each(testBackends())('console message search (%s)', (backend) => {
+  let fixture: SendingFixture;
+  let cookie = '';
+
+  beforeAll(async () => {
+    fixture = await startSendingFixture({ backend });
+    const r = await fetch(`${fixture.server.url}/console/api/session`, { method: 'POST', body: JSON.stringify({ accessKeyId: fixture.server.accessKeyId, secretAccessKey: fixture.server.secretAccessKey }) });
+    cookie = /^(sesame_console=[^;]+)/.exec(r.headers.get('set-cookie') ?? '')![1]!;
+  }, 60_000);
+  afterAll(() => fixture?.close());
+
+  const search = async (query: Record<string, string>) => {
+    const r = await fetch(`${fixture.server.url}/console/api/messages?${new URLSearchParams(query)}`, { headers: { cookie } });
+    return { status: r.status, body: (await r.json()) as { items: Array<{ messageId: string; subject?: string; recipients: Array<{ rcpt: string; state: string }> }>; nextCursor?: string; code?: string } };
+  };
+
+  it('finds messages by recipient, sender or subject text, MessageId, status and time, newest first, a page at a time', async () => {
+    const v2 = fixture.server.sesv2();
+    const sent: string[] = [];
+    const t0 = Date.now();
+    for (let i = 0; i < 5; i++) {
+      const { MessageId } = await v2.send(
+        new SendEmailCommand({
+          FromEmailAddress: i === 4 ? 'Billing <billing@sender.test>' : 'News <news@sender.test>',
+          Destination: { ToAddresses: [i % 2 === 0 ? 'Ann@Dest.Test' : 'bob@dest.test'] },
+          Content: { Simple: { Subject: { Data: i === 3 ? 'Your invoice 42' : `Newsletter ${i}` }, Body: { Text: { Data: 'hello' } } } },
+        }),
+      );
+      sent.push(MessageId!);
+    }
+    await fixture.sink.waitFor(() => fixture.sink.messages.length >= 5);
+    await eventually(async () => (await search({ status: 'queued' })).body.items.length === 0, 15_000, 'every message delivered');
+
+    const all = await search({});
+    expect(all.body.items.map((m) => m.messageId)).toEqual([...sent].reverse());
+    // The recipient as typed, or with the domain in lower case.
+    expect((await search({ recipient: 'Ann@dest.test' })).body.items.map((m) => m.messageId)).toEqual([sent[4], sent[2], sent[0]]);
+    expect((await search({ recipient: 'carol@dest.test' })).body.items).toEqual([]);
+    expect((await search({ q: 'INVOICE' })).body.items.map((m) => m.subject)).toEqual(['Your invoice 42']);
+    expect((await search({ q: 'billing@' })).body.items.map((m) => m.messageId)).toEqual([sent[4]]);
+    // Text that is in the stored mail object but not in the sender or the subject does not match.
+    expect((await search({ q: 'destination' })).body.items).toEqual([]);
+    expect((await search({ messageId: sent[1]! })).body.items.map((m) => m.recipients)).toEqual([[expect.objectContaining({ rcpt: 'bob@dest.test', state: 'delivered' })]]);
+    expect((await search({ status: 'delivered' })).body.items).toHaveLength(5);
+    expect((await search({ status: 'bounced' })).body.items).toEqual([]);
+    expect((await search({ until: new Date(t0 - 1).toISOString() })).body.items).toEqual([]);
+    expect((await search({ since: new Date(t0 - 1).toISOString() })).body.items).toHaveLength(5);
+
+    const page1 = await search({ limit: '2' });
+    expect(page1.body.items).toHaveLength(2);
+    const page2 = await search({ limit: '2', cursor: page1.body.nextCursor! });
+    const page3 = await search({ limit: '2', cursor: page2.body.nextCursor! });
+    expect([...page1.body.items, ...page2.body.items, ...page3.body.items].map((m) => m.messageId)).toEqual([...sent].reverse());
+    expect(page3.body.nextCursor).toBeUndefined();
+
+    expect(await search({ status: 'lost' })).toMatchObject({ status: 400, body: { code: 'BadRequest' } });
+    expect(await search({ cursor: 'nonsense' })).toMatchObject({ status: 400, body: { code: 'BadRequestException' } });
+    expect(await search({ since: 'yesterday' })).toMatchObject({ status: 400 });
+
+    const one = await fetch(`${fixture.server.url}/console/api/messages/${sent[3]}`, { headers: { cookie } });
+    const inspected = (await one.json()) as { events: Array<{ type: string; payload: { delivery?: { smtpResponse?: string } } }> };
+    expect(inspected.events.map((e) => e.type)).toEqual(['Send', 'Delivery']);
+    expect(inspected.events[1]!.payload.delivery?.smtpResponse).toMatch(/^250 /);
+    expect((await fetch(`${fixture.server.url}/console/api/messages/0100000000000000-00000000-0000-4000-8000-000000000000-000000`, { headers: { cookie } })).status).toBe(404);
   });
 });

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { account, ApiError, currentSession, signIn, signOut, type AccountView, type SessionView } from './api.ts';
 import { Identities, IdentityPage } from './Identities.tsx';
+import { MessagePage, Messages } from './Messages.tsx';
 
 /** The page the location's hash names: `#/`, `#/identities`, `#/identities/<name>`. */
 function useRoute(): string[] {
@@ -17,6 +18,7 @@ function useRoute(): string[] {
 const PAGES = [
   { path: '', title: 'Overview' },
   { path: 'identities', title: 'Identities' },
+  { path: 'messages', title: 'Messages' },
 ];
 
 /** The console: the sign-in form until there is a session, then the pages. */
@@ -70,7 +72,11 @@ export function App() {
             {failure}
           </p>
         )}
-        {page === 'identities' && route[1] ? (
+        {page === 'messages' && route[1] ? (
+          <MessagePage key={route[1]} id={route[1]} onError={onError} />
+        ) : page === 'messages' ? (
+          <Messages onError={onError} />
+        ) : page === 'identities' && route[1] ? (
           <IdentityPage key={route[1]} name={route[1]} onError={onError} />
         ) : page === 'identities' ? (
           <Identities onError={onError} />

@@ -87,3 +87,47 @@ export const identities = (nameContains = '', nextToken = '') =>
 export const createIdentity = (name: string) => call<IdentitySummary>('POST', '/identities', { name });
 export const identity = (name: string) => call<IdentitySummary & { records: RecordView[] }>('GET', `/identities/${encodeURIComponent(name)}`);
 export const deleteIdentity = (name: string) => call<void>('DELETE', `/identities/${encodeURIComponent(name)}`);
+
+export interface RecipientRow {
+  rcpt: string;
+  state: 'queued' | 'delivered' | 'bounced' | 'suppressed';
+  attempts: number;
+  nextAttemptAt: number | null;
+  inFlight: boolean;
+  lastResponse: string | null;
+  updatedAt: number;
+}
+
+export interface MessageRow {
+  messageId: string;
+  source: string;
+  from: string[];
+  subject?: string;
+  destination: string[];
+  createdAt: number;
+  recipients: RecipientRow[];
+}
+
+export interface EventRow {
+  id?: number;
+  type: string;
+  createdAt: number;
+  payload: Record<string, unknown>;
+}
+
+export interface MessageSearchQuery {
+  q?: string;
+  recipient?: string;
+  messageId?: string;
+  status?: string;
+  since?: string;
+  until?: string;
+  cursor?: string;
+}
+
+export const messages = (query: MessageSearchQuery) =>
+  call<{ items: MessageRow[]; nextCursor?: string }>('GET', `/messages?${new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => Boolean(e[1])))}`);
+export const message = (id: string) =>
+  call<{ message: Omit<MessageRow, 'recipients'> & { mailFrom: string; configurationSet: string | null; expiresAt: number }; recipients: RecipientRow[]; events: EventRow[] }>('GET', `/messages/${encodeURIComponent(id)}`);
+export const retryMessage = (id: string) => call<{ recipientsMadeDue: number }>('POST', `/messages/${encodeURIComponent(id)}/retry`);
+export const cancelMessage = (id: string) => call<{ recipientsCancelled: string[] }>('POST', `/messages/${encodeURIComponent(id)}/cancel`);

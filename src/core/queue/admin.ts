@@ -9,6 +9,7 @@ import { MimeError, splitMessage } from '../../lib/mime.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { EventRecord, MessageRecord, RecipientRecord, RecipientState, Storage } from '../../storage/ports.ts';
 import type { Clock } from '../clock.ts';
+import { badRequest } from '../errors.ts';
 import { bounceEvent, type MailObject } from '../events/model.ts';
 
 /** What a purged recipient's `lastResponse` says. */
@@ -91,6 +92,40 @@ export class QueueAdmin {
     return out;
   }
 
+  /**
+   * An account's messages, newest first, with their recipients (no bodies): by MessageId, recipient
+   * address, recipient state, time range, and text found in the sender (Source or From) or the
+   * subject. `cursor` continues a previous page (its `nextCursor`).
+   */
+  async search(
+    accountId: string,
+    q: { messageId?: string; recipient?: string; state?: RecipientState; text?: string; since?: number; until?: number; cursor?: string },
+    limit = 50,
+  ): Promise<{ items: Array<QueueMessageView & { recipients: QueueRecipientView[] }>; nextCursor?: string }> {
+    const text = q.text?.trim().toLowerCase() || undefined;
+    let after = q.cursor ? decodeCursor(q.cursor) : undefined;
+    if (q.cursor && !after) throw badRequest('The cursor is not one this search gave; start the search again without it.');
+    const found: Array<QueueMessageView & { recipients: QueueRecipientView[] }> = [];
+    const now = this.clock.now();
+    let more = true;
+    // The storage matches the text anywhere in the stored `mail` object; the view is checked here, a
+    // page at a time, until the page is full (or a few pages were read: the next cursor goes on).
+    for (let pass = 0; pass < 5 && found.length < limit && more; pass++) {
+      const rows = await this.storage.queue.search({ accountId, messageId: q.messageId, recipient: q.recipient, state: q.state, text, since: q.since, until: q.until, after }, limit);
+      more = rows.length === limit;
+      for (const row of rows) {
+        after = { createdAt: row.createdAt, messageId: row.messageId };
+        const v = messageView({ ...row, body: Buffer.alloc(0) });
+        if (!text || [v.source, v.subject ?? '', ...v.from].some((s) => s.toLowerCase().includes(text))) found.push({ ...v, recipients: row.recipients.map((r) => recipientView(r, now)) });
+        if (found.length === limit) {
+          more = true;
+          break;
+        }
+      }
+    }
+    return { items: found, ...(more && after ? { nextCursor: encodeCursor(after) } : {}) };
+  }
+
   /** Queued recipients of every message, soonest next attempt first. */
   async listQueued(limit: number): Promise<QueueRecipientView[]> {
     const now = this.clock.now();
@@ -156,6 +191,15 @@ export class QueueAdmin {
     }
     return purged;
   }
+}
+
+function encodeCursor(a: { createdAt: number; messageId: string }): string {
+  return Buffer.from(`${a.createdAt}:${a.messageId}`).toString('base64url');
+}
+
+function decodeCursor(c: string): { createdAt: number; messageId: string } | undefined {
+  const m = /^(\d+):(.+)$/.exec(Buffer.from(c, 'base64url').toString('utf8'));
+  return m ? { createdAt: Number(m[1]), messageId: m[2]! } : undefined;
 }
 
 function messageView(m: MessageRecord): QueueMessageView {

@@ -6,8 +6,10 @@
  * come from the console's own origin. Answers are JSON: `{ code, message }` on refusal.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { CONSOLE_SESSION_TTL_MS, dkimView, SesError, sameText, verifiedForSending, type ConsoleSession, type Core, type Identity } from '../../core/index.ts';
+import { CONSOLE_SESSION_TTL_MS, dkimView, SesError, sameText, verifiedForSending, type ConsoleSession, type Core, type Identity, type QueueRecipientView } from '../../core/index.ts';
 import type { Logger } from '../../observability/logger.ts';
+
+const RECIPIENT_STATES: readonly string[] = ['queued', 'delivered', 'bounced', 'suppressed'];
 
 /** The session cookie's name. */
 export const CONSOLE_COOKIE = 'sesame_console';
@@ -15,7 +17,7 @@ export const CONSOLE_COOKIE = 'sesame_console';
 export const CONSOLE_API = '/console/api';
 
 interface Deps {
-  core: Pick<Core, 'consoleSessions' | 'accountSettings' | 'identities' | 'recordChecker'>;
+  core: Pick<Core, 'consoleSessions' | 'accountSettings' | 'identities' | 'recordChecker' | 'queueAdmin' | 'accounts'>;
   logger: Logger;
 }
 
@@ -145,6 +147,64 @@ export function registerConsoleApi(app: FastifyInstance, deps: Deps): void {
       const s = await session(req);
       await deps.core.identities.delete(s.principal, (req.params as { name: string }).name);
       return undefined;
+    }),
+  );
+  app.get(
+    `${CONSOLE_API}/messages`,
+    route(async (req) => {
+      const s = await session(req);
+      deps.core.accounts.authorize(s.principal, { action: 'ses:GetMessageInsights', resource: '*' });
+      const q = req.query as Record<string, string | undefined>;
+      const state = q.status || undefined;
+      if (state !== undefined && !RECIPIENT_STATES.includes(state)) throw new ConsoleRefusal(400, 'BadRequest', `status must be one of ${RECIPIENT_STATES.join(', ')}.`);
+      const time = (name: string) => {
+        const v = q[name];
+        if (!v) return undefined;
+        const t = Date.parse(v);
+        if (Number.isNaN(t)) throw new ConsoleRefusal(400, 'BadRequest', `${name} must be a date and time (ISO 8601), not ${JSON.stringify(v)}.`);
+        return t;
+      };
+      const limit = q.limit ? Number(q.limit) : 50;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new ConsoleRefusal(400, 'BadRequest', 'limit must be a whole number from 1 to 200.');
+      return deps.core.queueAdmin.search(
+        s.principal.accountId,
+        { messageId: q.messageId?.trim() || undefined, recipient: q.recipient?.trim() || undefined, state: state as QueueRecipientView['state'] | undefined, text: q.q, since: time('since'), until: time('until'), cursor: q.cursor || undefined },
+        limit,
+      );
+    }),
+  );
+  /** A message of the session's account, or 404 (another account's message is not told apart from none). */
+  const ownMessage = async (s: ConsoleSession, id: string) => {
+    const m = await deps.core.queueAdmin.inspect(id);
+    if (!m || m.message.accountId !== s.principal.accountId) throw new ConsoleRefusal(404, 'NotFound', `There is no message ${id} in this account.`);
+    return m;
+  };
+  app.get(
+    `${CONSOLE_API}/messages/:id`,
+    route(async (req) => {
+      const s = await session(req);
+      deps.core.accounts.authorize(s.principal, { action: 'ses:GetMessageInsights', resource: '*' });
+      return ownMessage(s, (req.params as { id: string }).id);
+    }),
+  );
+  app.post(
+    `${CONSOLE_API}/messages/:id/retry`,
+    route(async (req) => {
+      const s = await session(req);
+      deps.core.accounts.authorize(s.principal, { action: 'ses:SendEmail', resource: '*' });
+      const { id } = req.params as { id: string };
+      await ownMessage(s, id);
+      return { recipientsMadeDue: (await deps.core.queueAdmin.retry(id)) ?? 0 };
+    }),
+  );
+  app.post(
+    `${CONSOLE_API}/messages/:id/cancel`,
+    route(async (req) => {
+      const s = await session(req);
+      deps.core.accounts.authorize(s.principal, { action: 'ses:SendEmail', resource: '*' });
+      const { id } = req.params as { id: string };
+      await ownMessage(s, id);
+      return { recipientsCancelled: (await deps.core.queueAdmin.purge(id)) ?? [] };
     }),
   );
   // Anything else under the console API: a session first, so no path answers without one.

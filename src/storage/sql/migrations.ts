@@ -307,6 +307,13 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.createIndex('console_sessions_expiry').on('console_sessions').column('expires_at').execute();
     },
   },
+  '0011_message_search': {
+    async up(db: Kysely<unknown>) {
+      // The console's message search: an account's messages newest first, and the messages sent to an address.
+      await db.schema.createIndex('messages_account_time').on('messages').columns(['account_id', 'created_at', 'message_id']).execute();
+      await db.schema.createIndex('recipients_rcpt').on('recipients').column('rcpt').execute();
+    },
+  },
 });
 
 /** Provides the migrations above to Kysely's Migrator. */

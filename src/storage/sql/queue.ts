@@ -13,6 +13,8 @@ import type {
   EventRecord,
   LeasedRecipient,
   MessageRecord,
+  MessageSearch,
+  MessageSearchRow,
   QueueRepository,
   RecipientRecord,
   RecipientState,
@@ -204,6 +206,56 @@ export class SqlQueue implements QueueRepository {
 
   async release(owner: string): Promise<void> {
     await this.db.updateTable('recipients').set({ lease_owner: null, lease_expires_at: null }).where('lease_owner', '=', owner).execute();
+  }
+
+  async search(f: MessageSearch, limit: number): Promise<MessageSearchRow[]> {
+    let q = this.db
+      .selectFrom('messages')
+      .select(['message_id', 'account_id', 'mail_from', 'configuration_set', 'require_tls', 'created_at', 'expires_at', 'meta'])
+      .where('account_id', '=', f.accountId);
+    if (f.messageId !== undefined) q = q.where('message_id', '=', f.messageId);
+    if (f.recipient !== undefined) {
+      // As given, and with the domain in lower case (how most senders write it and SES compares domains).
+      const at = f.recipient.lastIndexOf('@');
+      const forms = [...new Set([f.recipient, at > 0 ? f.recipient.slice(0, at + 1) + f.recipient.slice(at + 1).toLowerCase() : f.recipient])];
+      q = q.where('message_id', 'in', this.db.selectFrom('recipients').select('message_id').where('rcpt', 'in', forms));
+    }
+    if (f.state !== undefined) {
+      const state = f.state;
+      q = q.where(({ exists, selectFrom }) => exists(selectFrom('recipients as r').select('r.message_id').whereRef('r.message_id', '=', 'messages.message_id').where('r.state', '=', state)));
+    }
+    if (f.since !== undefined) q = q.where('created_at', '>=', f.since);
+    if (f.until !== undefined) q = q.where('created_at', '<', f.until);
+    if (f.after) {
+      const a = f.after;
+      q = q.where((eb) => eb.or([eb('created_at', '<', a.createdAt), eb.and([eb('created_at', '=', a.createdAt), eb('message_id', '<', a.messageId)])]));
+    }
+    if (f.text) {
+      const pattern = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      // SQLite's LIKE ignores ASCII case; PostgreSQL needs ILIKE.
+      q = q.where(sql<boolean>`meta ${sql.raw(this.dialect === 'postgres' ? 'ILIKE' : 'LIKE')} ${pattern} ESCAPE '\\'`);
+    }
+    const rows = await q.orderBy('created_at', 'desc').orderBy('message_id', 'desc').limit(limit).execute();
+    const byMessage = new Map<string, RecipientRecord[]>();
+    if (rows.length > 0) {
+      const rs = await this.db.selectFrom('recipients').selectAll().where('message_id', 'in', rows.map((m) => m.message_id)).orderBy('rcpt').execute();
+      for (const r of rs) {
+        const list = byMessage.get(r.message_id) ?? [];
+        list.push(toRecipient(r));
+        byMessage.set(r.message_id, list);
+      }
+    }
+    return rows.map((m) => ({
+      recipients: byMessage.get(m.message_id) ?? [],
+      messageId: m.message_id,
+      accountId: m.account_id,
+      mailFrom: m.mail_from,
+      configurationSet: m.configuration_set,
+      requireTls: Number(m.require_tls) === 1,
+      createdAt: Number(m.created_at),
+      expiresAt: Number(m.expires_at),
+      meta: JSON.parse(m.meta) as Record<string, unknown>,
+    }));
   }
 
   async message(messageId: string): Promise<MessageRecord | undefined> {
