@@ -35,8 +35,8 @@ import { openPostgresStorage } from './postgres/index.ts';
 import { migrateToLatest } from './sql/migrations.ts';
 import type { Database } from './sql/tables.ts';
 
-/** Tables that are not data: the migrator's bookkeeping, and SQLite's own. */
-const BOOKKEEPING = /^(sqlite_|sesame_migrations)/;
+/** SQLite's own tables, the migration bookkeeping, and the SQLite-only full-text index (PostgreSQL has none: it searches with ILIKE). */
+const BOOKKEEPING = /^(sqlite_|sesame_migrations|message_text($|_))/;
 
 /**
  * Tables that describe running processes rather than the installation: they are not copied, and the

@@ -271,12 +271,19 @@ export interface MessageSearch {
   /** created_at ≥ since and < until (ms). */
   since?: number;
   until?: number;
-  /** Continue after this message (the last of the previous page). */
-  after?: { createdAt: number; messageId: string };
+  /** Continue after this message (the last of the previous page, with its `seq` when it had one). */
+  after?: { createdAt: number; messageId: string; seq?: number };
 }
 
 /** A message found by a search: its row without the body, and its recipients. */
-export type MessageSearchRow = Omit<MessageRecord, 'body' | 'bodyBlob'> & { recipients: RecipientRecord[] };
+export type MessageSearchRow = Omit<MessageRecord, 'body' | 'bodyBlob'> & {
+  recipients: RecipientRecord[];
+  /**
+   * Set when the backend ordered the page by its own storage order rather than by time (SQLite's
+   * full-text search: newest stored first); a cursor must carry it back in `after.seq`.
+   */
+  seq?: number;
+};
 
 export interface QueueRepository {
   /** Messages matching a search, newest first, at most `limit`, with their recipients and no body read. */

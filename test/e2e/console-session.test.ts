@@ -254,6 +254,11 @@ describe.each(testBackends())('console message search (%s)', (backend) => {
     const page3 = await search({ limit: '2', cursor: page2.body.nextCursor! });
     expect([...page1.body.items, ...page2.body.items, ...page3.body.items].map((m) => m.messageId)).toEqual([...sent].reverse());
     expect(page3.body.nextCursor).toBeUndefined();
+    // Pages of a text search (on SQLite read from the full-text index, in storage order).
+    const t1 = await search({ q: 'sender.test', limit: '2' });
+    const t2 = await search({ q: 'sender.test', limit: '2', cursor: t1.body.nextCursor! });
+    const t3 = await search({ q: 'sender.test', limit: '2', cursor: t2.body.nextCursor! });
+    expect([...t1.body.items, ...t2.body.items, ...t3.body.items].map((m) => m.messageId)).toEqual([...sent].reverse());
 
     expect(await search({ status: 'lost' })).toMatchObject({ status: 400, body: { code: 'BadRequest' } });
     expect(await search({ cursor: 'nonsense' })).toMatchObject({ status: 400, body: { code: 'BadRequestException' } });

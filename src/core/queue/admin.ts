@@ -114,7 +114,7 @@ export class QueueAdmin {
       const rows = await this.storage.queue.search({ accountId, messageId: q.messageId, recipient: q.recipient, state: q.state, text, since: q.since, until: q.until, after }, limit);
       more = rows.length === limit;
       for (const row of rows) {
-        after = { createdAt: row.createdAt, messageId: row.messageId };
+        after = { createdAt: row.createdAt, messageId: row.messageId, ...(row.seq !== undefined ? { seq: row.seq } : {}) };
         const v = messageView({ ...row, body: Buffer.alloc(0) });
         if (!text || [v.source, v.subject ?? '', ...v.from].some((s) => s.toLowerCase().includes(text))) found.push({ ...v, recipients: row.recipients.map((r) => recipientView(r, now)) });
         if (found.length === limit) {
@@ -193,13 +193,13 @@ export class QueueAdmin {
   }
 }
 
-function encodeCursor(a: { createdAt: number; messageId: string }): string {
-  return Buffer.from(`${a.createdAt}:${a.messageId}`).toString('base64url');
+function encodeCursor(a: { createdAt: number; messageId: string; seq?: number }): string {
+  return Buffer.from(`${a.createdAt}:${a.seq ?? ''}:${a.messageId}`).toString('base64url');
 }
 
-function decodeCursor(c: string): { createdAt: number; messageId: string } | undefined {
-  const m = /^(\d+):(.+)$/.exec(Buffer.from(c, 'base64url').toString('utf8'));
-  return m ? { createdAt: Number(m[1]), messageId: m[2]! } : undefined;
+function decodeCursor(c: string): { createdAt: number; messageId: string; seq?: number } | undefined {
+  const m = /^(\d+):(\d*):(.+)$/.exec(Buffer.from(c, 'base64url').toString('utf8'));
+  return m ? { createdAt: Number(m[1]), messageId: m[3]!, ...(m[2] ? { seq: Number(m[2]) } : {}) } : undefined;
 }
 
 function messageView(m: MessageRecord): QueueMessageView {

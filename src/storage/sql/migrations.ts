@@ -314,6 +314,22 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.createIndex('recipients_rcpt').on('recipients').column('rcpt').execute();
     },
   },
+  '0012_message_text': {
+    async up(db: Kysely<unknown>) {
+      // SQLite: a trigram full-text index of each message's sender and subject, so the console's text
+      // search finds a rare substring among millions of messages without reading them all. Kept by
+      // triggers; contentless (the text stays in messages.meta). PostgreSQL searches with ILIKE.
+      if (dialect !== 'sqlite') return;
+      await sql`CREATE VIRTUAL TABLE message_text USING fts5(text, tokenize = 'trigram', content = '', contentless_delete = 1)`.execute(db);
+      const text = (row: string) =>
+        sql.raw(
+          `coalesce(json_extract(${row}.meta, '$.mail.source'), '') || char(10) || coalesce(json_extract(${row}.meta, '$.mail.commonHeaders.subject'), '') || char(10) || coalesce((SELECT group_concat(value, char(10)) FROM json_each(${row}.meta, '$.mail.commonHeaders.from')), '')`,
+        );
+      await sql`CREATE TRIGGER message_text_insert AFTER INSERT ON messages BEGIN INSERT INTO message_text (rowid, text) VALUES (new.rowid, ${text('new')}); END`.execute(db);
+      await sql`CREATE TRIGGER message_text_delete AFTER DELETE ON messages BEGIN DELETE FROM message_text WHERE rowid = old.rowid; END`.execute(db);
+      await sql`INSERT INTO message_text (rowid, text) SELECT messages.rowid, ${text('messages')} FROM messages`.execute(db);
+    },
+  },
 });
 
 /** Provides the migrations above to Kysely's Migrator. */

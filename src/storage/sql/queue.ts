@@ -209,33 +209,48 @@ export class SqlQueue implements QueueRepository {
   }
 
   async search(f: MessageSearch, limit: number): Promise<MessageSearchRow[]> {
-    let q = this.db
-      .selectFrom('messages')
-      .select(['message_id', 'account_id', 'mail_from', 'configuration_set', 'require_tls', 'created_at', 'expires_at', 'meta'])
-      .where('account_id', '=', f.accountId);
-    if (f.messageId !== undefined) q = q.where('message_id', '=', f.messageId);
-    if (f.recipient !== undefined) {
-      // As given, and with the domain in lower case (how most senders write it and SES compares domains).
-      const at = f.recipient.lastIndexOf('@');
-      const forms = [...new Set([f.recipient, at > 0 ? f.recipient.slice(0, at + 1) + f.recipient.slice(at + 1).toLowerCase() : f.recipient])];
-      q = q.where('message_id', 'in', this.db.selectFrom('recipients').select('message_id').where('rcpt', 'in', forms));
+    // As given, and with the domain in lower case (how most senders write it and SES compares domains).
+    const at = f.recipient !== undefined ? f.recipient.lastIndexOf('@') : -1;
+    const forms = f.recipient !== undefined ? [...new Set([f.recipient, at > 0 ? f.recipient.slice(0, at + 1) + f.recipient.slice(at + 1).toLowerCase() : f.recipient])] : [];
+    type Row = Pick<Selectable<Database['messages']>, 'message_id' | 'account_id' | 'mail_from' | 'configuration_set' | 'require_tls' | 'created_at' | 'expires_at' | 'meta'> & { seq?: number };
+    let rows: Row[];
+    if (this.dialect === 'sqlite' && f.text !== undefined && [...f.text].length >= 3) {
+      // The trigram index (migration 0012), read newest stored first: fast for rare and common text alike.
+      const where = [sql`f.message_text MATCH ${`"${f.text.replace(/"/g, '""')}"`}`, sql`m.account_id = ${f.accountId}`];
+      if (f.messageId !== undefined) where.push(sql`m.message_id = ${f.messageId}`);
+      if (forms.length > 0) where.push(sql`m.message_id IN (SELECT message_id FROM recipients WHERE rcpt IN (${sql.join(forms)}))`);
+      if (f.state !== undefined) where.push(sql`EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.message_id AND r.state = ${f.state})`);
+      if (f.since !== undefined) where.push(sql`m.created_at >= ${f.since}`);
+      if (f.until !== undefined) where.push(sql`m.created_at < ${f.until}`);
+      if (f.after?.seq !== undefined) where.push(sql`f.rowid < ${f.after.seq}`);
+      rows = (
+        await sql<Row>`SELECT f.rowid AS seq, m.message_id, m.account_id, m.mail_from, m.configuration_set, m.require_tls, m.created_at, m.expires_at, m.meta
+          FROM message_text f JOIN messages m ON m.rowid = f.rowid WHERE ${sql.join(where, sql` AND `)} ORDER BY f.rowid DESC LIMIT ${limit}`.execute(this.db)
+      ).rows;
+    } else {
+      let q = this.db
+        .selectFrom('messages')
+        .select(['message_id', 'account_id', 'mail_from', 'configuration_set', 'require_tls', 'created_at', 'expires_at', 'meta'])
+        .where('account_id', '=', f.accountId);
+      if (f.messageId !== undefined) q = q.where('message_id', '=', f.messageId);
+      if (forms.length > 0) q = q.where('message_id', 'in', this.db.selectFrom('recipients').select('message_id').where('rcpt', 'in', forms));
+      if (f.state !== undefined) {
+        const state = f.state;
+        q = q.where(({ exists, selectFrom }) => exists(selectFrom('recipients as r').select('r.message_id').whereRef('r.message_id', '=', 'messages.message_id').where('r.state', '=', state)));
+      }
+      if (f.since !== undefined) q = q.where('created_at', '>=', f.since);
+      if (f.until !== undefined) q = q.where('created_at', '<', f.until);
+      if (f.after) {
+        const a = f.after;
+        q = q.where((eb) => eb.or([eb('created_at', '<', a.createdAt), eb.and([eb('created_at', '=', a.createdAt), eb('message_id', '<', a.messageId)])]));
+      }
+      if (f.text) {
+        const pattern = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        // SQLite's LIKE ignores ASCII case; PostgreSQL needs ILIKE.
+        q = q.where(sql<boolean>`meta ${sql.raw(this.dialect === 'postgres' ? 'ILIKE' : 'LIKE')} ${pattern} ESCAPE '\\'`);
+      }
+      rows = await q.orderBy('created_at', 'desc').orderBy('message_id', 'desc').limit(limit).execute();
     }
-    if (f.state !== undefined) {
-      const state = f.state;
-      q = q.where(({ exists, selectFrom }) => exists(selectFrom('recipients as r').select('r.message_id').whereRef('r.message_id', '=', 'messages.message_id').where('r.state', '=', state)));
-    }
-    if (f.since !== undefined) q = q.where('created_at', '>=', f.since);
-    if (f.until !== undefined) q = q.where('created_at', '<', f.until);
-    if (f.after) {
-      const a = f.after;
-      q = q.where((eb) => eb.or([eb('created_at', '<', a.createdAt), eb.and([eb('created_at', '=', a.createdAt), eb('message_id', '<', a.messageId)])]));
-    }
-    if (f.text) {
-      const pattern = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      // SQLite's LIKE ignores ASCII case; PostgreSQL needs ILIKE.
-      q = q.where(sql<boolean>`meta ${sql.raw(this.dialect === 'postgres' ? 'ILIKE' : 'LIKE')} ${pattern} ESCAPE '\\'`);
-    }
-    const rows = await q.orderBy('created_at', 'desc').orderBy('message_id', 'desc').limit(limit).execute();
     const byMessage = new Map<string, RecipientRecord[]>();
     if (rows.length > 0) {
       const rs = await this.db.selectFrom('recipients').selectAll().where('message_id', 'in', rows.map((m) => m.message_id)).orderBy('rcpt').execute();
@@ -247,6 +262,7 @@ export class SqlQueue implements QueueRepository {
     }
     return rows.map((m) => ({
       recipients: byMessage.get(m.message_id) ?? [],
+      ...(m.seq !== undefined ? { seq: Number(m.seq) } : {}),
       messageId: m.message_id,
       accountId: m.account_id,
       mailFrom: m.mail_from,
