@@ -3,11 +3,12 @@
  * 1,000,000 messages (SQLite, the default). Seeds a data dir (`--messages=N`, default 1,000,000; one
  * recipient each, 200,000 distinct addresses on 10,000 domains, 30 days of sending, 2 % bounced,
  * 1 % still queued), starts Sesame on it in this process, signs in to the console API and times each
- * kind of search through HTTP, 20 times each (after one warm-up): p50, p90 and max.
+ * kind of search through HTTP, 20 times each (after one warm-up): p50, p90 and max. The table is
+ * printed and written to bench/results/console-search-<date>-<time>.md.
  * `node --import tsx bench/console-search.ts [--messages=N] [--keep=DIR]`
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -101,7 +102,10 @@ try {
     rows.push(`| ${name} | ${results} | ${q(0.5).toFixed(1)} | ${q(0.9).toFixed(1)} | ${ms.at(-1)!.toFixed(1)} | ${q(0.9) < 300 ? 'yes' : 'no'} |`);
     log(rows.at(-1)!);
   }
-  process.stdout.write(`Console Messages search, ${N.toLocaleString('en-US')} messages (SQLite), through HTTP with a session, 20 runs each after a warm-up, Node ${process.version}:\n\n${rows.join('\n')}\n`);
+  const report = `Console Messages search, ${N.toLocaleString('en-US')} messages (SQLite), through HTTP with a session, 20 runs each after a warm-up, Node ${process.version}, ${new Date().toISOString()}:\n\n${rows.join('\n')}\n`;
+  process.stdout.write(report);
+  const stamp = new Date().toISOString().replace(/:/g, '').replace('T', '-').slice(0, 17);
+  await writeFile(new URL(`./results/console-search-${stamp}.md`, import.meta.url), `# ${report}`);
 } finally {
   await instance.close();
   if (!arg('keep')) await rm(dataDir, { recursive: true, force: true });
