@@ -200,4 +200,42 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
     await shoot(page, 'message');
     await context.close();
   });
+
+  it('suppresses an address, sends test mails from the overview: the suppressed one bounces with SES\'s suppression text, the other is delivered', async () => {
+    const context = await browser.newContext({ viewport: WIDTHS.desktop });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/console/`);
+    await signIn(page, server.accessKeyId, server.secretAccessKey);
+    await page.getByRole('navigation').getByRole('link', { name: 'Suppression' }).click();
+    await page.getByLabel('Address to suppress').fill('Gone@Dest.test');
+    await page.getByRole('button', { name: 'Suppress' }).click();
+    await expect.poll(() => page.getByTestId('suppressed').allTextContents()).toEqual([expect.stringContaining('gone@dest.test')]);
+    await shoot(page, 'suppression');
+
+    for (const to of ['gone@dest.test', 'still-here@dest.test']) {
+      await page.getByRole('navigation').getByRole('link', { name: 'Overview' }).click();
+      await page.getByLabel('From (a verified identity)').fill('console@sender.test');
+      await page.getByLabel('To (comma-separated)').fill(to);
+      await page.getByRole('button', { name: 'Send test email' }).click();
+      await expect.poll(() => page.getByRole('status').textContent()).toMatch(/^Sent: 0100/);
+      if (to === 'gone@dest.test') await shoot(page, 'overview-sent');
+      await page.getByRole('status').getByRole('link').click();
+      const events = page.getByTestId('event');
+      const last = to === 'gone@dest.test' ? /^Bounce .*Permanent: .*on the suppression list for your account/ : /^Delivery .*250 /;
+      await expect
+        .poll(
+          async () => {
+            await page.reload();
+            await events.first().waitFor();
+            return events.allTextContents();
+          },
+          { timeout: 15_000, interval: 500 },
+        )
+        .toEqual([expect.stringMatching(/^Send /), expect.stringMatching(last)]);
+    }
+    expect(fixture.sink.to('gone@dest.test')).toEqual([]);
+    expect(fixture.sink.to('still-here@dest.test')).toHaveLength(1);
+    await shoot(page, 'message-delivered');
+    await context.close();
+  });
 });

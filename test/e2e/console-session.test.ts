@@ -270,4 +270,27 @@ describe.each(testBackends())('console message search (%s)', (backend) => {
     expect(inspected.events[1]!.payload.delivery?.smtpResponse).toMatch(/^250 /);
     expect((await fetch(`${fixture.server.url}/console/api/messages/0100000000000000-00000000-0000-4000-8000-000000000000-000000`, { headers: { cookie } })).status).toBe(404);
   });
+
+  it('keeps the suppression list and sends test mail with the checks of SendEmail', async () => {
+    const call = async (method: string, path: string, body?: unknown) => {
+      const s = await fetch(`${fixture.server.url}/console/api/session`, { headers: { cookie } });
+      const csrf = ((await s.json()) as { csrfToken: string }).csrfToken;
+      const r = await fetch(`${fixture.server.url}/console/api${path}`, { method, headers: { cookie, 'x-csrf-token': csrf, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+      const text = await r.text();
+      return { status: r.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> & { items?: Array<{ email: string; reason: string }> } };
+    };
+    expect(await call('POST', '/suppression', { email: 'Blocked@Dest.test', reason: 'COMPLAINT' })).toMatchObject({ status: 200, body: { email: 'blocked@dest.test', reason: 'COMPLAINT' } });
+    expect((await call('GET', '/suppression?email=blocked@dest.test')).body.items).toEqual([expect.objectContaining({ email: 'blocked@dest.test' })]);
+    expect((await call('GET', '/suppression?reason=BOUNCE')).body.items).toEqual([]);
+    expect(await call('POST', '/suppression', { email: 'x@dest.test', reason: 'SPAM' })).toMatchObject({ status: 400, body: { message: 'Reason must be BOUNCE or COMPLAINT.' } });
+
+    const refused = await call('POST', '/send-test', { from: 'someone@unverified.test', to: 'ann@dest.test' });
+    expect(refused).toMatchObject({ status: 400, body: { code: 'MessageRejected', message: expect.stringContaining('Email address is not verified') } });
+    const sent = await call('POST', '/send-test', { from: 'console@sender.test', to: 'blocked@dest.test', subject: 'to the list' });
+    expect(sent.body.messageId).toMatch(/^0100/);
+    await eventually(async () => (await fixture.server.instance.storage.queue.events(String(sent.body.messageId))).some((e) => e.type === 'Bounce'), 10_000, 'the suppression bounce');
+
+    expect((await call('DELETE', '/suppression/blocked@dest.test')).status).toBe(204);
+    expect((await call('DELETE', '/suppression/blocked@dest.test')).status).toBe(404);
+  });
 });

@@ -2,6 +2,8 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { account, ApiError, currentSession, signIn, signOut, type AccountView, type SessionView } from './api.ts';
 import { Identities, IdentityPage } from './Identities.tsx';
 import { MessagePage, Messages } from './Messages.tsx';
+import { Suppression } from './Suppression.tsx';
+import { SendTest } from './SendTest.tsx';
 
 /** The page the location's hash names: `#/`, `#/identities`, `#/identities/<name>`. */
 function useRoute(): string[] {
@@ -19,6 +21,7 @@ const PAGES = [
   { path: '', title: 'Overview' },
   { path: 'identities', title: 'Identities' },
   { path: 'messages', title: 'Messages' },
+  { path: 'suppression', title: 'Suppression' },
 ];
 
 /** The console: the sign-in form until there is a session, then the pages. */
@@ -72,7 +75,9 @@ export function App() {
             {failure}
           </p>
         )}
-        {page === 'messages' && route[1] ? (
+        {page === 'suppression' ? (
+          <Suppression onError={onError} />
+        ) : page === 'messages' && route[1] ? (
           <MessagePage key={route[1]} id={route[1]} onError={onError} />
         ) : page === 'messages' ? (
           <Messages onError={onError} />
@@ -169,6 +174,7 @@ function Overview(props: { onError: (err: Error) => void }) {
           </meter>
         )}
       </section>
+      <SendTest />
     </>
   );
 }

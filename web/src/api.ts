@@ -131,3 +131,16 @@ export const message = (id: string) =>
   call<{ message: Omit<MessageRow, 'recipients'> & { mailFrom: string; configurationSet: string | null; expiresAt: number }; recipients: RecipientRow[]; events: EventRow[] }>('GET', `/messages/${encodeURIComponent(id)}`);
 export const retryMessage = (id: string) => call<{ recipientsMadeDue: number }>('POST', `/messages/${encodeURIComponent(id)}/retry`);
 export const cancelMessage = (id: string) => call<{ recipientsCancelled: string[] }>('POST', `/messages/${encodeURIComponent(id)}/cancel`);
+
+export interface SuppressionRow {
+  email: string;
+  reason: 'BOUNCE' | 'COMPLAINT';
+  lastUpdateTime: string;
+  messageId: string | null;
+}
+
+export const suppression = (query: { email?: string; reason?: string; nextToken?: string }) =>
+  call<{ items: SuppressionRow[]; nextToken?: string }>('GET', `/suppression?${new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => Boolean(e[1])))}`);
+export const suppress = (email: string, reason: string) => call<SuppressionRow>('POST', '/suppression', { email, reason });
+export const unsuppress = (email: string) => call<void>('DELETE', `/suppression/${encodeURIComponent(email)}`);
+export const sendTest = (m: { from: string; to: string; subject: string; text: string }) => call<{ messageId: string }>('POST', '/send-test', m);

@@ -17,7 +17,7 @@ export const CONSOLE_COOKIE = 'sesame_console';
 export const CONSOLE_API = '/console/api';
 
 interface Deps {
-  core: Pick<Core, 'consoleSessions' | 'accountSettings' | 'identities' | 'recordChecker' | 'queueAdmin' | 'accounts'>;
+  core: Pick<Core, 'consoleSessions' | 'accountSettings' | 'identities' | 'recordChecker' | 'queueAdmin' | 'accounts' | 'suppression' | 'sending'>;
   logger: Logger;
 }
 
@@ -207,6 +207,62 @@ export function registerConsoleApi(app: FastifyInstance, deps: Deps): void {
       return { recipientsCancelled: (await deps.core.queueAdmin.purge(id)) ?? [] };
     }),
   );
+  app.get(
+    `${CONSOLE_API}/suppression`,
+    route(async (req) => {
+      const s = await session(req);
+      const q = req.query as Record<string, string | undefined>;
+      if (q.email) {
+        // One address: the list has it or not.
+        const one = await deps.core.suppression.get(s.principal, q.email).catch((err: unknown) => {
+          if (err instanceof SesError && err.code === 'NotFoundException') return undefined;
+          throw err;
+        });
+        return { items: one ? [suppressionView(one)] : [] };
+      }
+      const page = await deps.core.suppression.list(s.principal, { nextToken: q.nextToken || undefined, pageSize: 100, ...(q.reason ? { reasons: [q.reason] } : {}) });
+      return { items: page.items.map(suppressionView), ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
+    }),
+  );
+  app.post(
+    `${CONSOLE_API}/suppression`,
+    route(async (req) => {
+      const s = await session(req);
+      const body = json(req.body);
+      await deps.core.suppression.put(s.principal, typeof body.email === 'string' ? body.email.trim() : body.email, body.reason ?? 'BOUNCE');
+      return suppressionView(await deps.core.suppression.get(s.principal, body.email));
+    }),
+  );
+  app.delete(
+    `${CONSOLE_API}/suppression/:email`,
+    route(async (req) => {
+      const s = await session(req);
+      await deps.core.suppression.delete(s.principal, (req.params as { email: string }).email);
+      return undefined;
+    }),
+  );
+  app.post(
+    `${CONSOLE_API}/send-test`,
+    route(async (req) => {
+      const s = await session(req);
+      const body = json(req.body);
+      const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
+      // The same pipeline and checks as SES v2 SendEmail (verified From, sandbox, quota, suppression).
+      const messageId = await deps.core.sending.send(s.principal, {
+        action: 'ses:SendEmail',
+        operation: 'SendEmail',
+        from: text('from').trim(),
+        to: text('to')
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean),
+        content: { kind: 'simple', subject: text('subject') || 'Test message from the Sesame console', text: text('text') || 'This is a test message sent from the Sesame console.' },
+        maxBytes: 10 * 1024 * 1024,
+        sourceIp: req.ip,
+      });
+      return { messageId };
+    }),
+  );
   // Anything else under the console API: a session first, so no path answers without one.
   app.all(
     `${CONSOLE_API}/*`,
@@ -230,6 +286,10 @@ function identitySummary(i: Identity) {
   };
 }
 
+function suppressionView(r: { email: string; reason: string; lastUpdateTime: number; messageId: string | null }) {
+  return { email: r.email, reason: r.reason, lastUpdateTime: new Date(r.lastUpdateTime).toISOString(), messageId: r.messageId };
+}
+
 function refuse(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
   return reply.status(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ code, message }));
 }
@@ -238,6 +298,7 @@ function sesStatus(code: string): number {
   if (code === 'AccessDenied') return 403;
   if (code === 'NotFoundException') return 404;
   if (code === 'AlreadyExistsException') return 409;
+  if (code === 'TooManyRequestsException' || code === 'LimitExceededException') return 429;
   if (code === 'InvalidClientTokenId') return 401;
   return 400;
 }
