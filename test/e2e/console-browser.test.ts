@@ -236,6 +236,18 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
     expect(fixture.sink.to('gone@dest.test')).toEqual([]);
     expect(fixture.sink.to('still-here@dest.test')).toHaveLength(1);
     await shoot(page, 'message-delivered');
+
+    // The overview's chart counts them: its totals are the account's events of the last 24 hours.
+    const counts = await server.instance.storage.queue.eventCounts(server.instance.config.accountId, Date.now() - 25 * 3_600_000, 3_600_000, ['Send', 'Delivery', 'Bounce']);
+    const total = (type: string) => counts.filter((c) => c.type === type).reduce((a, c) => a + c.count, 0);
+    expect(total('Send')).toBeGreaterThanOrEqual(2);
+    expect(total('Bounce')).toBeGreaterThanOrEqual(1);
+    await page.getByRole('navigation').getByRole('link', { name: 'Overview' }).click();
+    await expect.poll(() => page.getByTestId('total-Send').textContent()).toBe(String(total('Send')));
+    expect(await page.getByTestId('total-Delivery').textContent()).toBe(String(total('Delivery')));
+    expect(await page.getByTestId('total-Bounce').textContent()).toBe(String(total('Bounce')));
+    expect(await page.locator('.chart canvas').count()).toBe(1);
+    await shoot(page, 'overview-chart');
     await context.close();
   });
 });

@@ -4,6 +4,7 @@ import { Identities, IdentityPage } from './Identities.tsx';
 import { MessagePage, Messages } from './Messages.tsx';
 import { Suppression } from './Suppression.tsx';
 import { SendTest } from './SendTest.tsx';
+import { ActivityChart } from './ActivityChart.tsx';
 
 /** The page the location's hash names: `#/`, `#/identities`, `#/identities/<name>`. */
 function useRoute(): string[] {
@@ -174,6 +175,7 @@ function Overview(props: { onError: (err: Error) => void }) {
           </meter>
         )}
       </section>
+      <ActivityChart onError={props.onError} />
       <SendTest />
     </>
   );

@@ -144,3 +144,11 @@ export const suppression = (query: { email?: string; reason?: string; nextToken?
 export const suppress = (email: string, reason: string) => call<SuppressionRow>('POST', '/suppression', { email, reason });
 export const unsuppress = (email: string) => call<void>('DELETE', `/suppression/${encodeURIComponent(email)}`);
 export const sendTest = (m: { from: string; to: string; subject: string; text: string }) => call<{ messageId: string }>('POST', '/send-test', m);
+
+export interface Activity {
+  bucketMs: number;
+  buckets: number[];
+  series: Record<string, number[]>;
+}
+
+export const activity = (hours = 24) => call<Activity>('GET', `/activity?hours=${hours}`);

@@ -188,6 +188,24 @@ export class AccountSettingsService {
   }
 
   /**
+   * The console's activity chart: events of the last `hours` hours by type (Send, Delivery, Bounce,
+   * Complaint, Reject, Open, Click), in one-hour buckets, oldest first; hours without events are zeros.
+   */
+  async activity(p: Principal, hours: number): Promise<{ bucketMs: number; buckets: number[]; series: Record<string, number[]> }> {
+    this.accounts.authorize(p, { action: 'ses:GetSendStatistics', resource: '*' });
+    const HOUR = 3_600_000;
+    const first = Math.floor(this.clock.now() / HOUR) * HOUR - (hours - 1) * HOUR;
+    const buckets = Array.from({ length: hours }, (_, k) => first + k * HOUR);
+    const types = ['Send', 'Delivery', 'Bounce', 'Complaint', 'Reject', 'Open', 'Click'];
+    const series: Record<string, number[]> = Object.fromEntries(types.map((t) => [t, buckets.map(() => 0)]));
+    for (const c of await this.storage.queue.eventCounts(p.accountId, first, HOUR, types)) {
+      const k = Math.floor((c.bucketStart - first) / HOUR);
+      if (k >= 0 && k < hours) series[c.type]![k]! += c.count;
+    }
+    return { bucketMs: HOUR, buckets, series };
+  }
+
+  /**
    * Reputation enforcement's verdict: records the status and, with `pause`, pauses sending in the
    * same change. Returns whether anything changed.
    */

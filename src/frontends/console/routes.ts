@@ -208,6 +208,15 @@ export function registerConsoleApi(app: FastifyInstance, deps: Deps): void {
     }),
   );
   app.get(
+    `${CONSOLE_API}/activity`,
+    route(async (req) => {
+      const s = await session(req);
+      const hours = Number((req.query as { hours?: string }).hours ?? 24);
+      if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 14) throw new ConsoleRefusal(400, 'BadRequest', 'hours must be a whole number from 1 to 336 (two weeks).');
+      return deps.core.accountSettings.activity(s.principal, hours);
+    }),
+  );
+  app.get(
     `${CONSOLE_API}/suppression`,
     route(async (req) => {
       const s = await session(req);
