@@ -137,6 +137,21 @@ describe.each(testBackends())('console sessions (%s)', (backend) => {
     expect((await call('GET', '/console/api/session', { cookie })).status).toBe(200);
   });
 
+  it('works behind a TLS-terminating proxy: the https origin of the same host is its own, and the cookie is Secure', async () => {
+    const host = new URL(server.url).host;
+    const viaProxy = { origin: 'https://mail.example.test', 'x-forwarded-host': 'mail.example.test', 'x-forwarded-proto': 'https' };
+    const signedIn = await call('POST', '/console/api/session', { body: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey }, headers: viaProxy });
+    expect(signedIn.status).toBe(200);
+    expect(signedIn.setCookie).toContain('; Secure');
+    const cookie = /^(sesame_console=[^;]+)/.exec(signedIn.setCookie!)![1]!;
+    // The https origin of the host Sesame itself is reached by (a proxy that keeps Host) is its own too.
+    const same = await call('DELETE', '/console/api/session', { cookie, csrf: String(signedIn.body.csrfToken), headers: { origin: `https://${host}` } });
+    expect(same.status).toBe(204);
+    // Another host is not, whatever the proxy headers say about this one.
+    const other = await call('POST', '/console/api/session', { body: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey }, headers: { ...viaProxy, origin: 'https://evil.example' } });
+    expect(other.status).toBe(403);
+  });
+
   it('signs out: the cookie is cleared and the session no longer answers', async () => {
     const { cookie, csrf } = await signIn(server.accessKeyId, server.secretAccessKey);
     const out = await call('DELETE', '/console/api/session', { cookie, csrf, headers: { origin: server.url } });

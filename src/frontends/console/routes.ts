@@ -317,12 +317,28 @@ function crossSite(req: FastifyRequest): void {
   if (req.headers['sec-fetch-site'] === 'cross-site') throw new ConsoleRefusal(403, 'CrossSiteRequest', 'The console API does not answer requests made by other sites.');
 }
 
-/** A state-changing request that names its origin must come from the console's own. */
+/**
+ * A state-changing request that names its origin must come from the console's own host. The scheme
+ * is not compared, and the host may be the one a proxy forwarded (`X-Forwarded-Host`): behind a
+ * TLS-terminating proxy the browser's origin is `https://…` while Sesame is reached over HTTP.
+ */
 function sameOrigin(req: FastifyRequest): void {
   const origin = req.headers.origin;
   if (origin === undefined) return;
-  const own = `${req.protocol}://${req.headers.host ?? ''}`;
-  if (origin !== own) throw new ConsoleRefusal(403, 'CrossSiteRequest', `The console API answers only its own origin (${own}), not ${origin}.`);
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    throw new ConsoleRefusal(403, 'CrossSiteRequest', `The Origin header is not an origin: ${origin}.`);
+  }
+  const forwarded = req.headers['x-forwarded-host'];
+  const own = [req.headers.host, ...(typeof forwarded === 'string' ? forwarded.split(',').map((h) => h.trim()) : [])].filter((h): h is string => Boolean(h));
+  if (!own.includes(host)) throw new ConsoleRefusal(403, 'CrossSiteRequest', `The console API answers only its own origin (${own.join(' or ')}), not ${origin}.`);
+}
+
+/** Whether the browser reached the console over HTTPS (directly, or through a proxy that says so). */
+function overHttps(req: FastifyRequest): boolean {
+  return req.protocol === 'https' || String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim() === 'https';
 }
 
 function json(body: unknown): Record<string, unknown> {
@@ -347,7 +363,7 @@ function cookie(req: FastifyRequest, name: string): string | undefined {
   return undefined;
 }
 
-/** The session cookie: HttpOnly (no script reads it), SameSite=Strict (no other site sends it), the console's path only, Secure over HTTPS. */
+/** The session cookie: HttpOnly (no script reads it), SameSite=Strict (no other site sends it), the console's path only, Secure over HTTPS (or behind a proxy that says the browser used it). */
 function sessionCookie(req: FastifyRequest, token: string, maxAgeSeconds: number): string {
-  return [`${CONSOLE_COOKIE}=${token}`, 'Path=/console', 'HttpOnly', 'SameSite=Strict', `Max-Age=${maxAgeSeconds}`, ...(req.protocol === 'https' ? ['Secure'] : [])].join('; ');
+  return [`${CONSOLE_COOKIE}=${token}`, 'Path=/console', 'HttpOnly', 'SameSite=Strict', `Max-Age=${maxAgeSeconds}`, ...(overHttps(req) ? ['Secure'] : [])].join('; ');
 }
