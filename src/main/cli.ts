@@ -39,8 +39,8 @@ const ctx: CliContext = {
     const instance = await startSesame(config);
     printGeneratedCredentials(ctx, instance.bootstrap, (s) => deriveSmtpPassword(s, config.region));
     instance.logger.info(
-      { code: 'SESAME_STARTED', roles: config.roles, dataDir: config.dataDir, storage: instance.storage.kind, http: instance.httpUrl },
-      `Sesame ${pkg.version} ready (${instance.storage.kind}, roles ${config.roles.join(',')})`,
+      { code: 'SESAME_STARTED', roles: config.roles, dataDir: config.dataDir, storage: instance.storage.kind, http: instance.httpUrl, ...(instance.httpUrl ? { console: `${instance.httpUrl}/console` } : {}) },
+      `Sesame ${pkg.version} ready (${instance.storage.kind}, roles ${config.roles.join(',')})${instance.httpUrl ? `; web console at ${instance.httpUrl}/console` : ''}`,
     );
     process.on('unhandledRejection', (reason) => {
       instance.logger.error({ code: 'UNHANDLED_REJECTION', err: reason }, 'unhandled promise rejection (kept running)');

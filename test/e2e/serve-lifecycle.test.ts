@@ -87,6 +87,8 @@ describe('sesame serve', () => {
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(0);
     expect(first.stdout()).toContain('"code":"SHUTDOWN_COMPLETE"');
+    // The ready line says where the web console is.
+    expect(first.stdout()).toContain(`"console":"${first.url}/console"`);
 
     const second = await serve(cwd);
     expect(second.stderr()).not.toContain('AWS_SECRET_ACCESS_KEY');

@@ -46,6 +46,7 @@ export function printGeneratedCredentials(ctx: CliContext, bootstrap: BootstrapR
       `   SMTP user name:  ${k.accessKeyId}`,
       `   SMTP password:   ${smtpPassword(k.secretAccessKey)}`,
       '',
+      ' Sign in to the web console (/console on the HTTP port) with the same key pair.',
       ' Lost them? Create another key with: npx sesame keys create',
       '================================================================================',
       '',
