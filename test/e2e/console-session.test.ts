@@ -278,6 +278,9 @@ describe.each(testBackends())('console message search (%s)', (backend) => {
     expect(await search({ status: 'lost' })).toMatchObject({ status: 400, body: { code: 'BadRequest' } });
     expect(await search({ cursor: 'nonsense' })).toMatchObject({ status: 400, body: { code: 'BadRequestException' } });
     expect(await search({ since: 'yesterday' })).toMatchObject({ status: 400 });
+    // A parameter given twice counts once, never a server error.
+    const twice = await fetch(`${fixture.server.url}/console/api/messages?q=invoice&q=news&recipient=a@b.test&recipient=c@d.test&status=queued&status=bounced`, { headers: { cookie } });
+    expect(twice.status).toBe(200);
 
     const one = await fetch(`${fixture.server.url}/console/api/messages/${sent[3]}`, { headers: { cookie } });
     const inspected = (await one.json()) as { events: Array<{ type: string; payload: { delivery?: { smtpResponse?: string } } }> };

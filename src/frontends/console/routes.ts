@@ -116,7 +116,7 @@ export function registerConsoleApi(app: FastifyInstance, deps: Deps): void {
     `${CONSOLE_API}/identities`,
     route(async (req) => {
       const s = await session(req);
-      const q = req.query as Record<string, string | undefined>;
+      const q = queryOf(req);
       const page = await deps.core.identities.list(s.principal, { nextToken: q.nextToken || undefined, pageSize: q.pageSize ? Number(q.pageSize) : 50, nameContains: q.nameContains || undefined });
       return { items: page.items.map(identitySummary), ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
     }),
@@ -154,7 +154,7 @@ export function registerConsoleApi(app: FastifyInstance, deps: Deps): void {
     route(async (req) => {
       const s = await session(req);
       deps.core.accounts.authorize(s.principal, { action: 'ses:GetMessageInsights', resource: '*' });
-      const q = req.query as Record<string, string | undefined>;
+      const q = queryOf(req);
       const state = q.status || undefined;
       if (state !== undefined && !RECIPIENT_STATES.includes(state)) throw new ConsoleRefusal(400, 'BadRequest', `status must be one of ${RECIPIENT_STATES.join(', ')}.`);
       const time = (name: string) => {
@@ -211,7 +211,7 @@ export function registerConsoleApi(app: FastifyInstance, deps: Deps): void {
     `${CONSOLE_API}/activity`,
     route(async (req) => {
       const s = await session(req);
-      const hours = Number((req.query as { hours?: string }).hours ?? 24);
+      const hours = Number(queryOf(req).hours ?? 24);
       if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 14) throw new ConsoleRefusal(400, 'BadRequest', 'hours must be a whole number from 1 to 336 (two weeks).');
       return deps.core.accountSettings.activity(s.principal, hours);
     }),
@@ -220,7 +220,7 @@ export function registerConsoleApi(app: FastifyInstance, deps: Deps): void {
     `${CONSOLE_API}/suppression`,
     route(async (req) => {
       const s = await session(req);
-      const q = req.query as Record<string, string | undefined>;
+      const q = queryOf(req);
       if (q.email) {
         // One address: the list has it or not.
         const one = await deps.core.suppression.get(s.principal, q.email).catch((err: unknown) => {
@@ -297,6 +297,16 @@ function identitySummary(i: Identity) {
 
 function suppressionView(r: { email: string; reason: string; lastUpdateTime: number; messageId: string | null }) {
   return { email: r.email, reason: r.reason, lastUpdateTime: new Date(r.lastUpdateTime).toISOString(), messageId: r.messageId };
+}
+
+/** The query string's parameters as single strings: a parameter given twice counts once (its first value). */
+function queryOf(req: FastifyRequest): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries((req.query ?? {}) as Record<string, unknown>)) {
+    const first: unknown = Array.isArray(v) ? v[0] : v;
+    if (typeof first === 'string') out[k] = first;
+  }
+  return out;
 }
 
 function refuse(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
