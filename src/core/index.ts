@@ -17,6 +17,7 @@ import { TagsService } from './tags/service.ts';
 import { CommitBatcher, commitDepth } from './queue/batcher.ts';
 import { ConsoleSessions } from './console/sessions.ts';
 import { RecordChecker } from './identities/record-check.ts';
+import { AccountMessages } from './queue/account-messages.ts';
 import { QueueAdmin } from './queue/admin.ts';
 import { SendingService } from './sending/service.ts';
 import { SharedBuckets } from './sending/rate-limiter.ts';
@@ -82,6 +83,7 @@ export { IdentitiesService, type CreateIdentityInput, type DnsRecord, type Notif
 export { dkimView, verifiedForSending, type Identity, type DkimAttributesView } from './identities/model.ts';
 export { VerificationWorker } from './identities/verification.ts';
 export { RecordChecker, type RecordCheck } from './identities/record-check.ts';
+export { AccountMessages } from './queue/account-messages.ts';
 export { NodeRegistry, nodeState, MISSED_HEARTBEATS_DOWN, type NodeView, type NodeState, type NodeInfo } from './cluster/nodes.ts';
 export { JobLease, VERIFICATION_JOB } from './cluster/job-lease.ts';
 export { TagsService } from './tags/service.ts';
@@ -149,6 +151,8 @@ export interface Core {
   consoleSessions: ConsoleSessions;
   /** Live lookups of an identity's DNS records (the console's per-record check). */
   recordChecker: RecordChecker;
+  /** An account's own messages for a signed-in user (the console): search, inspect, retry, cancel. */
+  accountMessages: AccountMessages;
   identities: IdentitiesService;
   tags: TagsService;
   verification: VerificationWorker;
@@ -326,7 +330,7 @@ export function createCore(deps: CoreDeps): Core {
     : undefined;
   const queueAdmin = new QueueAdmin(deps.storage, deps.clock, { hostname: deps.settings.hostname }, deps.logger);
   const receiptRules = new ReceiptRulesService(deps.storage, accounts, sending, deps.clock, { region: deps.settings.region, accountId: deps.settings.accountId, hostname: deps.settings.hostname });
-  return { accounts, consoleSessions: new ConsoleSessions(deps.storage, accounts, deps.clock), recordChecker: new RecordChecker(deps.resolver), identities, tags, verification, nodes, sending, templates, configurationSets, accountSettings, suppression, batcher, delivery, queueAdmin, topics, dispatcher, webhooks, reputation, tracking, eventBuses: new EventBusesService(deps.storage, deps.box, deps.clock, deps.settings.region), functions, externalBuckets, inbound, feedback, receiptRules, objectStore, spool: new SpoolService(deps.storage.blobs), authFailures, settings: deps.settings };
+  return { accounts, consoleSessions: new ConsoleSessions(deps.storage, accounts, deps.clock), recordChecker: new RecordChecker(deps.resolver), accountMessages: new AccountMessages(queueAdmin, accounts, deps.storage), identities, tags, verification, nodes, sending, templates, configurationSets, accountSettings, suppression, batcher, delivery, queueAdmin, topics, dispatcher, webhooks, reputation, tracking, eventBuses: new EventBusesService(deps.storage, deps.box, deps.clock, deps.settings.region), functions, externalBuckets, inbound, feedback, receiptRules, objectStore, spool: new SpoolService(deps.storage.blobs), authFailures, settings: deps.settings };
 }
 
 /** Used when main gave no SNS signing key (CLI commands that never deliver). */

@@ -287,6 +287,14 @@ describe.each(testBackends())('console message search (%s)', (backend) => {
     expect(inspected.events.map((e) => e.type)).toEqual(['Send', 'Delivery']);
     expect(inspected.events[1]!.payload.delivery?.smtpResponse).toMatch(/^250 /);
     expect((await fetch(`${fixture.server.url}/console/api/messages/0100000000000000-00000000-0000-4000-8000-000000000000-000000`, { headers: { cookie } })).status).toBe(404);
+    // Retry and cancel: nothing is queued any more, so nothing changes; an unknown message is a 404.
+    const csrf = ((await (await fetch(`${fixture.server.url}/console/api/session`, { headers: { cookie } })).json()) as { csrfToken: string }).csrfToken;
+    const act = (path: string) => fetch(`${fixture.server.url}/console/api/messages/${path}`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrf } });
+    expect(await (await act(`${sent[0]}/retry`)).json()).toEqual({ recipientsMadeDue: 0 });
+    expect(await (await act(`${sent[0]}/cancel`)).json()).toEqual({ recipientsCancelled: [] });
+    const unknown = await act('0100000000000000-00000000-0000-4000-8000-000000000000-000000/cancel');
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ code: 'NotFoundException' });
   });
 
   it('keeps the suppression list and sends test mail with the checks of SendEmail', async () => {

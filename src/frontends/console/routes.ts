@@ -17,7 +17,7 @@ export const CONSOLE_COOKIE = 'sesame_console';
 export const CONSOLE_API = '/console/api';
 
 interface Deps {
-  core: Pick<Core, 'consoleSessions' | 'accountSettings' | 'identities' | 'recordChecker' | 'queueAdmin' | 'accounts' | 'suppression' | 'sending'>;
+  core: Pick<Core, 'consoleSessions' | 'accountSettings' | 'identities' | 'recordChecker' | 'accountMessages' | 'suppression' | 'sending'>;
   logger: Logger;
 }
 
@@ -153,7 +153,6 @@ export function registerConsoleApi(app: FastifyInstance, deps: Deps): void {
     `${CONSOLE_API}/messages`,
     route(async (req) => {
       const s = await session(req);
-      deps.core.accounts.authorize(s.principal, { action: 'ses:GetMessageInsights', resource: '*' });
       const q = queryOf(req);
       const state = q.status || undefined;
       if (state !== undefined && !RECIPIENT_STATES.includes(state)) throw new ConsoleRefusal(400, 'BadRequest', `status must be one of ${RECIPIENT_STATES.join(', ')}.`);
@@ -166,46 +165,25 @@ export function registerConsoleApi(app: FastifyInstance, deps: Deps): void {
       };
       const limit = q.limit ? Number(q.limit) : 50;
       if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new ConsoleRefusal(400, 'BadRequest', 'limit must be a whole number from 1 to 200.');
-      return deps.core.queueAdmin.search(
-        s.principal.accountId,
+      return deps.core.accountMessages.search(
+        s.principal,
         { messageId: q.messageId?.trim() || undefined, recipient: q.recipient?.trim() || undefined, state: state as QueueRecipientView['state'] | undefined, text: q.q, since: time('since'), until: time('until'), cursor: q.cursor || undefined },
         limit,
       );
     }),
   );
-  /** A message of the session's account, or 404 (another account's message is not told apart from none). */
-  const ownMessage = async (s: ConsoleSession, id: string) => {
-    const m = await deps.core.queueAdmin.inspect(id);
-    if (!m || m.message.accountId !== s.principal.accountId) throw new ConsoleRefusal(404, 'NotFound', `There is no message ${id} in this account.`);
-    return m;
-  };
+  const messageId = (req: FastifyRequest) => (req.params as { id: string }).id;
   app.get(
     `${CONSOLE_API}/messages/:id`,
-    route(async (req) => {
-      const s = await session(req);
-      deps.core.accounts.authorize(s.principal, { action: 'ses:GetMessageInsights', resource: '*' });
-      return ownMessage(s, (req.params as { id: string }).id);
-    }),
+    route(async (req) => deps.core.accountMessages.inspect((await session(req)).principal, messageId(req))),
   );
   app.post(
     `${CONSOLE_API}/messages/:id/retry`,
-    route(async (req) => {
-      const s = await session(req);
-      deps.core.accounts.authorize(s.principal, { action: 'ses:SendEmail', resource: '*' });
-      const { id } = req.params as { id: string };
-      await ownMessage(s, id);
-      return { recipientsMadeDue: (await deps.core.queueAdmin.retry(id)) ?? 0 };
-    }),
+    route(async (req) => ({ recipientsMadeDue: await deps.core.accountMessages.retry((await session(req)).principal, messageId(req)) })),
   );
   app.post(
     `${CONSOLE_API}/messages/:id/cancel`,
-    route(async (req) => {
-      const s = await session(req);
-      deps.core.accounts.authorize(s.principal, { action: 'ses:SendEmail', resource: '*' });
-      const { id } = req.params as { id: string };
-      await ownMessage(s, id);
-      return { recipientsCancelled: (await deps.core.queueAdmin.purge(id)) ?? [] };
-    }),
+    route(async (req) => ({ recipientsCancelled: await deps.core.accountMessages.cancel((await session(req)).principal, messageId(req)) })),
   );
   app.get(
     `${CONSOLE_API}/activity`,
