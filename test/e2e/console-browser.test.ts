@@ -8,23 +8,18 @@
  * Screenshots of each page at desktop and phone widths go to test-results/console/.
  * Skipped when Chromium is not installed (global setup says so); .ci/run installs it.
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { GetAccountCommand, GetEmailIdentityCommand, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDnsServer } from '../helpers/dns-server.ts';
 import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
 import { publishRecords } from '../helpers/identities.ts';
 import { eventually, type TestServer } from '../helpers/server.ts';
+import { HAS_CHROMIUM, launchBrowser, shoot, signIn, WIDTHS } from '../helpers/browser.ts';
 
-const CHROMIUM = process.env.SESAME_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = join(process.cwd(), 'test-results', 'console');
-const WIDTHS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
-
-describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
+describe.skipIf(!HAS_CHROMIUM)('web console in Chromium', () => {
   let fixture: SendingFixture;
   let server: TestServer;
   let dns: TestDnsServer;
@@ -33,12 +28,10 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
   let otherSiteUrl: string;
 
   beforeAll(async () => {
-    if (!existsSync(join(process.cwd(), 'web', 'dist', 'index.html'))) throw new Error('web/dist is missing: run `npm run build` (npm install runs it) before the tests');
-    mkdirSync(SHOTS, { recursive: true });
     // A server that delivers to a sink: sender.test verified, dest.test's MX the sink.
     fixture = await startSendingFixture();
     ({ server, dns } = fixture);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await launchBrowser();
     // "Another site": a page on 127.0.0.2 (another host, so another site for the browser) that tries to use the console's session.
     otherSite = createServer((_req, res) =>
       res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>other site</title><p>other site: <a href="${server.url}/console/api/account">the console</a></p>`),
@@ -51,20 +44,6 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
     await new Promise((r) => otherSite?.close(r));
     await fixture?.close();
   });
-
-  async function shoot(page: Page, name: string): Promise<void> {
-    for (const [label, size] of Object.entries(WIDTHS)) {
-      await page.setViewportSize(size);
-      await page.screenshot({ path: join(SHOTS, `${name}-${label}.png`), fullPage: true });
-    }
-    await page.setViewportSize(WIDTHS.desktop);
-  }
-
-  async function signIn(page: Page, keyId: string, secret: string): Promise<void> {
-    await page.getByLabel('Access key ID').fill(keyId);
-    await page.getByLabel('Secret access key').fill(secret);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-  }
 
   it('signs in, shows the overview with the quota the SES API reports, keeps the cookie from scripts and other sites, and signs out', async () => {
     const context = await browser.newContext({ viewport: WIDTHS.desktop });

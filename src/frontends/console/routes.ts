@@ -5,67 +5,31 @@
  * `X-CSRF-Token` and, when the browser says where it comes from (`Origin`, `Sec-Fetch-Site`), to
  * come from the console's own origin. Answers are JSON: `{ code, message }` on refusal.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { CONSOLE_SESSION_TTL_MS, dkimView, SesError, sameText, verifiedForSending, type ConsoleSession, type Core, type Identity, type QueueRecipientView } from '../../core/index.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { CONSOLE_SESSION_TTL_MS, dkimView, SesError, verifiedForSending, type ConsoleSession, type Core, type Identity, type QueueRecipientView } from '../../core/index.ts';
 import type { Logger } from '../../observability/logger.ts';
+import { CONSOLE_API, CONSOLE_COOKIE, ConsoleRefusal, consoleKit, cookie, json, queryOf, sameOrigin, sessionCookie, type ConsoleKit } from './kit.ts';
+
+export { CONSOLE_API, CONSOLE_COOKIE } from './kit.ts';
 
 const RECIPIENT_STATES: readonly string[] = ['queued', 'delivered', 'bounced', 'suppressed'];
 
-/** The session cookie's name. */
-export const CONSOLE_COOKIE = 'sesame_console';
-/** Where the console's API lives. */
-export const CONSOLE_API = '/console/api';
-
 interface Deps {
-  core: Pick<Core, 'consoleSessions' | 'accountSettings' | 'identities' | 'recordChecker' | 'accountMessages' | 'suppression' | 'sending'>;
+  core: Core;
   logger: Logger;
 }
 
-/** A refusal of the console API. */
-class ConsoleRefusal extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** The pages whose routes live in their own modules: each takes the kit and the parts of core it uses. */
+const PAGE_ROUTES: ReadonlyArray<(kit: ConsoleKit, core: Core) => void> = [];
 
-const NO_SESSION = () => new ConsoleRefusal(401, 'Unauthenticated', 'Sign in to the console first (your session is missing, expired, or its access key was revoked).');
-
+/**
+ * The console's API: sessions, then each page's routes, then a catch-all that answers 404 only
+ * to a session (so no path under the API answers without one).
+ */
 export function registerConsoleApi(app: FastifyInstance, deps: Deps): void {
+  const kit = consoleKit(app, deps.core, deps.logger);
+  const { route, session } = kit;
   const sessions = deps.core.consoleSessions;
-
-  /** Runs a route: refusals become `{ code, message }` with their status; SES errors keep their message. */
-  const route =
-    (handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
-    async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
-      reply.header('cache-control', 'no-store');
-      try {
-        crossSite(req);
-        const body = await handler(req, reply);
-        if (reply.sent) return reply;
-        return body === undefined ? reply.status(204).send() : reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
-      } catch (err) {
-        if (err instanceof ConsoleRefusal) return refuse(reply, err.status, err.code, err.message);
-        if (err instanceof SesError) return refuse(reply, sesStatus(err.code), err.code, err.message);
-        deps.logger.error({ code: 'CONSOLE_INTERNAL_ERROR', err, url: req.url }, 'a console request failed');
-        return refuse(reply, 500, 'InternalError', 'The console request failed; the server log has the details.');
-      }
-    };
-
-  /** The request's session, or a 401. State-changing methods also need the CSRF token and the console's own origin. */
-  const session = async (req: FastifyRequest): Promise<ConsoleSession> => {
-    const s = await sessions.resolve(cookie(req, CONSOLE_COOKIE) ?? '');
-    if (!s) throw NO_SESSION();
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sameOrigin(req);
-      const sent = req.headers['x-csrf-token'];
-      if (typeof sent !== 'string' || !sameText(sent, s.csrfToken)) throw new ConsoleRefusal(403, 'InvalidCsrfToken', 'This request needs the X-CSRF-Token header of your console session.');
-    }
-    return s;
-  };
 
   const view = (s: ConsoleSession) => ({ accountId: s.principal.accountId, accessKeyId: s.principal.accessKeyId, csrfToken: s.csrfToken, expiresAt: new Date(s.expiresAt).toISOString() });
 
@@ -250,6 +214,8 @@ export function registerConsoleApi(app: FastifyInstance, deps: Deps): void {
       return { messageId };
     }),
   );
+  // Each page's own routes (one module per page beside this one).
+  for (const register of PAGE_ROUTES) register(kit, deps.core);
   // Anything else under the console API: a session first, so no path answers without one.
   app.all(
     `${CONSOLE_API}/*`,
@@ -277,81 +243,3 @@ function suppressionView(r: { email: string; reason: string; lastUpdateTime: num
   return { email: r.email, reason: r.reason, lastUpdateTime: new Date(r.lastUpdateTime).toISOString(), messageId: r.messageId };
 }
 
-/** The query string's parameters as single strings: a parameter given twice counts once (its first value). */
-function queryOf(req: FastifyRequest): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries((req.query ?? {}) as Record<string, unknown>)) {
-    const first: unknown = Array.isArray(v) ? v[0] : v;
-    if (typeof first === 'string') out[k] = first;
-  }
-  return out;
-}
-
-function refuse(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.status(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ code, message }));
-}
-
-function sesStatus(code: string): number {
-  if (code === 'AccessDenied') return 403;
-  if (code === 'NotFoundException') return 404;
-  if (code === 'AlreadyExistsException') return 409;
-  if (code === 'TooManyRequestsException' || code === 'LimitExceededException') return 429;
-  if (code === 'InvalidClientTokenId') return 401;
-  return 400;
-}
-
-/** A browser that says the request comes from another site (Fetch Metadata) is refused, whatever the method. */
-function crossSite(req: FastifyRequest): void {
-  if (req.headers['sec-fetch-site'] === 'cross-site') throw new ConsoleRefusal(403, 'CrossSiteRequest', 'The console API does not answer requests made by other sites.');
-}
-
-/**
- * A state-changing request that names its origin must come from the console's own host. The scheme
- * is not compared, and the host may be the one a proxy forwarded (`X-Forwarded-Host`): behind a
- * TLS-terminating proxy the browser's origin is `https://…` while Sesame is reached over HTTP.
- */
-function sameOrigin(req: FastifyRequest): void {
-  const origin = req.headers.origin;
-  if (origin === undefined) return;
-  let host: string;
-  try {
-    host = new URL(origin).host;
-  } catch {
-    throw new ConsoleRefusal(403, 'CrossSiteRequest', `The Origin header is not an origin: ${origin}.`);
-  }
-  const forwarded = req.headers['x-forwarded-host'];
-  const own = [req.headers.host, ...(typeof forwarded === 'string' ? forwarded.split(',').map((h) => h.trim()) : [])].filter((h): h is string => Boolean(h));
-  if (!own.includes(host)) throw new ConsoleRefusal(403, 'CrossSiteRequest', `The console API answers only its own origin (${own.join(' or ')}), not ${origin}.`);
-}
-
-/** Whether the browser reached the console over HTTPS (directly, or through a proxy that says so). */
-function overHttps(req: FastifyRequest): boolean {
-  return req.protocol === 'https' || String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim() === 'https';
-}
-
-function json(body: unknown): Record<string, unknown> {
-  const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : '';
-  try {
-    const v: unknown = JSON.parse(text);
-    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-  } catch {
-    // falls through to the refusal
-  }
-  throw new ConsoleRefusal(400, 'BadRequest', 'The request body must be a JSON object.');
-}
-
-/** A cookie's value from the Cookie header. */
-function cookie(req: FastifyRequest, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
-
-/** The session cookie: HttpOnly (no script reads it), SameSite=Strict (no other site sends it), the console's path only, Secure over HTTPS (or behind a proxy that says the browser used it). */
-function sessionCookie(req: FastifyRequest, token: string, maxAgeSeconds: number): string {
-  return [`${CONSOLE_COOKIE}=${token}`, 'Path=/console', 'HttpOnly', 'SameSite=Strict', `Max-Age=${maxAgeSeconds}`, ...(overHttps(req) ? ['Secure'] : [])].join('; ');
-}
