@@ -3,6 +3,7 @@
  * description. `docs/config.md` is generated from this table (`sesame config --markdown`), and a test
  * fails when the two disagree, so the documentation cannot drift from the code.
  */
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseDomainRates } from '../lib/rates.ts';
 
@@ -95,6 +96,19 @@ function parseDnsServers(raw: string, env: string): string[] {
     // host, host:port, [v6]:port, or a bare IPv6 address
     if (!/^(\[[0-9a-f:.]+\](:\d+)?|[0-9a-f:]+:[0-9a-f:]*|[A-Za-z0-9.-]+(:\d+)?)$/i.test(s)) {
       throw new ConfigError(`${env}: "${s}" is not host[:port]`);
+    }
+  }
+  return list;
+}
+
+function parseAddressList(raw: string, env: string): string[] {
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of list) {
+    const [address, prefix, extra] = s.split('/');
+    const family = isIP(address ?? '');
+    const bits = family === 4 ? 32 : 128;
+    if (family === 0 || extra !== undefined || (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits))) {
+      throw new ConfigError(`${env}: "${s}" is not an IP address or a CIDR block (e.g. 10.0.0.5, 10.0.0.0/8, fd00::/8)`);
     }
   }
   return list;
@@ -204,6 +218,15 @@ export const schema = {
     defaultDoc: 'system resolvers',
     description: '`host[:port],…` used for every DNS lookup (MX, SPF, DKIM, verification).',
     usedBy: 'worker, mx',
+  },
+  trustedProxies: {
+    env: 'SESAME_TRUSTED_PROXIES',
+    parse: parseAddressList,
+    default: [] as string[],
+    defaultDoc: 'none',
+    description:
+      'Addresses or CIDR blocks of the reverse proxies in front of the HTTP port (`127.0.0.1,10.0.0.0/8`). A request from one of them is taken to come from the client its `X-Forwarded-For` names: the console\'s sign-in brake, the source IP of sent messages and the logs use that address. Without it, every request behind a proxy comes from the proxy.',
+    usedBy: 'api',
   },
   outboundPort: { env: 'SESAME_OUTBOUND_PORT', parse: parsePort, default: 25, description: "Port used to connect to recipients' MX hosts.", usedBy: 'worker' },
   deliveryConnectTimeoutMs: {
@@ -316,6 +339,29 @@ export const schema = {
     unit: 'ms' as const,
     description: 'Step of the delay before refusing a failed SMTP AUTH: the fourth failure from an address waits one step, the fifth two, up to five steps.',
     usedBy: 'smtp',
+  },
+  consoleSignInMaxFailures: {
+    env: 'SESAME_CONSOLE_SIGN_IN_MAX_FAILURES',
+    parse: parseInteger(1, 10_000),
+    default: 5,
+    description: 'Failed console sign-ins for one user name or access key id (each within `SESAME_CONSOLE_SIGN_IN_LOCKOUT` of the previous) before sign-ins with it are refused (`429 TooManyRequestsException`, right password or not) for `SESAME_CONSOLE_SIGN_IN_LOCKOUT`.',
+    usedBy: 'api',
+  },
+  consoleSignInMaxFailuresPerClient: {
+    env: 'SESAME_CONSOLE_SIGN_IN_MAX_FAILURES_PER_CLIENT',
+    parse: parseInteger(1, 100_000),
+    default: 20,
+    description: 'Failed console sign-ins from one client address (IPv4 address, IPv6 /64), whatever the name, before every sign-in from it is refused for `SESAME_CONSOLE_SIGN_IN_LOCKOUT`.',
+    usedBy: 'api',
+  },
+  consoleSignInLockoutMs: {
+    env: 'SESAME_CONSOLE_SIGN_IN_LOCKOUT',
+    parse: parseDuration,
+    default: 900_000,
+    defaultDoc: '`15m`',
+    unit: 'ms' as const,
+    description: 'How long a locked-out console user name, key id or client address is refused (the `Retry-After` of the `429`); also how long a failed sign-in is remembered.',
+    usedBy: 'api',
   },
   retrySchedule: {
     env: 'SESAME_RETRY_SCHEDULE',

@@ -8,6 +8,7 @@ import type { SecretBox } from '../lib/secretbox.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Storage, StrikeSettings } from '../storage/ports.ts';
 import { AccountsService } from './accounts/service.ts';
+import { AccessKeysAdmin } from './accounts/keys-admin.ts';
 import type { Clock, DnsResolver } from './clock.ts';
 import { IdentitiesService, type IdentitySettings, type VerificationMailer } from './identities/service.ts';
 import { VerificationWorker } from './identities/verification.ts';
@@ -16,6 +17,8 @@ import { NodeRegistry } from './cluster/nodes.ts';
 import { TagsService } from './tags/service.ts';
 import { CommitBatcher, commitDepth } from './queue/batcher.ts';
 import { ConsoleSessions } from './console/sessions.ts';
+import { ConsoleUsersService } from './console/users.ts';
+import type { SignInThrottleSettings } from './console/throttle.ts';
 import { RecordChecker } from './identities/record-check.ts';
 import { AccountMessages } from './queue/account-messages.ts';
 import { QueueAdmin } from './queue/admin.ts';
@@ -61,7 +64,10 @@ export { SuppressionService } from './suppression/service.ts';
 export { DeliveryWorker } from './delivery/worker.ts';
 export { CommitBatcher } from './queue/batcher.ts';
 export { ConsoleSessions, CONSOLE_SESSION_TTL_MS, sameText, type ConsoleSession } from './console/sessions.ts';
-export { QueueAdmin, PURGED_RESPONSE, type QueueMessageView, type QueueRecipientView, type QueueEventView, type MessageInspection, type QueueStats } from './queue/admin.ts';
+export { ConsoleUsersService, PASSWORD_MIN_LENGTH, type ConsoleUserInfo } from './console/users.ts';
+export { SignInThrottled, SIGN_IN_THROTTLE_DEFAULTS, type SignInThrottleSettings } from './console/throttle.ts';
+export { generatePassword } from './console/passwords.ts';
+export { QueueAdmin, PURGED_RESPONSE, MAX_DESTINATIONS, destinationDomain, type DestinationView, type QueueOverview, type QueueMessageView, type QueueRecipientView, type QueueEventView, type MessageInspection, type QueueStats } from './queue/admin.ts';
 export type { MailObject } from './events/model.ts';
 export { TopicsService, type SnsSigner, type TopicsSettings } from './events/topics.ts';
 export { EventDispatcher, type EventCounter, type StreamSink } from './events/dispatcher.ts';
@@ -79,6 +85,7 @@ export { SpoolService, Spooler, isSpooled, sizeOf, SPOOL_FROM_BYTES, type Messag
 export * from './events/destinations.ts';
 export { AccountsService, type Principal, type AccessKeyInfo, type NewAccessKey, type BootstrapResult } from './accounts/service.ts';
 export { parsePolicy, type PolicyDocument } from './accounts/policy.ts';
+export { AccessKeysAdmin, IamError, IAM_STATUS, type IamErrorCode, type CreatedAccessKey } from './accounts/keys-admin.ts';
 export { IdentitiesService, type CreateIdentityInput, type DnsRecord, type NotificationAttributes, type NotificationType } from './identities/service.ts';
 export { dkimView, verifiedForSending, type Identity, type DkimAttributesView } from './identities/model.ts';
 export { VerificationWorker } from './identities/verification.ts';
@@ -93,6 +100,8 @@ export { systemClock, type Clock, type DnsResolver, type MxRecord } from './cloc
 /** Everything core needs from the outside. */
 export interface CoreDeps {
   storage: Storage;
+  /** The console's sign-in brake (defaults: 5 failures per name, 20 per client address, 15 minutes). */
+  consoleSignIn?: SignInThrottleSettings;
   box: SecretBox;
   clock: Clock;
   resolver: DnsResolver;
@@ -147,8 +156,12 @@ const REPUTATION_DEFAULTS: ReputationSettings = { windowMs: 7 * 86_400_000, minS
 /** The assembled core. */
 export interface Core {
   accounts: AccountsService;
+  /** A signed-in principal's management of its account's access keys (IAM actions; the console's Access keys page). */
+  accessKeys: AccessKeysAdmin;
   /** Web console sign-ins (sessions opened with an access key pair). */
   consoleSessions: ConsoleSessions;
+  /** Web console users (name and password), for operators. */
+  consoleUsers: ConsoleUsersService;
   /** Live lookups of an identity's DNS records (the console's per-record check). */
   recordChecker: RecordChecker;
   /** An account's own messages for a signed-in user (the console): search, inspect, retry, cancel. */
@@ -330,7 +343,7 @@ export function createCore(deps: CoreDeps): Core {
     : undefined;
   const queueAdmin = new QueueAdmin(deps.storage, deps.clock, { hostname: deps.settings.hostname }, deps.logger);
   const receiptRules = new ReceiptRulesService(deps.storage, accounts, sending, deps.clock, { region: deps.settings.region, accountId: deps.settings.accountId, hostname: deps.settings.hostname });
-  return { accounts, consoleSessions: new ConsoleSessions(deps.storage, accounts, deps.clock), recordChecker: new RecordChecker(deps.resolver), accountMessages: new AccountMessages(queueAdmin, accounts, deps.storage), identities, tags, verification, nodes, sending, templates, configurationSets, accountSettings, suppression, batcher, delivery, queueAdmin, topics, dispatcher, webhooks, reputation, tracking, eventBuses: new EventBusesService(deps.storage, deps.box, deps.clock, deps.settings.region), functions, externalBuckets, inbound, feedback, receiptRules, objectStore, spool: new SpoolService(deps.storage.blobs), authFailures, settings: deps.settings };
+  return { accounts, accessKeys: new AccessKeysAdmin(deps.storage, accounts, deps.settings.region), consoleSessions: new ConsoleSessions(deps.storage, accounts, deps.clock, deps.consoleSignIn), consoleUsers: new ConsoleUsersService(deps.storage, deps.clock, deps.settings.accountId), recordChecker: new RecordChecker(deps.resolver), accountMessages: new AccountMessages(queueAdmin, accounts, deps.storage), identities, tags, verification, nodes, sending, templates, configurationSets, accountSettings, suppression, batcher, delivery, queueAdmin, topics, dispatcher, webhooks, reputation, tracking, eventBuses: new EventBusesService(deps.storage, deps.box, deps.clock, deps.settings.region), functions, externalBuckets, inbound, feedback, receiptRules, objectStore, spool: new SpoolService(deps.storage.blobs), authFailures, settings: deps.settings };
 }
 
 /** Used when main gave no SNS signing key (CLI commands that never deliver). */

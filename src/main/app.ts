@@ -76,6 +76,7 @@ export async function openCore(config: Config, options: StartOptions = {}) {
   const core = createCore({
     dkim,
     storage,
+    consoleSignIn: { maxFailuresPerName: config.consoleSignInMaxFailures, maxFailuresPerClient: config.consoleSignInMaxFailuresPerClient, lockoutMs: config.consoleSignInLockoutMs },
     box,
     sns: { signer: snsSigning.signer },
     clock: options.clock ?? systemClock,

@@ -40,6 +40,8 @@ export function buildHttpApp(s: SesameInstance, notReady: () => string[], snsSig
     logger: false,
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
+    // Behind the operator's reverse proxies, req.ip is the client X-Forwarded-For names (only when the request came from one of them).
+    ...(s.config.trustedProxies.length > 0 ? { trustProxy: s.config.trustedProxies } : {}),
     forceCloseConnections: 'idle',
     // Identity names go up to 320 characters and are path parameters.
     routerOptions: { maxParamLength: 2048 },

@@ -82,6 +82,8 @@ export interface AccessKeyRepository {
   /** Replaces secret and policy of an existing key (bootstrap keys given by the environment). */
   update(key: AccessKeyRecord): Promise<void>;
   setStatus(accessKeyId: string, status: AccessKeyStatus): Promise<boolean>;
+  /** Replaces only the policy of a non-root key (status untouched); false when there is no such non-root key. */
+  setPolicy(accessKeyId: string, policy: string): Promise<boolean>;
   delete(accessKeyId: string): Promise<boolean>;
   /** The root key of an account, if one exists. */
   findRoot(accountId: string): Promise<AccessKeyRecord | undefined>;
@@ -94,6 +96,8 @@ export interface ConsoleSessionRecord {
   accountId: string;
   /** The access key the session was opened with: revoking it ends the session. */
   accessKeyId: string;
+  /** The console user who signed in with a password (absent for a key sign-in): deleting the user or changing the password ends the session. */
+  userName?: string;
   /** The token a state-changing request must echo in `X-CSRF-Token`. */
   csrfToken: string;
   createdAt: number;
@@ -108,8 +112,37 @@ export interface ConsoleSessionRepository {
   delete(tokenHash: string): Promise<boolean>;
   /** Ends every session opened with a key; returns how many. */
   deleteForKey(accessKeyId: string): Promise<number>;
+  /** Ends every session a console user opened; returns how many. */
+  deleteForUser(userName: string): Promise<number>;
   /** Removes sessions whose `expiresAt` is at or before `now`; returns how many. */
   deleteExpired(now: number): Promise<number>;
+}
+
+/** A console user: signs in to the web console with a name and password, acting with one access key's policy. */
+export interface ConsoleUserRecord {
+  /** The sign-in name (an email address or a login name), lower case; unique in the installation. */
+  name: string;
+  accountId: string;
+  /** The access key whose policy the user acts with: revoking it ends the user's sessions. */
+  accessKeyId: string;
+  /** `scrypt$N=…,r=…,p=…$<salt base64>$<hash base64>`; never the password. */
+  passwordHash: string;
+  createdAt: number;
+  /** When the password was last set (creation included): sessions opened before it are ended. */
+  passwordChangedAt: number;
+}
+
+/** Web console users (name and password sign-in). */
+export interface ConsoleUserRepository {
+  /** Inserts a user; throws StorageConflictError when the name is taken. */
+  create(user: ConsoleUserRecord): Promise<void>;
+  get(name: string): Promise<ConsoleUserRecord | undefined>;
+  /** An account's users in name order. */
+  listByAccount(accountId: string): Promise<ConsoleUserRecord[]>;
+  /** Replaces the password hash; false when there is no such user. */
+  setPassword(name: string, passwordHash: string, changedAt: number): Promise<boolean>;
+  /** Returns whether there was such a user. */
+  delete(name: string): Promise<boolean>;
 }
 
 /** Email identities. */
@@ -118,7 +151,8 @@ export interface IdentityRepository {
   create(identity: IdentityRecord): Promise<void>;
   get(accountId: string, name: string): Promise<IdentityRecord | undefined>;
   /** Identities of an account in name order, after `after` (exclusive). */
-  list(accountId: string, options: { after?: string; limit: number; type?: IdentityType }): Promise<IdentityRecord[]>;
+  /** In name order after `after`; `nameContains` keeps names holding that text, letter case ignored. */
+  list(accountId: string, options: { after?: string; limit: number; type?: IdentityType; nameContains?: string }): Promise<IdentityRecord[]>;
   /**
    * Replaces an identity when its `updatedAt` still equals `expectedUpdatedAt` (optimistic
    * concurrency, so the verification worker never overwrites a user's change). Returns false if it
@@ -285,6 +319,31 @@ export type MessageSearchRow = Omit<MessageRecord, 'body' | 'bodyBlob'> & {
   seq?: number;
 };
 
+/** One destination domain's share of the queue (QueueRepository.destinations). */
+export interface DestinationSummary {
+  domain: string;
+  /** Recipients in state queued, in flight or waiting. */
+  queued: number;
+  /** Queued recipients a delivery worker holds now (a live lease). */
+  inFlight: number;
+  /** When the oldest of their messages was accepted (ms). */
+  oldestCreatedAt: number;
+  /** The soonest next attempt of those not in flight (ms); null when all are in flight. */
+  nextAttemptAt: number | null;
+  /** The most frequent last replies of queued recipients already tried (deferrals), at most three, most frequent first. */
+  deferrals: Array<{ response: string; count: number }>;
+}
+
+/** A destination domain whose delivery an operator paused. */
+export interface PausedDestination {
+  /** Lower-case domain, as recipients store it. */
+  domain: string;
+  pausedAt: number;
+  /** Who paused it: an access key id, or "cli (user)" for the operator's command line. */
+  pausedBy: string;
+  reason: string | null;
+}
+
 export interface QueueRepository {
   /** Messages matching a search, newest first, at most `limit`, with their recipients and no body read. */
   search(filter: MessageSearch, limit: number): Promise<MessageSearchRow[]>;
@@ -335,6 +394,34 @@ export interface QueueRepository {
   sendCounts(accountId: string, since: number): Promise<SendCount[]>;
   /** Events of an account since `since` (ms), counted per `bucketMs` bucket and type. */
   eventCounts(accountId: string, since: number, bucketMs: number, types: string[]): Promise<EventCount[]>;
+  /**
+   * The queue per destination domain: queued recipients (of `accountId`'s messages, or of every
+   * account when it is undefined), the deepest `limit` domains first, with their in-flight count,
+   * oldest queued message, next attempt and the three most frequent deferral replies. One GROUP BY
+   * over the queued rows, never the delivered history.
+   */
+  destinations(accountId: string | undefined, now: number, limit: number): Promise<DestinationSummary[]>;
+  /** Makes every queued recipient of `domain` (of `accountId`'s messages, or of every account) due at `now`; returns how many. */
+  retryDestination(accountId: string | undefined, domain: string, now: number): Promise<number>;
+  /**
+   * Pauses delivery to a domain for every node: `lease` no longer hands out its recipients, which
+   * stay queued. Pausing a paused domain keeps its first `pausedAt` and replaces `pausedBy` and
+   * `reason`. Returns false when it was already paused.
+   */
+  pauseDestination(p: PausedDestination): Promise<boolean>;
+  /**
+   * Resumes a paused domain and, in the same transaction, makes its queued recipients (of every
+   * account) due at `now`. Returns undefined when it was not paused, else how many were made due.
+   */
+  resumeDestination(domain: string, now: number): Promise<{ pause: PausedDestination; due: number } | undefined>;
+  /** The paused destinations, by domain. */
+  pausedDestinations(): Promise<PausedDestination[]>;
+  /**
+   * Moves the due, unleased, queued recipients of paused domains out of the due range (next attempt
+   * `until`), so that claims do not step over a paused backlog again and again. Race-free with
+   * resume: a domain resumed meanwhile is not touched after its resume. Returns how many it moved.
+   */
+  holdPaused(now: number, until: number): Promise<number>;
   /** What events and tracking need of a message, without its body; undefined when it is unknown. */
   messageMeta(messageId: string): Promise<{ accountId: string; configurationSet: string | null; createdAt: number; meta: Record<string, unknown> } | undefined>;
 }
@@ -466,6 +553,10 @@ export interface SuppressionRecord {
 /** The account-level suppression list. */
 export interface SuppressionRepository {
   put(entry: SuppressionRecord): Promise<void>;
+  /** Adds or overwrites many entries in one transaction (an import); each address at most once. */
+  putMany(entries: SuppressionRecord[]): Promise<void>;
+  /** Removes the addresses that are on the list, in one transaction; how many were. */
+  deleteMany(accountId: string, emails: string[]): Promise<number>;
   get(accountId: string, email: string): Promise<SuppressionRecord | undefined>;
   /** Entries among `emails` (lower-cased), for one send. */
   findMany(accountId: string, emails: string[]): Promise<SuppressionRecord[]>;
@@ -690,6 +781,7 @@ export interface Storage {
   readonly accounts: AccountRepository;
   readonly accessKeys: AccessKeyRepository;
   readonly consoleSessions: ConsoleSessionRepository;
+  readonly consoleUsers: ConsoleUserRepository;
   readonly identities: IdentityRepository;
   readonly tags: TagRepository;
   readonly queue: QueueRepository;

@@ -8,6 +8,7 @@
  * Screenshots of each page at desktop and phone widths go to test-results/console/.
  * Skipped when Chromium is not installed (global setup says so); .ci/run installs it.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GetAccountCommand, GetEmailIdentityCommand, SendEmailCommand } from '@aws-sdk/client-sesv2';
@@ -64,6 +65,12 @@ describe.skipIf(!HAS_CHROMIUM)('web console in Chromium', () => {
     await expect.poll(() => page.getByTestId('sent-24h').textContent()).toBe(String(sdk.SendQuota!.SentLast24Hours ?? 0));
     const max = sdk.SendQuota!.Max24HourSend!;
     expect(await page.getByTestId('max-24h').textContent()).toBe(max < 0 ? 'unlimited' : max.toLocaleString('en-US'));
+    // Reputation as GetAccount reports it, and the queue's depth (nothing sent yet).
+    expect(sdk.EnforcementStatus).toBe('HEALTHY');
+    await expect.poll(() => page.getByTestId('enforcement-status').textContent()).toBe('Healthy');
+    expect(await page.getByTestId('bounce-rate').textContent()).toBe('0.00 %');
+    expect(await page.getByTestId('complaint-rate').textContent()).toBe('0.000 %');
+    await expect.poll(() => page.getByTestId('queue-depth').textContent()).toBe('0');
     await shoot(page, 'overview');
 
     const [cookie] = await context.cookies();
@@ -190,6 +197,21 @@ describe.skipIf(!HAS_CHROMIUM)('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Suppress' }).click();
     await expect.poll(() => page.getByTestId('suppressed').allTextContents()).toEqual([expect.stringContaining('gone@dest.test')]);
     await shoot(page, 'suppression');
+
+    // A CSV file imported through the page: the good line lands on the list, the bad one is named.
+    await page.getByText('Import or export a CSV file').click();
+    await page.getByLabel('CSV file (emailAddress,reason per line)').setInputFiles({ name: 'list.csv', mimeType: 'text/csv', buffer: Buffer.from('emailAddress,reason\nImported@Dest.test,COMPLAINT\nnot-an-address,BOUNCE\n') });
+    await page.getByRole('button', { name: 'Import' }).click();
+    await expect.poll(() => page.getByTestId('import-result').textContent()).toMatch(/^1 address added or updated; 1 refused\.line 3: not-an-address — Invalid email address <not-an-address>/);
+    await expect.poll(() => page.getByTestId('suppressed').allTextContents()).toEqual([expect.stringContaining('gone@dest.test'), expect.stringContaining('imported@dest.test')]);
+    await shoot(page, 'suppression-import');
+    // …and the whole list downloaded as CSV.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download the whole list as CSV' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^suppression-list-\d{12}-\d{4}-\d{2}-\d{2}\.csv$/);
+    const csv = readFileSync((await download.path())!, 'utf8').trimEnd().split('\r\n');
+    expect(csv.map((l) => l.split(',').slice(0, 2).join(','))).toEqual(['emailAddress,reason', 'gone@dest.test,BOUNCE', 'imported@dest.test,COMPLAINT']);
+    await page.getByRole('button', { name: 'Remove imported@dest.test from the list' }).click();
+    await expect.poll(() => page.getByTestId('suppressed').allTextContents()).toEqual([expect.stringContaining('gone@dest.test')]);
 
     for (const to of ['gone@dest.test', 'still-here@dest.test']) {
       await page.getByRole('navigation').getByRole('link', { name: 'Overview' }).click();

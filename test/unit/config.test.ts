@@ -61,6 +61,10 @@ describe('configuration', () => {
     expect(() => loadConfig({ SESAME_ROLES: 'api,bogus' })).toThrow(/unknown role "bogus"/);
     expect(() => loadConfig({ SESAME_VERIFY_INTERVAL: 'soon' })).toThrow(/not a duration/);
     expect(() => loadConfig({ SESAME_DATABASE_URL: 'mysql://x' })).toThrow(/scheme "mysql"/);
+    expect(loadConfig({ SESAME_TRUSTED_PROXIES: ' 127.0.0.1, 10.0.0.0/8,fd00::/8 ' }).trustedProxies).toEqual(['127.0.0.1', '10.0.0.0/8', 'fd00::/8']);
+    for (const bad of ['proxy.local', '10.0.0.0/33', '::1/129', '10.0.0.1/8/2', '10.0.0.0/x']) {
+      expect(() => loadConfig({ SESAME_TRUSTED_PROXIES: bad }), bad).toThrow(`SESAME_TRUSTED_PROXIES: "${bad}" is not an IP address or a CIDR block`);
+    }
     expect(() => loadConfig({ SESAME_ACCOUNT_ID: '12' })).toThrow(/12 digits/);
     expect(() => loadConfig({ SESAME_MASTER_KEY: 'short' })).toThrow(/32 bytes/);
     expect(() => loadConfig({ SESAME_ROOT_ACCESS_KEY_ID: 'AKIAABCDEFGHIJKLMNOP' })).toThrow(/set together/);

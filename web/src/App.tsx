@@ -1,10 +1,16 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { account, ApiError, currentSession, signIn, signOut, type AccountView, type SessionView } from './api.ts';
+import { account, ApiError, currentSession, signIn, signInAsUser, signOut, type AccountView, type SessionView } from './api.ts';
 import { Identities, IdentityPage } from './Identities.tsx';
 import { MessagePage, Messages } from './Messages.tsx';
 import { Suppression } from './Suppression.tsx';
+import { Queue, QueueDepth } from './Queue.tsx';
+import { AccessKeys } from './AccessKeys.tsx';
 import { SendTest } from './SendTest.tsx';
 import { ActivityChart } from './ActivityChart.tsx';
+import { Receiving, RuleSetPage } from './Receiving.tsx';
+import { Reputation } from './Reputation.tsx';
+import { ConfigurationSetPage, ConfigurationSets } from './ConfigurationSets.tsx';
+import { TemplatePage, Templates } from './Templates.tsx';
 
 /** The page the location's hash names: `#/`, `#/identities`, `#/identities/<name>`. */
 function useRoute(): string[] {
@@ -22,7 +28,12 @@ const PAGES = [
   { path: '', title: 'Overview' },
   { path: 'identities', title: 'Identities' },
   { path: 'messages', title: 'Messages' },
+  { path: 'queue', title: 'Queue' },
   { path: 'suppression', title: 'Suppression' },
+  { path: 'keys', title: 'Access keys' },
+  { path: 'receiving', title: 'Receiving' },
+  { path: 'configuration-sets', title: 'Configuration sets' },
+  { path: 'templates', title: 'Templates' },
 ];
 
 /** The console: the sign-in form until there is a session, then the pages. */
@@ -58,8 +69,8 @@ export function App() {
             </a>
           ))}
         </nav>
-        <span className="who" title={`Account ${session.accountId}`}>
-          {session.accessKeyId}
+        <span className="who" title={`Account ${session.accountId}, access key ${session.accessKeyId}`} data-testid="signed-in-as">
+          {session.userName ?? session.accessKeyId}
         </span>
         <button
           type="button"
@@ -76,7 +87,23 @@ export function App() {
             {failure}
           </p>
         )}
-        {page === 'suppression' ? (
+        {page === 'templates' && route[1] ? (
+          <TemplatePage key={route[1]} name={route[1]} onError={onError} />
+        ) : page === 'templates' ? (
+          <Templates onError={onError} />
+        ) : page === 'configuration-sets' && route[1] ? (
+          <ConfigurationSetPage key={route[1]} name={route[1]} onError={onError} />
+        ) : page === 'configuration-sets' ? (
+          <ConfigurationSets onError={onError} />
+        ) : page === 'receiving' && route[1] ? (
+          <RuleSetPage key={route[1]} name={route[1]} onError={onError} />
+        ) : page === 'receiving' ? (
+          <Receiving onError={onError} />
+        ) : page === 'keys' ? (
+          <AccessKeys onError={onError} />
+        ) : page === 'queue' ? (
+          <Queue onError={onError} />
+        ) : page === 'suppression' ? (
           <Suppression onError={onError} />
         ) : page === 'messages' && route[1] ? (
           <MessagePage key={route[1]} id={route[1]} onError={onError} />
@@ -94,9 +121,13 @@ export function App() {
   );
 }
 
+/** The sign-in form: an access key pair, or a console user's name and password (a radio group picks which). */
 function SignIn(props: { onSignedIn: (s: SessionView) => void; failure: string }) {
+  const [mode, setMode] = useState<'key' | 'user'>('key');
   const [keyId, setKeyId] = useState('');
   const [secret, setSecret] = useState('');
+  const [userName, setUserName] = useState('');
+  const [password, setPassword] = useState('');
   const [error, setError] = useState(props.failure);
   const [busy, setBusy] = useState(false);
 
@@ -104,7 +135,7 @@ function SignIn(props: { onSignedIn: (s: SessionView) => void; failure: string }
     e.preventDefault();
     setBusy(true);
     setError('');
-    signIn(keyId.trim(), secret)
+    (mode === 'key' ? signIn(keyId.trim(), secret) : signInAsUser(userName.trim(), password))
       .then(props.onSignedIn, (err: Error) => setError(err.message))
       .finally(() => setBusy(false));
   };
@@ -112,12 +143,35 @@ function SignIn(props: { onSignedIn: (s: SessionView) => void; failure: string }
   return (
     <main className="sign-in">
       <h1>Sign in to Sesame</h1>
-      <p>Use an access key pair: the console acts with that key's policy.</p>
       <form onSubmit={submit}>
-        <label htmlFor="key-id">Access key ID</label>
-        <input id="key-id" name="accessKeyId" autoComplete="username" required value={keyId} onChange={(e) => setKeyId(e.target.value)} />
-        <label htmlFor="secret">Secret access key</label>
-        <input id="secret" name="secretAccessKey" type="password" autoComplete="current-password" required value={secret} onChange={(e) => setSecret(e.target.value)} />
+        <fieldset className="sign-in-mode">
+          <legend>Sign in with</legend>
+          <span>
+            <input type="radio" id="mode-key" name="mode" value="key" checked={mode === 'key'} onChange={() => (setMode('key'), setError(''))} />
+            <label htmlFor="mode-key">Access key</label>
+          </span>
+          <span>
+            <input type="radio" id="mode-user" name="mode" value="user" checked={mode === 'user'} onChange={() => (setMode('user'), setError(''))} />
+            <label htmlFor="mode-user">User name and password</label>
+          </span>
+        </fieldset>
+        {mode === 'key' ? (
+          <>
+            <p>Use an access key pair: the console acts with that key's policy.</p>
+            <label htmlFor="key-id">Access key ID</label>
+            <input id="key-id" name="accessKeyId" autoComplete="username" required value={keyId} onChange={(e) => setKeyId(e.target.value)} />
+            <label htmlFor="secret">Secret access key</label>
+            <input id="secret" name="secretAccessKey" type="password" autoComplete="current-password" required value={secret} onChange={(e) => setSecret(e.target.value)} />
+          </>
+        ) : (
+          <>
+            <p>Use the console user name and password your operator gave you: the console acts with the policy of the access key your user belongs to.</p>
+            <label htmlFor="user-name">User name</label>
+            <input id="user-name" name="userName" autoComplete="username" autoCapitalize="none" spellCheck={false} required value={userName} onChange={(e) => setUserName(e.target.value)} />
+            <label htmlFor="password">Password</label>
+            <input id="password" name="password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+          </>
+        )}
         <button type="submit" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
@@ -175,6 +229,8 @@ function Overview(props: { onError: (err: Error) => void }) {
           </meter>
         )}
       </section>
+      <Reputation onError={props.onError} />
+      <QueueDepth />
       <ActivityChart onError={props.onError} />
       <SendTest />
     </>

@@ -1,5 +1,12 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { suppress, suppression, unsuppress, type SuppressionRow } from './api.ts';
+import { call, suppress, suppression, unsuppress, type SuppressionRow } from './api.ts';
+
+interface ImportResult {
+  processed: number;
+  failed: Array<{ line: number; value: string; reason: string }>;
+}
+
+const importList = (csv: string, action: 'PUT' | 'DELETE') => call<ImportResult>('POST', '/suppression/import', { csv, action });
 
 /** The account's suppression list: find an address, add one, remove one; page through the rest. */
 export function Suppression(props: { onError: (err: Error) => void }) {
@@ -70,6 +77,7 @@ export function Suppression(props: { onError: (err: Error) => void }) {
         </select>
         <button type="submit">Find</button>
       </form>
+      <ImportExport onImported={() => void load()} />
       {!items ? (
         <p className="loading">Loading…</p>
       ) : items.length === 0 ? (
@@ -109,5 +117,77 @@ export function Suppression(props: { onError: (err: Error) => void }) {
         </button>
       )}
     </>
+  );
+}
+
+/** Import a CSV file (`emailAddress,reason` per line, as SES's import jobs read it) or download the whole list. */
+function ImportExport(props: { onImported: () => void }) {
+  const [file, setFile] = useState<File>();
+  const [action, setAction] = useState<'PUT' | 'DELETE'>('PUT');
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<ImportResult>();
+  const [error, setError] = useState('');
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!file) return;
+    setBusy(true);
+    setError('');
+    setResult(undefined);
+    file
+      .text()
+      .then((text) => importList(text, action))
+      .then(
+        (r) => {
+          setResult(r);
+          props.onImported();
+        },
+        (err: Error) => setError(err.message),
+      )
+      .finally(() => setBusy(false));
+  };
+
+  return (
+    <details className="import-export">
+      <summary>Import or export a CSV file</summary>
+      <form className="inline" onSubmit={submit} aria-label="Import a CSV file">
+        <label htmlFor="s-file">CSV file (emailAddress,reason per line)</label>
+        <input id="s-file" type="file" accept=".csv,text/csv,text/plain" required onChange={(e) => setFile(e.target.files?.[0])} />
+        <select aria-label="Import action" value={action} onChange={(e) => setAction(e.target.value as 'PUT' | 'DELETE')}>
+          <option value="PUT">add to the list</option>
+          <option value="DELETE">remove from the list</option>
+        </select>
+        <button type="submit" disabled={busy || !file}>
+          {busy ? 'Importing…' : 'Import'}
+        </button>
+      </form>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {result && (
+        <div role="status" data-testid="import-result">
+          <p>
+            {result.processed.toLocaleString('en-US')} {result.processed === 1 ? 'address' : 'addresses'} {action === 'PUT' ? 'added or updated' : 'removed'}
+            {result.failed.length > 0 && `; ${result.failed.length.toLocaleString('en-US')} refused`}.
+          </p>
+          {result.failed.length > 0 && (
+            <ul>
+              {result.failed.slice(0, 50).map((f) => (
+                <li key={f.line}>
+                  line {f.line}: {f.value || '(empty)'} — {f.reason}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+      <p>
+        <a href="/console/api/suppression/export" download>
+          Download the whole list as CSV
+        </a>
+      </p>
+    </details>
   );
 }

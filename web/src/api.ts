@@ -3,6 +3,8 @@
 export interface SessionView {
   accountId: string;
   accessKeyId: string;
+  /** The console user signed in with a password; absent for an access key sign-in. */
+  userName?: string;
   csrfToken: string;
   expiresAt: string;
 }
@@ -43,6 +45,13 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
 
 export async function signIn(accessKeyId: string, secretAccessKey: string): Promise<SessionView> {
   const s = await call<SessionView>('POST', '/session', { accessKeyId, secretAccessKey });
+  csrfToken = s.csrfToken;
+  return s;
+}
+
+/** Signs in as a console user (name and password). */
+export async function signInAsUser(userName: string, password: string): Promise<SessionView> {
+  const s = await call<SessionView>('POST', '/session', { userName, password });
   csrfToken = s.csrfToken;
   return s;
 }

@@ -41,6 +41,12 @@ export interface DeliverySettings {
 /** Recipients that found every shared connection slot of their domain taken are due again after this. */
 const SLOT_RETRY_MS = 1000;
 
+/** How often each node re-reads the paused destinations (the claim itself always sees them). */
+const PAUSED_REFRESH_MS = 1000;
+
+/** How far ahead a paused domain's due recipients are set aside (resume makes them due at once). */
+const PAUSED_HOLD_MS = 10 * 60_000;
+
 /** Below this many messages per connection, a domain's messages are not spread over more connections. */
 const MESSAGES_PER_CONNECTION = 10;
 
@@ -74,6 +80,14 @@ export class DeliveryWorker {
   /** Recipients leased by this node's passes and not yet finished; their leases are renewed while > 0. */
   private inFlight = 0;
   private renewTimer: NodeJS.Timeout | undefined;
+  /**
+   * Paused destination domains, re-read every second. The claim already skips them (in SQL, on
+   * every node); this catches recipients leased just before a pause, so none of them is started.
+   */
+  private paused = new Set<string>();
+  private pausedTimer: NodeJS.Timeout | undefined;
+  /** The read (and hold) of the paused destinations under way, if any: one at a time. */
+  private pausedRead: Promise<void> | undefined;
 
   constructor(
     private readonly storage: Storage,
@@ -119,6 +133,20 @@ export class DeliveryWorker {
         .catch((err: unknown) => this.logger.warn({ code: 'DELIVERY_LEASE_RENEWAL_FAILED', err }, 'could not renew delivery leases; retrying'));
     }, Math.max(1000, Math.floor(leaseMs / 3)));
     this.renewTimer.unref();
+    const readPaused = () =>
+      (this.pausedRead ??= this.storage.queue
+        .pausedDestinations()
+        .then(async (list) => {
+          this.paused = new Set(list.map((p) => p.domain));
+          // A paused domain's due mail is set aside (resume makes it due again), so that claims do
+          // not step over its backlog on every poll. Nothing to do, and no write, when none is paused.
+          if (list.length > 0) await this.storage.queue.holdPaused(this.clock.now(), this.clock.now() + PAUSED_HOLD_MS);
+        })
+        .catch((err: unknown) => this.logger.warn({ code: 'DELIVERY_PAUSED_READ_FAILED', err }, 'could not read the paused destinations; retrying'))
+        .finally(() => (this.pausedRead = undefined)));
+    void readPaused();
+    this.pausedTimer = setInterval(readPaused, PAUSED_REFRESH_MS);
+    this.pausedTimer.unref();
     this.loop = this.storage.queue
       .release(this.owner)
       .catch((err: unknown) => this.logger.error({ code: 'DELIVERY_PASS_FAILED', err }, 'could not release leases left by an earlier run'))
@@ -139,11 +167,13 @@ export class DeliveryWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.renewTimer);
+    clearInterval(this.pausedTimer);
     // Passes waiting for a shared connection slot give their recipients back instead of waiting on.
     this.limits.close();
     this.wake();
     await this.loop;
     await this.completions.flush();
+    await this.pausedRead;
     await this.storage.queue.release(this.owner).catch(() => {});
   }
 
@@ -188,6 +218,14 @@ export class DeliveryWorker {
   }
 
   private async deliverBatch(leased: LeasedRecipient[]): Promise<void> {
+    if (this.paused.size > 0) {
+      // Leased just before their domain was paused: given back untouched (no attempt, no event).
+      const held = leased.filter((r) => this.paused.has(r.domain));
+      if (held.length > 0) {
+        await this.postpone(held, this.clock.now() + PAUSED_REFRESH_MS);
+        leased = leased.filter((r) => !this.paused.has(r.domain));
+      }
+    }
     const byDomain = new Map<string, LeasedRecipient[]>();
     for (const r of leased) {
       const key = this.settings.smartHost ? '*' : r.domain;

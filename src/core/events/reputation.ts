@@ -8,6 +8,7 @@
  * metrics; as on SES, pausing a set on them is the user's decision (PutConfigurationSetSendingOptions).
  */
 import type { Logger } from '../../observability/logger.ts';
+import type { Principal } from '../accounts/service.ts';
 import type { Storage } from '../../storage/ports.ts';
 import type { Clock } from '../clock.ts';
 import type { AccountSettingsService, EnforcementStatus } from '../sending/account-settings.ts';
@@ -31,6 +32,17 @@ export interface ReputationRates {
   complaintRate: number;
 }
 
+/** An account's reputation as its owner sees it (the console's overview): rates against the thresholds. */
+export interface ReputationOverview extends ReputationRates {
+  enforcementStatus: EnforcementStatus;
+  /** The window the rates cover (ms) and the volume below which no verdict is given. */
+  windowMs: number;
+  minSends: number;
+  thresholds: { bounceReview: number; bouncePause: number; complaintReview: number; complaintPause: number };
+  /** Whether reaching a pause threshold pauses sending by itself. */
+  autoPause: boolean;
+}
+
 /** Receives the rates computed (Prometheus gauges in main). */
 export type RatesObserver = (accountId: string, configurationSet: string, rates: ReputationRates) => void;
 
@@ -50,6 +62,21 @@ export class ReputationService {
     const from = Math.max(this.clock.now() - this.settings.windowMs, since ?? 0);
     const t = await this.storage.reputation.totals(accountId, configurationSet, from);
     return { sends: t.sends, bounceRate: t.sends > 0 ? t.hardBounces / t.sends : 0, complaintRate: t.sends > 0 ? t.complaints / t.sends : 0 };
+  }
+
+  /** The caller's account: its rates over the window (since its last resume) and the thresholds they are judged by; needs `ses:GetAccount`. */
+  async overview(p: Principal): Promise<ReputationOverview> {
+    const account = await this.accountSettings.getAccount(p);
+    const r = await this.rates(p.accountId, '', account.reputationSince);
+    const s = this.settings;
+    return {
+      ...r,
+      enforcementStatus: account.enforcementStatus,
+      windowMs: s.windowMs,
+      minSends: s.minSends,
+      thresholds: { bounceReview: s.bounceReview, bouncePause: s.bouncePause, complaintReview: s.complaintReview, complaintPause: s.complaintPause },
+      autoPause: s.autoPause,
+    };
   }
 
   /** Re-evaluates the accounts (and configuration sets) whose counters changed. */

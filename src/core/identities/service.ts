@@ -194,7 +194,7 @@ export class IdentitiesService {
     const size = pageSize(options.pageSize, 100, 1000);
     const needle = options.nameContains?.toLowerCase();
     const keep = (i: Identity) => (!needle || i.name.toLowerCase().includes(needle)) && (!options.status || i.verificationStatus === options.status);
-    return filteredPage(async (after, limit) => (await this.storage.identities.list(p.accountId, { after, limit, type: options.type })).map(fromRecord), options.nextToken, size, keep);
+    return filteredPage(async (after, limit) => (await this.storage.identities.list(p.accountId, { after, limit, type: options.type, nameContains: needle })).map(fromRecord), options.nextToken, size, keep);
   }
 
   /** SES v2 DeleteEmailIdentity (NotFound when missing) and v1 DeleteIdentity (`ifExists`: no error). */

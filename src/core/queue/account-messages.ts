@@ -2,11 +2,15 @@
  * An account's own messages, as a signed-in user sees them (the web console): the queue
  * administration of QueueAdmin, with the key's policy checked and other accounts' messages
  * answered as unknown. Reading needs `ses:GetMessageInsights`; retry and cancel need `ses:SendEmail`.
+ * The queue per destination reads with `sesame:GetQueue` and retries a destination's mail with
+ * `sesame:RetryDestination` (both within the account); pausing or resuming a destination stops or
+ * restarts every account's delivery to it, so it takes a root key or an explicit allow of
+ * `sesame:PauseDestination` (Sesame's own actions: a `ses:*` policy does not grant them).
  */
 import type { Storage } from '../../storage/ports.ts';
 import type { AccountsService, Principal } from '../accounts/service.ts';
 import { notFound } from '../errors.ts';
-import type { MessageInspection, QueueAdmin } from './admin.ts';
+import type { MessageInspection, QueueAdmin, QueueOverview } from './admin.ts';
 
 export class AccountMessages {
   constructor(
@@ -39,6 +43,47 @@ export class AccountMessages {
   async cancel(p: Principal, messageId: string): Promise<string[]> {
     await this.own(p, messageId);
     return (await this.admin.purge(messageId)) ?? [];
+  }
+
+  /** The account's queue per destination domain, with every paused destination. */
+  async destinations(p: Principal): Promise<QueueOverview> {
+    this.accounts.authorize(p, { action: 'sesame:GetQueue', resource: '*' });
+    const overview = await this.admin.destinations(p.accountId);
+    if (this.canPause(p)) return overview;
+    // Pauses hold for every account; who paused (another account's key id) is for those who may pause.
+    return { ...overview, destinations: overview.destinations.map((d) => (d.paused && d.paused.pausedBy !== p.accessKeyId ? { ...d, paused: { ...d.paused, pausedBy: 'the operator' } } : d)) };
+  }
+
+  /** Makes the account's queued recipients at a domain due now; returns how many. */
+  async retryDestination(p: Principal, domain: string): Promise<number> {
+    this.accounts.authorize(p, { action: 'sesame:RetryDestination', resource: '*' });
+    return this.admin.retryDestination(p.accountId, domain, p.accessKeyId);
+  }
+
+  /** Pauses delivery to a domain for the whole installation. */
+  async pauseDestination(p: Principal, domain: string, reason?: string): ReturnType<QueueAdmin['pauseDestination']> {
+    this.mayPause(p);
+    return this.admin.pauseDestination(domain, p.accessKeyId, reason);
+  }
+
+  /** Resumes a paused domain: its queued recipients, of every account, are due now. */
+  async resumeDestination(p: Principal, domain: string): ReturnType<QueueAdmin['resumeDestination']> {
+    this.mayPause(p);
+    return this.admin.resumeDestination(domain, p.accessKeyId);
+  }
+
+  /** A root key, or a key whose policy allows sesame:PauseDestination (which also governs resuming). */
+  private mayPause(p: Principal): void {
+    if (!p.isRoot) this.accounts.authorize(p, { action: 'sesame:PauseDestination', resource: '*' });
+  }
+
+  private canPause(p: Principal): boolean {
+    try {
+      this.mayPause(p);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private async own(p: Principal, messageId: string): Promise<void> {

@@ -7,9 +7,9 @@
 import { newMessageId } from '../../lib/ids.ts';
 import { MimeError, splitMessage } from '../../lib/mime.ts';
 import type { Logger } from '../../observability/logger.ts';
-import type { EventRecord, MessageRecord, RecipientRecord, RecipientState, Storage } from '../../storage/ports.ts';
+import type { DestinationSummary, EventRecord, MessageRecord, PausedDestination, RecipientRecord, RecipientState, Storage } from '../../storage/ports.ts';
 import type { Clock } from '../clock.ts';
-import { badRequest } from '../errors.ts';
+import { badRequest, notFound } from '../errors.ts';
 import { bounceEvent, type MailObject } from '../events/model.ts';
 
 /** What a purged recipient's `lastResponse` says. */
@@ -67,6 +67,36 @@ export interface MessageInspection {
 
 /** Recipient counts by state. */
 export type QueueStats = Record<RecipientState, number>;
+
+/** How many destination domains the queue overview shows at most (the deepest first). */
+export const MAX_DESTINATIONS = 100;
+
+/** One destination domain of the queue overview; a paused domain is listed even with nothing queued. */
+export interface DestinationView extends Omit<DestinationSummary, 'oldestCreatedAt'> {
+  /** When the oldest queued message was accepted (ms); null when nothing is queued. */
+  oldestCreatedAt: number | null;
+  /** Set while delivery to the domain is paused (for every account). */
+  paused: Omit<PausedDestination, 'domain'> | null;
+}
+
+/** The queue per destination domain. */
+export interface QueueOverview {
+  destinations: DestinationView[];
+  /** Queued recipients of the destinations shown. */
+  totalQueued: number;
+  /** True when there were more than MAX_DESTINATIONS domains with queued mail (the shallowest are left out). */
+  truncated: boolean;
+}
+
+/** Lower case without a trailing dot (how recipients store their domain); BadRequest when it is no domain name. */
+export function destinationDomain(input: unknown): string {
+  const d = typeof input === 'string' ? input.trim().toLowerCase().replace(/\.$/, '') : '';
+  // Labels of 1–63 characters (letters of any script, digits, hyphens, underscores), 253 in all.
+  if (d.length === 0 || d.length > 253 || !d.split('.').every((l) => /^[\p{L}\p{N}_](?:[\p{L}\p{N}_-]{0,61}[\p{L}\p{N}_])?$/u.test(l))) {
+    throw badRequest(`${JSON.stringify(typeof input === 'string' ? input : String(input))} is not a domain name: give the destination domain, such as example.com.`);
+  }
+  return d;
+}
 
 /** Queue administration for operators. */
 export class QueueAdmin {
@@ -144,6 +174,59 @@ export class QueueAdmin {
   async retry(messageId: string): Promise<number | undefined> {
     if (!(await this.storage.queue.message(messageId))) return undefined;
     return this.storage.queue.retryNow(messageId, this.clock.now());
+  }
+
+  /**
+   * The queue per destination domain (of one account's messages, or of every account), deepest
+   * first, with every paused domain (paused for all accounts) even when nothing of it is queued.
+   */
+  async destinations(accountId: string | undefined): Promise<QueueOverview> {
+    const now = this.clock.now();
+    const [rows, paused] = await Promise.all([this.storage.queue.destinations(accountId, now, MAX_DESTINATIONS + 1), this.storage.queue.pausedDestinations()]);
+    const truncated = rows.length > MAX_DESTINATIONS;
+    const shown: DestinationView[] = rows.slice(0, MAX_DESTINATIONS).map((r) => ({ ...r, paused: null }));
+    const byDomain = new Map(shown.map((d) => [d.domain, d]));
+    for (const { domain, ...pause } of paused) {
+      const d = byDomain.get(domain);
+      if (d) d.paused = pause;
+      else shown.push({ domain, queued: 0, inFlight: 0, oldestCreatedAt: null, nextAttemptAt: null, deferrals: [], paused: pause });
+    }
+    return { destinations: shown, totalQueued: shown.reduce((n, d) => n + d.queued, 0), truncated };
+  }
+
+  /** Makes every queued recipient of a domain (of one account's messages, or of all) due now; returns how many. */
+  async retryDestination(accountId: string | undefined, domain: string, by: string): Promise<number> {
+    const d = destinationDomain(domain);
+    const n = await this.storage.queue.retryDestination(accountId, d, this.clock.now());
+    this.logger.info({ code: 'DESTINATION_RETRIED', domain: d, accountId, by, recipients: n }, `${d}: ${n} queued recipient(s) made due now by ${by}`);
+    return n;
+  }
+
+  /**
+   * Pauses delivery to a domain on every node, for every account: its recipients stay queued (no
+   * attempt counted, no event) until it is resumed. Pausing a paused domain replaces who and why.
+   */
+  async pauseDestination(domain: string, by: string, reason?: string): Promise<PausedDestination & { alreadyPaused: boolean }> {
+    const d = destinationDomain(domain);
+    const why = reason?.trim() ? reason.trim().slice(0, 500) : null;
+    const pause: PausedDestination = { domain: d, pausedAt: this.clock.now(), pausedBy: by, reason: why };
+    const fresh = await this.storage.queue.pauseDestination(pause);
+    this.logger.info({ code: 'DESTINATION_PAUSED', domain: d, by, reason: why }, `delivery to ${d} paused by ${by}${why ? `: ${why}` : ''}`);
+    const stored = (await this.storage.queue.pausedDestinations()).find((p) => p.domain === d) ?? pause;
+    return { ...stored, alreadyPaused: !fresh };
+  }
+
+  /** Resumes a paused domain; its queued recipients (of every account) are due now. NotFound when it was not paused. */
+  async resumeDestination(domain: string, by: string): Promise<{ domain: string; recipientsMadeDue: number; pausedFor: number }> {
+    const d = destinationDomain(domain);
+    const now = this.clock.now();
+    const r = await this.storage.queue.resumeDestination(d, now);
+    if (!r) throw notFound(`Delivery to ${d} is not paused.`);
+    this.logger.info(
+      { code: 'DESTINATION_RESUMED', domain: d, by, pausedBy: r.pause.pausedBy, pausedMs: now - r.pause.pausedAt, recipients: r.due },
+      `delivery to ${d} resumed by ${by}; ${r.due} queued recipient(s) due now`,
+    );
+    return { domain: d, recipientsMadeDue: r.due, pausedFor: now - r.pause.pausedAt };
   }
 
   /**

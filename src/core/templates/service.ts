@@ -150,6 +150,31 @@ export class TemplatesService {
     return joinMessage(headers.filter((h) => h.name.toLowerCase() !== 'message-id'), body).toString('utf8');
   }
 
+  /**
+   * The web console's preview: a template's parts rendered with `data`, as TestRenderEmailTemplate
+   * renders them but as parts rather than a MIME message. With `content`, that (unsaved) content is
+   * rendered instead of the stored template, after the checks Create/UpdateEmailTemplate make
+   * (InvalidTemplate for Handlebars syntax); nothing is stored. Same authorization
+   * (`ses:TestRenderEmailTemplate` on the template's ARN) and the same rendering errors as testRender.
+   */
+  async renderPreview(p: Principal, name: unknown, data: string | undefined, content?: TemplateContent, action = 'ses:TestRenderEmailTemplate'): Promise<RenderedContent> {
+    let t: { content: TemplateContent; accountId?: string; name?: string; updatedAt?: number };
+    if (content === undefined) t = await this.get(p, name, action);
+    else {
+      const n = this.checkName(name);
+      this.accounts.authorize(p, { action, resource: this.arn(p.accountId, n) });
+      this.checkContent(content);
+      // Inline: no cache key, so a draft never replaces the compiled stored template.
+      t = { content: { subject: content.subject, text: content.text, html: content.html } };
+    }
+    try {
+      return this.render(t, data);
+    } catch (err) {
+      if (err instanceof RenderingError) throw badRequest(err.message, err.v1Code);
+      throw err;
+    }
+  }
+
   /** A stored template of an account, for a send (the caller was authorized for the send). */
   async load(accountId: string, name: string): Promise<EmailTemplate> {
     const r = await this.storage.templates.get(accountId, name);

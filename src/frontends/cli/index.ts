@@ -9,6 +9,7 @@ import { registerEventBuses } from './event-buses.ts';
 import { registerFunctions } from './functions.ts';
 import { registerBuckets } from './buckets.ts';
 import { registerKeys } from './keys.ts';
+import { registerConsoleUsers } from './console-users.ts';
 import { registerNodes } from './nodes.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerQueue } from './queue.ts';
@@ -23,6 +24,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .showHelpAfterError();
   registerServe(program, ctx);
   registerKeys(program, ctx);
+  registerConsoleUsers(program, ctx);
   registerDns(program, ctx);
   registerSend(program, ctx);
   registerQueue(program, ctx);

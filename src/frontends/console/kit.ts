@@ -41,7 +41,8 @@ export function consoleKit(app: FastifyInstance, core: Pick<Core, 'consoleSessio
     try {
       crossSite(req);
       const body = await handler(req, reply);
-      if (reply.sent) return reply;
+      // A handler that answered itself (a stream, a file) returns the reply.
+      if (reply.sent || body === reply) return reply;
       return body === undefined ? reply.status(204).send() : reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
     } catch (err) {
       if (err instanceof ConsoleRefusal) return refuse(reply, err.status, err.code, err.message);

@@ -19,8 +19,15 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
+/*
+ * style-src allows inline styles for one reason: the Templates page previews a template's HTML in a
+ * sandboxed `srcdoc` iframe, and a srcdoc document inherits this policy, so without 'unsafe-inline'
+ * the email's own `style` attributes and `<style>` elements (how email HTML is styled) would be
+ * dropped from the preview. Scripts stay 'self' only (the preview's sandbox runs none either), and
+ * img-src/default-src still keep any style from loading anything off-site.
+ */
 const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'same-origin',
   'x-frame-options': 'DENY',

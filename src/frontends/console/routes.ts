@@ -1,13 +1,22 @@
 /**
- * The web console's back end under `/console/api/`: sign-in with an access key pair, the session
+ * The web console's back end under `/console/api/`: sign-in with an access key pair or a console
+ * user's name and password (with a brake on failures), the session
  * in an HttpOnly, SameSite=Strict cookie, and the routes the console reads. Every route but
  * sign-in needs a session; every state-changing request also needs the session's CSRF token in
  * `X-CSRF-Token` and, when the browser says where it comes from (`Origin`, `Sec-Fetch-Site`), to
  * come from the console's own origin. Answers are JSON: `{ code, message }` on refusal.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { CONSOLE_SESSION_TTL_MS, dkimView, SesError, verifiedForSending, type ConsoleSession, type Core, type Identity, type QueueRecipientView } from '../../core/index.ts';
+import { CONSOLE_SESSION_TTL_MS, dkimView, SesError, SignInThrottled, verifiedForSending, type ConsoleSession, type Core, type Identity, type QueueRecipientView } from '../../core/index.ts';
 import type { Logger } from '../../observability/logger.ts';
+import { clientKey } from '../../lib/client-key.ts';
+import { registerConfigurationSetsRoutes } from './configuration-sets.ts';
+import { registerTemplateRoutes } from './templates.ts';
+import { registerKeysRoutes } from './keys.ts';
+import { registerReceivingRoutes } from './receiving.ts';
+import { registerOverviewRoutes } from './overview.ts';
+import { registerQueueRoutes } from './queue.ts';
 import { CONSOLE_API, CONSOLE_COOKIE, ConsoleRefusal, consoleKit, cookie, json, queryOf, sameOrigin, sessionCookie, type ConsoleKit } from './kit.ts';
 
 export { CONSOLE_API, CONSOLE_COOKIE } from './kit.ts';
@@ -20,7 +29,7 @@ interface Deps {
 }
 
 /** The pages whose routes live in their own modules: each takes the kit and the parts of core it uses. */
-const PAGE_ROUTES: ReadonlyArray<(kit: ConsoleKit, core: Core) => void> = [];
+const PAGE_ROUTES: ReadonlyArray<(kit: ConsoleKit, core: Core) => void> = [registerOverviewRoutes, registerConfigurationSetsRoutes, registerTemplateRoutes, registerReceivingRoutes, registerKeysRoutes, registerQueueRoutes];
 
 /**
  * The console's API: sessions, then each page's routes, then a catch-all that answers 404 only
@@ -31,24 +40,42 @@ export function registerConsoleApi(app: FastifyInstance, deps: Deps): void {
   const { route, session } = kit;
   const sessions = deps.core.consoleSessions;
 
-  const view = (s: ConsoleSession) => ({ accountId: s.principal.accountId, accessKeyId: s.principal.accessKeyId, csrfToken: s.csrfToken, expiresAt: new Date(s.expiresAt).toISOString() });
+  const view = (s: ConsoleSession) => ({
+    accountId: s.principal.accountId,
+    accessKeyId: s.principal.accessKeyId,
+    ...(s.userName !== undefined ? { userName: s.userName } : {}),
+    csrfToken: s.csrfToken,
+    expiresAt: new Date(s.expiresAt).toISOString(),
+  });
 
+  // Sign-in with `{ accessKeyId, secretAccessKey }` or `{ userName, password }` (a console user).
+  // Refused alike whatever was wrong (401 InvalidCredentials); after too many failures for the name
+  // or from the address, refused for a while whatever is given (429 TooManyRequestsException, Retry-After).
   app.post(
     `${CONSOLE_API}/session`,
     route(async (req, reply) => {
       sameOrigin(req);
       const body = json(req.body);
-      const accessKeyId = typeof body.accessKeyId === 'string' ? body.accessKeyId.trim() : '';
-      const secretAccessKey = typeof body.secretAccessKey === 'string' ? body.secretAccessKey : '';
-      if (!accessKeyId || !secretAccessKey) throw new ConsoleRefusal(400, 'BadRequest', 'Give accessKeyId and secretAccessKey.');
+      const text = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
+      const asUser = 'userName' in body || 'password' in body;
+      const name = asUser ? text('userName').trim() : text('accessKeyId').trim();
+      const secret = asUser ? text('password') : text('secretAccessKey');
+      if (!name || !secret) throw new ConsoleRefusal(400, 'BadRequest', asUser ? 'Give userName and password.' : 'Give accessKeyId and secretAccessKey.');
+      const who = asUser ? { userName: name } : { accessKeyId: name };
       try {
-        const { token, session: s } = await sessions.signIn(accessKeyId, secretAccessKey);
+        const client = clientKey(req.ip);
+        const { token, session: s } = asUser ? await sessions.signInWithPassword(name, secret, client) : await sessions.signIn(name, secret, client);
         reply.header('set-cookie', sessionCookie(req, token, Math.floor(CONSOLE_SESSION_TTL_MS / 1000)));
-        deps.logger.info({ code: 'CONSOLE_SIGN_IN', accessKeyId, accountId: s.principal.accountId, ip: req.ip }, 'console sign-in');
+        deps.logger.info({ code: 'CONSOLE_SIGN_IN', ...who, accessKeyId: s.principal.accessKeyId, accountId: s.principal.accountId, ip: req.ip }, 'console sign-in');
         return view(s);
       } catch (err) {
+        if (err instanceof SignInThrottled) {
+          deps.logger.warn({ code: 'CONSOLE_SIGN_IN_THROTTLED', ...who, lockedOut: err.lockedOut, retryAfterSeconds: err.retryAfterSeconds, ip: req.ip }, 'console sign-in refused: too many failures');
+          reply.header('retry-after', String(err.retryAfterSeconds));
+          throw new ConsoleRefusal(429, err.code, err.message);
+        }
         if (err instanceof SesError && err.code === 'InvalidClientTokenId') {
-          deps.logger.warn({ code: 'CONSOLE_SIGN_IN_FAILED', accessKeyId, ip: req.ip }, 'console sign-in refused');
+          deps.logger.warn({ code: 'CONSOLE_SIGN_IN_FAILED', ...who, ip: req.ip }, 'console sign-in refused');
           throw new ConsoleRefusal(401, 'InvalidCredentials', err.message);
         }
         throw err;
@@ -182,6 +209,28 @@ export function registerConsoleApi(app: FastifyInstance, deps: Deps): void {
       const body = json(req.body);
       await deps.core.suppression.put(s.principal, typeof body.email === 'string' ? body.email.trim() : body.email, body.reason ?? 'BOUNCE');
       return suppressionView(await deps.core.suppression.get(s.principal, body.email));
+    }),
+  );
+  app.post(
+    `${CONSOLE_API}/suppression/import`,
+    route(async (req) => {
+      const s = await session(req);
+      const body = json(req.body);
+      if (typeof body.csv !== 'string') throw new ConsoleRefusal(400, 'BadRequest', 'Give the CSV text in csv.');
+      const action = body.action === undefined ? 'PUT' : body.action;
+      return deps.core.suppression.importCsv(s.principal, body.csv, action as 'PUT' | 'DELETE');
+    }),
+  );
+  app.get(
+    `${CONSOLE_API}/suppression/export`,
+    route(async (req, reply) => {
+      const s = await session(req);
+      const lines = deps.core.suppression.exportCsv(s.principal);
+      const day = new Date().toISOString().slice(0, 10);
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="suppression-list-${s.principal.accountId}-${day}.csv"`)
+        .send(Readable.from(lines));
     }),
   );
   app.delete(

@@ -6,19 +6,9 @@
  * in the database (core's SharedFailureCounter, ADR 0014), so that a client locked out through one
  * node is refused by every node.
  */
-import { isIPv6 } from 'node:net';
 import type { SharedFailureCounter } from '../../core/index.ts';
 
-/** The key an address is counted under: itself for IPv4, its /64 for IPv6 (one subscriber's prefix). */
-export function clientKey(address: string): string {
-  const a = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-  if (!isIPv6(a)) return a;
-  const [head = '', tail] = a.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
-  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
-}
+export { clientKey } from '../../lib/client-key.ts';
 
 /** Open connections per client key and in total. */
 export class ConnectionLimiter {

@@ -280,6 +280,64 @@ export function storageConformanceSuite(name: string, open: OpenStorage): void {
       });
     });
 
+    describe('console users', () => {
+      const s = useStorage();
+      const user = (accountId: string, name = `${unique('user')}@example.com`.toLowerCase()) => ({
+        name,
+        accountId,
+        accessKeyId: unique('AKIA'),
+        passwordHash: `scrypt$N=32768,r=8,p=1$${unique('salt')}$${unique('hash')}`,
+        createdAt: 1_700_000_000_000,
+        passwordChangedAt: 1_700_000_000_000,
+      });
+
+      it('create then get round-trips every field; a taken name is a conflict; delete says whether there was one', async () => {
+        const u = user(unique('acct'));
+        await s().consoleUsers.create(u);
+        expect(await s().consoleUsers.get(u.name)).toEqual(u);
+        expect(await s().consoleUsers.get(unique('nobody'))).toBeUndefined();
+        await expect(s().consoleUsers.create({ ...user(unique('acct')), name: u.name })).rejects.toBeInstanceOf(StorageConflictError);
+        expect(await s().consoleUsers.get(u.name)).toEqual(u);
+        expect(await s().consoleUsers.delete(u.name)).toBe(true);
+        expect(await s().consoleUsers.delete(u.name)).toBe(false);
+        expect(await s().consoleUsers.get(u.name)).toBeUndefined();
+      });
+
+      it("listByAccount lists one account's users in name order and no other's", async () => {
+        const acct = unique('acct');
+        const b = user(acct, `b-${unique('u')}`.toLowerCase());
+        const a = user(acct, `a-${unique('u')}`.toLowerCase());
+        const theirs = user(unique('acct'));
+        for (const x of [b, a, theirs]) await s().consoleUsers.create(x);
+        expect(await s().consoleUsers.listByAccount(acct)).toEqual([a, b]);
+        expect(await s().consoleUsers.listByAccount(unique('empty'))).toEqual([]);
+      });
+
+      it('setPassword replaces the hash and its time, only for an existing user', async () => {
+        const u = user(unique('acct'));
+        await s().consoleUsers.create(u);
+        expect(await s().consoleUsers.setPassword(u.name, 'scrypt$N=16384,r=8,p=1$c2FsdA$aGFzaA', 1_700_000_009_000)).toBe(true);
+        expect(await s().consoleUsers.get(u.name)).toEqual({ ...u, passwordHash: 'scrypt$N=16384,r=8,p=1$c2FsdA$aGFzaA', passwordChangedAt: 1_700_000_009_000 });
+        expect(await s().consoleUsers.setPassword(unique('nobody'), 'x', 1)).toBe(false);
+      });
+
+      it("console sessions remember their user: deleteForUser ends that user's sessions and no other's", async () => {
+        const name = unique('user').toLowerCase();
+        const k = unique('AKIA');
+        const base = { accountId: 'acct', accessKeyId: k, csrfToken: unique('csrf'), createdAt: 1_700_000_000_000, expiresAt: 1_800_000_000_000 };
+        const mine = [{ ...base, tokenHash: unique('hash'), userName: name }, { ...base, tokenHash: unique('hash'), userName: name }];
+        const other = { ...base, tokenHash: unique('hash'), userName: unique('other').toLowerCase() };
+        const byKey = { ...base, tokenHash: unique('hash') };
+        for (const x of [...mine, other, byKey]) await s().consoleSessions.create(x);
+        expect(await s().consoleSessions.get(mine[0]!.tokenHash)).toEqual(mine[0]);
+        expect(await s().consoleSessions.get(byKey.tokenHash)).toEqual(byKey);
+        expect(await s().consoleSessions.deleteForUser(name)).toBe(2);
+        for (const x of mine) expect(await s().consoleSessions.get(x.tokenHash)).toBeUndefined();
+        expect(await s().consoleSessions.get(other.tokenHash)).toEqual(other);
+        expect(await s().consoleSessions.get(byKey.tokenHash)).toEqual(byKey);
+      });
+    });
+
     describe('access keys', () => {
       const s = useStorage();
       let acct: string;
@@ -318,6 +376,18 @@ export function storageConformanceSuite(name: string, open: OpenStorage): void {
         expect(err).toBeInstanceOf(Error);
         expect(err).not.toBeInstanceOf(StorageConflictError);
         expect(await s().accessKeys.get(k.accessKeyId)).toBeUndefined();
+      });
+
+      it('setPolicy replaces only the policy of a non-root key, never its status, and never a root key', async () => {
+        const k = key(acct, { status: 'Inactive' });
+        await s().accessKeys.create(k);
+        expect(await s().accessKeys.setPolicy(k.accessKeyId, '{"Statement":[]}')).toBe(true);
+        expect(await s().accessKeys.get(k.accessKeyId)).toEqual({ ...k, policy: '{"Statement":[]}' });
+        const root = key(acct, { isRoot: true });
+        await s().accessKeys.create(root);
+        expect(await s().accessKeys.setPolicy(root.accessKeyId, '{"Statement":[]}')).toBe(false);
+        expect(await s().accessKeys.get(root.accessKeyId)).toEqual(root);
+        expect(await s().accessKeys.setPolicy('AKIADOESNOTEXIST0000', '{}')).toBe(false);
       });
 
       it('get of a missing key is undefined', async () => {
@@ -487,6 +557,19 @@ export function storageConformanceSuite(name: string, open: OpenStorage): void {
         expect((await s().identities.list(a, { after: 'a1', limit: 100 })).map((i) => i.name)).toEqual(['ab.test', 'b.test', 'b_c.test', 'user@a.test', 'zz.test']);
         expect(await s().identities.list(a, { after: 'zz.test', limit: 100 })).toEqual([]);
         expect(await s().identities.list(a, { after: '', limit: 2 })).toHaveLength(2);
+      });
+
+      it('list keeps names holding nameContains, letter case ignored, with % and _ taken literally', async () => {
+        const a = (await s().accounts.ensure(account())).id;
+        for (const n of NAMES_IN_ORDER) await s().identities.create(identity(a, n));
+        await s().identities.create(identity(a, 'Mixed@Case.test'));
+        const names = async (nameContains: string, after?: string) => (await s().identities.list(a, { limit: 100, nameContains, after })).map((i) => i.name);
+        expect(await names('b_')).toEqual(['b_c.test']);
+        expect(await names('_')).toEqual(['b_c.test']);
+        expect(await names('%')).toEqual([]);
+        expect(await names('MIXED@')).toEqual(['Mixed@Case.test']);
+        expect(await names('a.')).toEqual(['a.test', 'user@a.test']);
+        expect(await names('a.', 'a.test')).toEqual(['user@a.test']);
       });
 
       it('list filters by type, together with after and limit', async () => {
@@ -894,6 +977,146 @@ export function storageConformanceSuite(name: string, open: OpenStorage): void {
       });
     }
 
+    describe('queue per destination, paused destinations', () => {
+      const t0 = 1_800_000_000_000;
+      /** Leases the given recipients and completes them as deferred with `reply` (attempts 1, due at `next`). */
+      async function defer(st: Storage, items: EnqueueItem[], reply: (rcpt: string) => string, next: number): Promise<void> {
+        const owner = unique('w');
+        const ids = new Set(items.map((i) => i.message.messageId));
+        const leased = (await st.queue.lease(owner, t0, 60_000, 1000)).filter((r) => ids.has(r.messageId));
+        const updates = leased.map((r) => ({ update: { messageId: r.messageId, rcpt: r.rcpt, state: 'queued' as const, attempts: 1, nextAttemptAt: next, lastResponse: reply(r.rcpt) }, events: [] }));
+        expect(await st.queue.complete(owner, updates, t0)).toBe(updates.length);
+        await st.queue.release(owner); // the other recipients it leased on the way
+      }
+
+      it('summarises queued recipients per domain, deepest first, per account or for all, with in flight, oldest, next attempt and the top three deferral replies', async () => {
+        const st = await ownStorage();
+        const a = unique('acct');
+        const b = unique('acct');
+        const slow = [
+          accepted(a, t0 - 3_600_000, ['s1@slow.test', 's2@slow.test', 's3@slow.test'], []),
+          accepted(a, t0 - 60_000, ['s4@slow.test', 's5@slow.test', 's6@slow.test', 's7@slow.test'], []),
+        ];
+        const fast = accepted(a, t0 - 1000, ['f1@fast.test', 'f2@fast.test'], []);
+        const theirs = accepted(b, t0 - 7_200_000, ['o1@slow.test', 'o2@other.test'], []);
+        await st.queue.enqueue([...slow, fast, theirs]);
+        // Four distinct replies at slow.test: 3×, 2×, 1× and 1× (the tie ranked by text).
+        const replies: Record<string, string> = { s1: '451 4.7.1 Greylisted', s2: '451 4.7.1 Greylisted', s3: '451 4.7.1 Greylisted', s4: '452 4.2.2 Mailbox full', s5: '452 4.2.2 Mailbox full', s6: '421 4.4.2 Timeout', s7: '450 4.1.1 Try later' };
+        await defer(st, slow, (r) => replies[r.split('@')[0]!]!, t0 + 600_000);
+        // What is due now is in flight (leased, not completed): fast.test's two and the other account's two.
+        const holder = unique('w');
+        const held = await st.queue.lease(holder, t0, 60_000, 1000);
+        expect(held.map((r) => r.rcpt).sort()).toEqual(['f1@fast.test', 'f2@fast.test', 'o1@slow.test', 'o2@other.test']);
+
+        const mine = await st.queue.destinations(a, t0, 100);
+        expect(mine.map((d) => d.domain)).toEqual(['slow.test', 'fast.test']);
+        expect(mine[0]).toEqual({
+          domain: 'slow.test',
+          queued: 7,
+          inFlight: 0,
+          oldestCreatedAt: t0 - 3_600_000,
+          nextAttemptAt: t0 + 600_000,
+          deferrals: [
+            { response: '451 4.7.1 Greylisted', count: 3 },
+            { response: '452 4.2.2 Mailbox full', count: 2 },
+            { response: '421 4.4.2 Timeout', count: 1 },
+          ],
+        });
+        expect(mine[1]).toEqual({ domain: 'fast.test', queued: 2, inFlight: 2, oldestCreatedAt: t0 - 1000, nextAttemptAt: null, deferrals: [] });
+        // Every account: the other account's recipients count too (its older message is the oldest).
+        const all = await st.queue.destinations(undefined, t0, 100);
+        expect(all.map((d) => [d.domain, d.queued])).toEqual([
+          ['slow.test', 8],
+          ['fast.test', 2],
+          ['other.test', 1],
+        ]);
+        expect(all[0]).toMatchObject({ oldestCreatedAt: t0 - 7_200_000, inFlight: 1, nextAttemptAt: t0 + 600_000 });
+        // Leases that expired are no longer in flight.
+        expect((await st.queue.destinations(a, t0 + 61_000, 100))[1]).toMatchObject({ domain: 'fast.test', inFlight: 0, nextAttemptAt: t0 - 1000 });
+        expect((await st.queue.destinations(undefined, t0, 1)).map((d) => d.domain)).toEqual(['slow.test']);
+        expect(await st.queue.destinations(unique('acct'), t0, 100)).toEqual([]);
+        // A delivered recipient leaves the summary.
+        const o2 = held.find((r) => r.rcpt === 'o2@other.test')!;
+        expect(await st.queue.complete(holder, [{ update: { messageId: o2.messageId, rcpt: o2.rcpt, state: 'delivered', attempts: 1, nextAttemptAt: t0, lastResponse: '250 ok' }, events: [] }], t0)).toBe(1);
+        expect((await st.queue.destinations(undefined, t0, 100)).map((d) => d.domain)).toEqual(['slow.test', 'fast.test']);
+      });
+
+      it('a paused domain is not leased by anyone; resume makes its queued recipients due in the same step; pausing twice keeps the first time', async () => {
+        const st = await ownStorage();
+        const a = unique('acct');
+        const m = accepted(a, t0, ['p1@paused.test', 'p2@paused.test', 'x@open.test'], []);
+        await st.queue.enqueue([m]);
+        expect(await st.queue.pausedDestinations()).toEqual([]);
+        expect(await st.queue.pauseDestination({ domain: 'paused.test', pausedAt: t0, pausedBy: 'AKIAONE', reason: 'their MX is broken' })).toBe(true);
+        expect(await st.queue.pauseDestination({ domain: 'paused.test', pausedAt: t0 + 5, pausedBy: 'AKIATWO', reason: null })).toBe(false);
+        expect(await st.queue.pausedDestinations()).toEqual([{ domain: 'paused.test', pausedAt: t0, pausedBy: 'AKIATWO', reason: null }]);
+
+        const leased = await st.queue.lease(unique('w'), t0 + 10, 60_000, 1000);
+        expect(leased.map((r) => r.rcpt)).toEqual(['x@open.test']);
+        expect((await st.queue.lease(unique('w'), t0 + 120_000, 60_000, 1000)).filter((r) => r.domain === 'paused.test')).toEqual([]);
+        // Still queued, no attempt counted.
+        expect((await st.queue.recipients(m.message.messageId)).filter((r) => r.domain === 'paused.test').map((r) => [r.state, r.attempts])).toEqual([
+          ['queued', 0],
+          ['queued', 0],
+        ]);
+
+        // Set aside: the paused domain's due, unleased recipients move out of the due range; nothing else moves.
+        expect(await st.queue.holdPaused(t0 + 120_000, t0 + 720_000)).toBe(2);
+        expect(await st.queue.holdPaused(t0 + 120_000, t0 + 720_000)).toBe(0);
+        expect((await st.queue.recipients(m.message.messageId)).map((r) => [r.rcpt, r.nextAttemptAt])).toEqual([
+          ['p1@paused.test', t0 + 720_000],
+          ['p2@paused.test', t0 + 720_000],
+          ['x@open.test', t0],
+        ]);
+        expect(await st.queue.resumeDestination('nothing-paused.test', t0)).toBeUndefined();
+        const r = await st.queue.resumeDestination('paused.test', t0 + 200_000);
+        expect(r).toEqual({ pause: { domain: 'paused.test', pausedAt: t0, pausedBy: 'AKIATWO', reason: null }, due: 2 });
+        expect(await st.queue.pausedDestinations()).toEqual([]);
+        expect((await st.queue.lease(unique('w'), t0 + 200_000, 60_000, 1000)).filter((x) => x.domain === 'paused.test').map((x) => x.rcpt).sort()).toEqual(['p1@paused.test', 'p2@paused.test']);
+      });
+
+      it('holdPaused moves nothing when no domain is paused, and never a leased recipient', async () => {
+        const st = await ownStorage();
+        const m = accepted(unique('acct'), t0, ['a@held.test', 'b@held.test'], []);
+        await st.queue.enqueue([m]);
+        expect(await st.queue.holdPaused(t0, t0 + 600_000)).toBe(0);
+        const owner = unique('w');
+        const leased = await st.queue.lease(owner, t0, 60_000, 1);
+        expect(leased).toHaveLength(1);
+        await st.queue.pauseDestination({ domain: 'held.test', pausedAt: t0, pausedBy: 'cli', reason: null });
+        expect(await st.queue.holdPaused(t0 + 1000, t0 + 600_000)).toBe(1);
+        expect((await st.queue.recipients(m.message.messageId)).map((r) => [r.rcpt === leased[0]!.rcpt, r.nextAttemptAt])).toEqual(
+          expect.arrayContaining([
+            [true, t0],
+            [false, t0 + 600_000],
+          ]),
+        );
+      });
+
+      it('retryDestination and resume make deferred recipients due now; retry is limited to the account when given one', async () => {
+        const st = await ownStorage();
+        const a = unique('acct');
+        const b = unique('acct');
+        const mine = accepted(a, t0, ['r1@retry.test', 'r2@retry.test', 'r3@elsewhere.test'], []);
+        const theirs = accepted(b, t0, ['o@retry.test'], []);
+        await st.queue.enqueue([mine, theirs]);
+        await defer(st, [mine, theirs], () => '451 later', t0 + 3_600_000);
+        expect(await st.queue.retryDestination(a, 'retry.test', t0 + 1000)).toBe(2);
+        const due = (id: string) => st.queue.recipients(id).then((rs) => rs.map((r) => [r.rcpt, r.nextAttemptAt]));
+        expect(await due(mine.message.messageId)).toEqual([
+          ['r1@retry.test', t0 + 1000],
+          ['r2@retry.test', t0 + 1000],
+          ['r3@elsewhere.test', t0 + 3_600_000],
+        ]);
+        expect(await due(theirs.message.messageId)).toEqual([['o@retry.test', t0 + 3_600_000]]);
+        // Resume is for every account.
+        await st.queue.pauseDestination({ domain: 'retry.test', pausedAt: t0, pausedBy: 'cli', reason: 'maintenance' });
+        expect(await st.queue.resumeDestination('retry.test', t0 + 2000)).toMatchObject({ due: 3 });
+        expect(await due(theirs.message.messageId)).toEqual([['o@retry.test', t0 + 2000]]);
+        expect(await st.queue.retryDestination(undefined, 'elsewhere.test', t0 + 3000)).toBe(1);
+      });
+    });
+
     describe('queue statistics', () => {
       const s = useStorage();
       const rcpt = (messageId: string, r: string, now: number) => ({ messageId, rcpt: r, domain: 'x.test', state: 'queued' as const, attempts: 0, nextAttemptAt: now, leaseOwner: null, leaseExpiresAt: null, lastResponse: null, updatedAt: now });
@@ -948,6 +1171,21 @@ export function storageConformanceSuite(name: string, open: OpenStorage): void {
         expect(await s().queue.complete('w1', [{ update, events: [], suppression: entry }], now)).toBe(1);
         expect(await s().suppression.get(acct, 'hard@x.test')).toEqual(entry);
         expect((await s().queue.recipients(id))[0]).toMatchObject({ state: 'bounced', updatedAt: now });
+      });
+
+      it('suppression putMany adds and overwrites in one go (more rows than one statement holds); deleteMany removes only what is listed', async () => {
+        const a = unique('acct');
+        const at = Date.now();
+        const row = (i: number, reason: 'BOUNCE' | 'COMPLAINT') => ({ accountId: a, email: `u${String(i).padStart(4, '0')}@bulk.test`, reason, lastUpdateTime: at, messageId: null, feedbackId: null });
+        await s().suppression.put({ ...row(0, 'BOUNCE'), messageId: 'm-0' });
+        await s().suppression.putMany(Array.from({ length: 1_100 }, (_, i) => row(i, 'COMPLAINT')));
+        expect(await s().suppression.get(a, 'u0000@bulk.test')).toEqual(row(0, 'COMPLAINT'));
+        expect(await s().suppression.list(a, { limit: 2_000 })).toHaveLength(1_100);
+        await s().suppression.putMany([]);
+        expect(await s().suppression.deleteMany(a, ['u0001@bulk.test', 'u1099@bulk.test', 'nobody@bulk.test'])).toBe(2);
+        expect(await s().suppression.get(a, 'u0001@bulk.test')).toBeUndefined();
+        expect(await s().suppression.list(a, { limit: 2_000 })).toHaveLength(1_098);
+        expect(await s().suppression.deleteMany(a, [])).toBe(0);
       });
 
       it('renew extends only the live leases of its owner; a renewed lease is not taken by another owner', async () => {

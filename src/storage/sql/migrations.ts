@@ -330,6 +330,39 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await sql`INSERT INTO message_text (rowid, text) SELECT messages.rowid, ${text('messages')} FROM messages`.execute(db);
     },
   },
+  '0013_paused_destinations': {
+    async up(db: Kysely<unknown>) {
+      // Destination domains an operator paused: the delivery claim skips their recipients (NOT
+      // EXISTS on this tiny table, by primary key), on every node sharing the database.
+      await db.schema
+        .createTable('paused_destinations')
+        .addColumn('domain', 'text', (c) => c.primaryKey())
+        .addColumn('paused_at', 'bigint', (c) => c.notNull())
+        .addColumn('paused_by', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .execute();
+    },
+  },
+  '0014_console_users': {
+    async up(db: Kysely<unknown>) {
+      // Web console users: a name (unique in the installation) and an scrypt hash of the password
+      // (parameters stored with it, ADR 0017), acting with one access key's policy. A session
+      // opened with a password remembers its user, so removing the user or changing the password
+      // ends it.
+      await db.schema
+        .createTable('console_users')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('access_key_id', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('password_changed_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('console_users_account').on('console_users').columns(['account_id', 'name']).execute();
+      await db.schema.alterTable('console_sessions').addColumn('user_name', 'text').execute();
+      await db.schema.createIndex('console_sessions_user').on('console_sessions').column('user_name').execute();
+    },
+  },
 });
 
 /** Provides the migrations above to Kysely's Migrator. */

@@ -8,6 +8,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type {
   CompletionItem,
+  DestinationSummary,
   EnqueueItem,
   EventCount,
   EventRecord,
@@ -15,6 +16,7 @@ import type {
   MessageRecord,
   MessageSearch,
   MessageSearchRow,
+  PausedDestination,
   QueueRepository,
   RecipientRecord,
   RecipientState,
@@ -114,7 +116,10 @@ export class SqlQueue implements QueueRepository {
 
   async lease(owner: string, now: number, leaseMs: number, limit: number): Promise<LeasedRecipient[]> {
     const expires = now + leaseMs;
-    const due = sql`state = 'queued' AND next_attempt_at <= ${now} AND (lease_expires_at IS NULL OR lease_expires_at < ${now})`;
+    // A paused destination's recipients are not handed out: one primary-key probe of a table that
+    // is empty (or tiny) when nothing is paused, in the same statement, so every node sees a pause
+    // on its next claim.
+    const due = sql`state = 'queued' AND next_attempt_at <= ${now} AND (lease_expires_at IS NULL OR lease_expires_at < ${now}) AND NOT EXISTS (SELECT 1 FROM paused_destinations p WHERE p.domain = recipients.domain)`;
     const rows =
       this.dialect === 'postgres'
         ? await sql<RecipientsTable>`
@@ -322,6 +327,103 @@ export class SqlQueue implements QueueRepository {
     return Number(r.numUpdatedRows);
   }
 
+  async destinations(accountId: string | undefined, now: number, limit: number): Promise<DestinationSummary[]> {
+    // Only queued rows (the recipients_due index's state prefix), never the delivered history; the
+    // message row gives the account and the age.
+    const mine = accountId === undefined ? sql`` : sql` AND m.account_id = ${accountId}`;
+    const live = sql`r.lease_expires_at IS NOT NULL AND r.lease_expires_at > ${now}`;
+    const rows = (
+      await sql<{ domain: string; queued: number | string; in_flight: number | string | null; oldest: number | string; next_attempt: number | string | null }>`
+        SELECT r.domain, COUNT(*) AS queued, SUM(CASE WHEN ${live} THEN 1 ELSE 0 END) AS in_flight,
+          MIN(m.created_at) AS oldest, MIN(CASE WHEN ${live} THEN NULL ELSE r.next_attempt_at END) AS next_attempt
+        FROM recipients r JOIN messages m ON m.message_id = r.message_id
+        WHERE r.state = 'queued'${mine}
+        GROUP BY r.domain ORDER BY COUNT(*) DESC, r.domain LIMIT ${limit}`.execute(this.db)
+    ).rows;
+    if (rows.length === 0) return [];
+    const out = rows.map<DestinationSummary>((r) => ({
+      domain: r.domain,
+      queued: Number(r.queued),
+      inFlight: Number(r.in_flight ?? 0),
+      oldestCreatedAt: Number(r.oldest),
+      nextAttemptAt: r.next_attempt === null ? null : Number(r.next_attempt),
+      deferrals: [],
+    }));
+    const byDomain = new Map(out.map((d) => [d.domain, d]));
+    // The three most frequent replies per domain, ranked in the database: at most 3 rows a domain
+    // come back, however many distinct replies (with queue ids in them) the recipients hold.
+    const replies = (
+      await sql<{ domain: string; last_response: string; n: number | string }>`
+        SELECT domain, last_response, n FROM (
+          SELECT r.domain, r.last_response, COUNT(*) AS n,
+            ROW_NUMBER() OVER (PARTITION BY r.domain ORDER BY COUNT(*) DESC, r.last_response) AS rk
+          FROM recipients r JOIN messages m ON m.message_id = r.message_id
+          WHERE r.state = 'queued' AND r.attempts > 0 AND r.last_response IS NOT NULL${mine}
+            AND r.domain IN (${sql.join(out.map((d) => d.domain))})
+          GROUP BY r.domain, r.last_response) ranked
+        WHERE rk <= 3 ORDER BY domain, rk`.execute(this.db)
+    ).rows;
+    for (const r of replies) byDomain.get(r.domain)?.deferrals.push({ response: r.last_response, count: Number(r.n) });
+    return out;
+  }
+
+  async retryDestination(accountId: string | undefined, domain: string, now: number): Promise<number> {
+    let q = this.db.updateTable('recipients').set({ next_attempt_at: now, updated_at: now }).where('state', '=', 'queued').where('domain', '=', domain);
+    if (accountId !== undefined) q = q.where('message_id', 'in', this.db.selectFrom('messages').select('message_id').where('account_id', '=', accountId));
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async pauseDestination(p: PausedDestination): Promise<boolean> {
+    const inserted = await this.db
+      .insertInto('paused_destinations')
+      .values({ domain: p.domain, paused_at: p.pausedAt, paused_by: p.pausedBy, reason: p.reason })
+      .onConflict((oc) => oc.column('domain').doNothing())
+      .returning('domain')
+      .executeTakeFirst();
+    if (inserted) return true;
+    await this.db.updateTable('paused_destinations').set({ paused_by: p.pausedBy, reason: p.reason }).where('domain', '=', p.domain).execute();
+    return false;
+  }
+
+  async resumeDestination(domain: string, now: number): Promise<{ pause: PausedDestination; due: number } | undefined> {
+    // The first statement writes, so SQLite takes the write lock at once; on PostgreSQL the delete
+    // and the update commit together, so no claim sees the domain resumed with its rows still waiting.
+    return this.db.transaction().execute(async (trx) => {
+      const gone = await trx.deleteFrom('paused_destinations').where('domain', '=', domain).returningAll().executeTakeFirst();
+      if (!gone) return undefined;
+      const r = await trx.updateTable('recipients').set({ next_attempt_at: now, updated_at: now }).where('state', '=', 'queued').where('domain', '=', domain).executeTakeFirst();
+      return { pause: toPaused(gone), due: Number(r.numUpdatedRows) };
+    });
+  }
+
+  async holdPaused(now: number, until: number): Promise<number> {
+    const waiting = (trx: Kysely<Database>, domains: string[] | 'all') =>
+      trx
+        .updateTable('recipients')
+        .set({ next_attempt_at: until })
+        .where('state', '=', 'queued')
+        .where('next_attempt_at', '<=', now)
+        .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<', now)]))
+        .where('domain', 'in', domains === 'all' ? trx.selectFrom('paused_destinations').select('domain') : domains)
+        .executeTakeFirst();
+    if (this.dialect === 'sqlite') {
+      // One statement: SQLite's single writer makes it atomic with a resume.
+      return Number((await waiting(this.db, 'all')).numUpdatedRows);
+    }
+    // PostgreSQL: the pause rows are share-locked first, so a resume (which deletes its row before
+    // making the recipients due) either waits for this transaction or is not seen by it at all.
+    return this.db.transaction().execute(async (trx) => {
+      const paused = (await sql<{ domain: string }>`SELECT domain FROM paused_destinations FOR SHARE`.execute(trx)).rows.map((r) => r.domain);
+      if (paused.length === 0) return 0;
+      return Number((await waiting(trx, paused)).numUpdatedRows);
+    });
+  }
+
+  async pausedDestinations(): Promise<PausedDestination[]> {
+    return (await this.db.selectFrom('paused_destinations').selectAll().orderBy('domain').execute()).map(toPaused);
+  }
+
   async purge(messageId: string, items: Array<{ rcpt: string; lastResponse: string; events: EventRecord[] }>, now: number): Promise<string[]> {
     if (items.length === 0) return [];
     // The first statement writes, so SQLite takes the write lock at once (busy_timeout applies)
@@ -390,6 +492,10 @@ export class SqlQueue implements QueueRepository {
   }
 }
 
+function toPaused(r: Selectable<Database['paused_destinations']>): PausedDestination {
+  return { domain: r.domain, pausedAt: Number(r.paused_at), pausedBy: r.paused_by, reason: r.reason };
+}
+
 /** The suppression list repository. */
 export class SqlSuppression implements SuppressionRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -401,6 +507,39 @@ export class SqlSuppression implements SuppressionRepository {
       .values(row)
       .onConflict((oc) => oc.columns(['account_id', 'email']).doUpdateSet({ reason: e.reason, last_update_time: e.lastUpdateTime, message_id: e.messageId, feedback_id: e.feedbackId }))
       .execute();
+  }
+
+  async putMany(entries: SuppressionRecord[]): Promise<void> {
+    // Several hundred rows per statement (PostgreSQL's 65,535 bind parameters, SQLite's 32,766), one transaction.
+    if (entries.length === 0) return;
+    await this.db.transaction().execute(async (tx) => {
+      for (let i = 0; i < entries.length; i += 500) {
+        const rows = entries.slice(i, i + 500).map((e) => ({ account_id: e.accountId, email: e.email, reason: e.reason, last_update_time: e.lastUpdateTime, message_id: e.messageId, feedback_id: e.feedbackId }));
+        await tx
+          .insertInto('suppressed_destinations')
+          .values(rows)
+          .onConflict((oc) =>
+            oc.columns(['account_id', 'email']).doUpdateSet((eb) => ({
+              reason: eb.ref('excluded.reason'),
+              last_update_time: eb.ref('excluded.last_update_time'),
+              message_id: eb.ref('excluded.message_id'),
+              feedback_id: eb.ref('excluded.feedback_id'),
+            })),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async deleteMany(accountId: string, emails: string[]): Promise<number> {
+    let n = 0;
+    await this.db.transaction().execute(async (tx) => {
+      for (let i = 0; i < emails.length; i += 500) {
+        const r = await tx.deleteFrom('suppressed_destinations').where('account_id', '=', accountId).where('email', 'in', emails.slice(i, i + 500)).executeTakeFirst();
+        n += Number(r.numDeletedRows);
+      }
+    });
+    return n;
   }
 
   async get(accountId: string, email: string): Promise<SuppressionRecord | undefined> {

@@ -7,7 +7,8 @@ import { SqlOutbox, SqlReputation, SqlSubscriptions, SqlWebhooks } from './event
 import { SqlObjects } from './objects.ts';
 import { SqlJobLeases, SqlNodes } from './nodes.ts';
 import { SqlLimits } from './limits.ts';
-import type { Kysely, Selectable } from 'kysely';
+import { SqlConsoleUsers } from './console-users.ts';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import {
   StorageConflictError,
   type AccessKeyRecord,
@@ -97,14 +98,14 @@ class SqlConsoleSessions implements ConsoleSessionRepository {
   async create(s: ConsoleSessionRecord): Promise<void> {
     await this.db
       .insertInto('console_sessions')
-      .values({ token_hash: s.tokenHash, account_id: s.accountId, access_key_id: s.accessKeyId, csrf_token: s.csrfToken, created_at: s.createdAt, expires_at: s.expiresAt })
+      .values({ token_hash: s.tokenHash, account_id: s.accountId, access_key_id: s.accessKeyId, csrf_token: s.csrfToken, created_at: s.createdAt, expires_at: s.expiresAt, user_name: s.userName ?? null })
       .execute();
   }
 
   async get(tokenHash: string): Promise<ConsoleSessionRecord | undefined> {
     const r = await this.db.selectFrom('console_sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
     return r
-      ? { tokenHash: r.token_hash, accountId: r.account_id, accessKeyId: r.access_key_id, csrfToken: r.csrf_token, createdAt: Number(r.created_at), expiresAt: Number(r.expires_at) }
+      ? { tokenHash: r.token_hash, accountId: r.account_id, accessKeyId: r.access_key_id, ...(r.user_name !== null ? { userName: r.user_name } : {}), csrfToken: r.csrf_token, createdAt: Number(r.created_at), expiresAt: Number(r.expires_at) }
       : undefined;
   }
 
@@ -115,6 +116,11 @@ class SqlConsoleSessions implements ConsoleSessionRepository {
 
   async deleteForKey(accessKeyId: string): Promise<number> {
     const r = await this.db.deleteFrom('console_sessions').where('access_key_id', '=', accessKeyId).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  async deleteForUser(userName: string): Promise<number> {
+    const r = await this.db.deleteFrom('console_sessions').where('user_name', '=', userName).executeTakeFirst();
     return Number(r.numDeletedRows);
   }
 
@@ -171,6 +177,11 @@ class SqlAccessKeys implements AccessKeyRepository {
 
   async setStatus(accessKeyId: string, status: AccessKeyStatus): Promise<boolean> {
     const r = await this.db.updateTable('access_keys').set({ status }).where('access_key_id', '=', accessKeyId).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async setPolicy(accessKeyId: string, policy: string): Promise<boolean> {
+    const r = await this.db.updateTable('access_keys').set({ policy }).where('access_key_id', '=', accessKeyId).where('is_root', '=', 0).executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
 
@@ -236,10 +247,12 @@ class SqlIdentities implements IdentityRepository {
     return row ? toIdentity(row) : undefined;
   }
 
-  async list(accountId: string, options: { after?: string; limit: number; type?: IdentityType }): Promise<IdentityRecord[]> {
+  async list(accountId: string, options: { after?: string; limit: number; type?: IdentityType; nameContains?: string }): Promise<IdentityRecord[]> {
     let q = this.db.selectFrom('identities').selectAll().where('account_id', '=', accountId);
     if (options.after !== undefined) q = q.where('name', '>', options.after);
     if (options.type) q = q.where('type', '=', options.type);
+    // A scan of the account's names in the database, not of their JSON in the process (10,000 identities: ms, not a second).
+    if (options.nameContains) q = q.where(sql<boolean>`lower(name) like ${`%${options.nameContains.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`);
     const rows = await q.orderBy('name').limit(options.limit).execute();
     return rows.map(toIdentity);
   }
@@ -405,6 +418,7 @@ export function sqlStorage(kind: Storage['kind'], db: Kysely<Database>, isUnique
     accounts: new SqlAccounts(db),
     accessKeys: new SqlAccessKeys(db, isUnique),
     consoleSessions: new SqlConsoleSessions(db),
+    consoleUsers: new SqlConsoleUsers(db, isUnique),
     identities: new SqlIdentities(db, isUnique),
     tags: new SqlTags(db),
     queue: new SqlQueue(db, kind),

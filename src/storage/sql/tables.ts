@@ -28,6 +28,18 @@ export interface ConsoleSessionsTable {
   csrf_token: string;
   created_at: number;
   expires_at: number;
+  /** The console user who signed in with a password; null for a key sign-in (0014). */
+  user_name: string | null;
+}
+
+/** `console_users`: web console users (name and scrypt password hash), each acting with one access key (0014). */
+export interface ConsoleUsersTable {
+  name: string;
+  account_id: string;
+  access_key_id: string;
+  password_hash: string;
+  created_at: number;
+  password_changed_at: number;
 }
 
 /** `identities` */
@@ -238,11 +250,20 @@ export interface LimitStrikesTable {
   locked_until: number;
 }
 
+/** `paused_destinations`: destination domains no node delivers to while their row exists. */
+export interface PausedDestinationsTable {
+  domain: string;
+  paused_at: number;
+  paused_by: string;
+  reason: string | null;
+}
+
 /** The whole schema. */
 export interface Database {
   accounts: AccountsTable;
   access_keys: AccessKeysTable;
   console_sessions: ConsoleSessionsTable;
+  console_users: ConsoleUsersTable;
   identities: IdentitiesTable;
   tags: TagsTable;
   messages: MessagesTable;
@@ -270,4 +291,5 @@ export interface Database {
   limit_buckets: LimitBucketsTable;
   limit_slots: LimitSlotsTable;
   limit_strikes: LimitStrikesTable;
+  paused_destinations: PausedDestinationsTable;
 }
