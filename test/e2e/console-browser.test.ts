@@ -154,6 +154,32 @@ describe.skipIf(!HAS_CHROMIUM)('web console in Chromium', () => {
     expect(sdk.VerifiedForSendingStatus).toBe(true);
     await shoot(page, 'identity-verified');
 
+    // A custom MAIL FROM domain: one outside the domain is refused in SES's words; a subdomain is
+    // set (as GetEmailIdentity shows), adds its MX and SPF records, and turns green once they are published.
+    const mailFrom = page.getByLabel('Custom MAIL FROM domain (empty: the default)');
+    await mailFrom.fill('elsewhere.test');
+    await page.getByRole('button', { name: 'Save MAIL FROM' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe(`MAIL FROM domain <elsewhere.test> must be a subdomain of the verified identity <${domain}>.`);
+    await mailFrom.fill(`bounce.${domain}`);
+    await page.getByRole('button', { name: 'Save MAIL FROM' }).click();
+    await expect.poll(() => page.getByTestId('mail-from-status').textContent()).toBe(`bounce.${domain} Pending`);
+    const withMailFrom = await server.instance.core.identities.dnsRecords(server.instance.config.accountId, domain);
+    expect(withMailFrom.filter((r) => r.name === `bounce.${domain}`).map((r) => r.type)).toEqual(['MX', 'TXT']);
+    await expect.poll(() => records.count()).toBe(withMailFrom.length);
+    expect((await server.sesv2().send(new GetEmailIdentityCommand({ EmailIdentity: domain }))).MailFromAttributes).toMatchObject({ MailFromDomain: `bounce.${domain}`, MailFromDomainStatus: 'PENDING', BehaviorOnMxFailure: 'USE_DEFAULT_VALUE' });
+    publishRecords(dns, withMailFrom.filter((r) => r.name === `bounce.${domain}`));
+    await expect
+      .poll(
+        async () => {
+          await page.getByRole('button', { name: /Check DNS now|Checking/ }).click();
+          await page.getByRole('button', { name: 'Check DNS now' }).waitFor();
+          return page.getByTestId('mail-from-status').textContent();
+        },
+        { timeout: 20_000, interval: 500 },
+      )
+      .toBe(`bounce.${domain} Verified`);
+    await shoot(page, 'identity-mail-from');
+
     await page.getByRole('navigation').getByRole('link', { name: 'Identities' }).click();
     const row = page.getByRole('row', { name: new RegExp(domain) });
     await expect.poll(() => row.getByText('Verified').first().isVisible()).toBe(true);

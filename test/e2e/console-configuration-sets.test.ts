@@ -21,19 +21,10 @@ import {
 } from '@aws-sdk/client-sesv2';
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { expectSdkError } from '../helpers/aws-wire.ts';
+import { consoleCall, consoleSignIn, keySession, type ConsoleAnswer, type ConsoleCallOptions, type ConsoleSession } from '../helpers/console.ts';
 import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
 import { testBackends, type TestServer } from '../helpers/server.ts';
 import { startSnsReceiver, type SnsReceiver } from '../helpers/sns-receiver.ts';
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-interface Session {
-  cookie: string;
-  csrf: string;
-}
 
 const API = '/console/api/configuration-sets';
 
@@ -41,31 +32,13 @@ describe.each(testBackends())('console configuration sets (%s)', (backend) => {
   let fixture: SendingFixture;
   let server: TestServer;
   let v2: SESv2Client;
-  let root: Session;
+  let root: ConsoleSession;
   let topicArn: string;
   let accountId: string;
   let region: string;
   let receiver: SnsReceiver;
 
-  async function call(method: string, path: string, o: { session?: Session; body?: unknown; csrf?: boolean } = {}): Promise<Answer> {
-    const headers: Record<string, string> = {};
-    if (o.session) {
-      headers.cookie = o.session.cookie;
-      if (o.csrf !== false) headers['x-csrf-token'] = o.session.csrf;
-    }
-    if (o.body !== undefined) headers['content-type'] = 'application/json';
-    const r = await fetch(`${server.url}${path}`, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body) });
-    const text = await r.text();
-    return { status: r.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  }
-
-  async function signIn(accessKeyId: string, secretAccessKey: string): Promise<Session> {
-    const r = await fetch(`${server.url}/console/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ accessKeyId, secretAccessKey }) });
-    expect(r.status).toBe(200);
-    const body = (await r.json()) as { csrfToken: string };
-    return { cookie: /^(sesame_console=[^;]+)/.exec(r.headers.get('set-cookie') ?? '')![1]!, csrf: body.csrfToken };
-  }
-
+  const call = (method: string, path: string, o: ConsoleCallOptions = {}) => consoleCall(server, method, path, o);
   const sdkSet = (name: string) => v2.send(new GetConfigurationSetCommand({ ConfigurationSetName: name }));
   const sdkDestinations = async (name: string) => (await v2.send(new GetConfigurationSetEventDestinationsCommand({ ConfigurationSetName: name }))).EventDestinations;
   const sdkNames = async () => {
@@ -90,7 +63,7 @@ describe.each(testBackends())('console configuration sets (%s)', (backend) => {
     topicArn = (await sns.send(new CreateTopicCommand({ Name: 'console-events' }))).TopicArn!;
     await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'http', Endpoint: receiver.url }));
     await receiver.waitFor(() => receiver.confirmations.length === 1, 10_000);
-    root = await signIn(server.accessKeyId, server.secretAccessKey);
+    root = await consoleSignIn(server, server.accessKeyId, server.secretAccessKey);
   }, 60_000);
   afterAll(async () => {
     await receiver?.close();
@@ -323,9 +296,8 @@ describe.each(testBackends())('console configuration sets (%s)', (backend) => {
   it("refuses a key whose policy lacks the action with SES's AccessDenied, and changes nothing", async () => {
     await create('cs-guarded');
     await call('POST', `${API}/cs-guarded/event-destinations`, { session: root, body: { name: 'guarded', enabled: true, matchingEventTypes: ['SEND'], sns: { topicArn } } });
-    const senderOnly = await server.instance.core.accounts.createKey({ description: 'sender only', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ses:SendEmail'], Resource: '*' }] } });
-    const s = await signIn(senderOnly.accessKeyId, senderOnly.secretAccessKey);
-    const denied = (a: Answer, action: string) => {
+    const s = await keySession(server, { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ses:SendEmail'], Resource: '*' }] }, 'sender only');
+    const denied = (a: ConsoleAnswer, action: string) => {
       expect(a.status).toBe(403);
       expect(a.body.code).toBe('AccessDenied');
       expect(String(a.body.message)).toContain(`is not authorized to perform: ${action} on resource: `);
@@ -340,8 +312,7 @@ describe.each(testBackends())('console configuration sets (%s)', (backend) => {
     denied(await call('DELETE', `${API}/cs-guarded`, { session: s }), 'ses:DeleteConfigurationSet');
 
     // A read-only key reads, and is refused each change by that change's own action.
-    const readOnly = await server.instance.core.accounts.createKey({ description: 'read only', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ses:Get*', 'ses:List*'], Resource: '*' }] } });
-    const ro = await signIn(readOnly.accessKeyId, readOnly.secretAccessKey);
+    const ro = await keySession(server, { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ses:Get*', 'ses:List*'], Resource: '*' }] }, 'read only');
     expect((await call('GET', `${API}/cs-guarded`, { session: ro })).status).toBe(200);
     denied(await call('PUT', `${API}/cs-guarded/options/reputation`, { session: ro, body: { reputationMetricsEnabled: true } }), 'ses:PutConfigurationSetReputationOptions');
 

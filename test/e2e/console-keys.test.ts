@@ -9,18 +9,8 @@ import { CreateEmailIdentityCommand, ListEmailIdentitiesCommand } from '@aws-sdk
 import nodemailer from 'nodemailer';
 import { deriveSmtpPassword } from '../../src/lib/smtp-password.ts';
 import { runCli } from '../helpers/cli.ts';
+import { consoleCall, consoleSignIn, type ConsoleCallOptions, type ConsoleSession } from '../helpers/console.ts';
 import { startTestServer, testBackends, type TestServer } from '../helpers/server.ts';
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-  text: string;
-}
-
-interface Session {
-  cookie: string;
-  csrf: string;
-}
 
 interface KeyRow {
   accessKeyId: string;
@@ -37,7 +27,7 @@ const IAM_KEYS = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action:
 
 describe.each(testBackends())('console access keys (%s)', (backend) => {
   let server: TestServer;
-  let root: Session;
+  let root: ConsoleSession;
 
   beforeAll(async () => {
     server = await startTestServer({ backend });
@@ -45,33 +35,16 @@ describe.each(testBackends())('console access keys (%s)', (backend) => {
   }, 60_000);
   afterAll(() => server?.close());
 
-  async function call(method: string, path: string, options: { session?: Session; body?: unknown; csrf?: boolean } = {}): Promise<Answer> {
-    const headers: Record<string, string> = {};
-    if (options.session) {
-      headers.cookie = options.session.cookie;
-      if (options.csrf !== false) headers['x-csrf-token'] = options.session.csrf;
-    }
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const r = await fetch(`${server.url}/console/api${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
-    const text = await r.text();
-    return { status: r.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, text };
-  }
+  const call = (method: string, path: string, options: ConsoleCallOptions = {}) => consoleCall(server, method, `/console/api${path}`, options);
+  const signIn = (accessKeyId: string, secretAccessKey: string) => consoleSignIn(server, accessKeyId, secretAccessKey);
 
-  async function signIn(accessKeyId: string, secretAccessKey: string): Promise<Session> {
-    const r = await fetch(`${server.url}/console/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ accessKeyId, secretAccessKey }) });
-    expect(r.status).toBe(200);
-    const body = (await r.json()) as { csrfToken: string };
-    const token = /^sesame_console=([^;]+)/.exec(r.headers.get('set-cookie') ?? '')![1]!;
-    return { cookie: `sesame_console=${token}`, csrf: body.csrfToken };
-  }
-
-  async function create(session: Session, body: Record<string, unknown>) {
+  async function create(session: ConsoleSession, body: Record<string, unknown>) {
     const a = await call('POST', '/keys', { session, body });
     expect(a.status, a.text).toBe(200);
     return a.body as unknown as KeyRow & { secretAccessKey: string; smtpPassword: string; region: string };
   }
 
-  async function list(session: Session = root): Promise<KeyRow[]> {
+  async function list(session: ConsoleSession = root): Promise<KeyRow[]> {
     const a = await call('GET', '/keys', { session });
     expect(a.status, a.text).toBe(200);
     return (a.body as { items: KeyRow[] }).items;

@@ -6,52 +6,24 @@
  */
 import { GetAccountCommand, GetSuppressedDestinationCommand, ListSuppressedDestinationsCommand, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consoleCall, consoleSignIn, keySession, type ConsoleSession } from '../helpers/console.ts';
 import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
 import { eventually, testBackends } from '../helpers/server.ts';
 
-interface Answer {
-  status: number;
-  text: string;
-  headers: Headers;
-  body: Record<string, unknown>;
-}
-
 describe.each(testBackends())('console overview and suppression CSV (%s)', (backend) => {
   let fixture: SendingFixture;
-  let cookie = '';
-  let csrf = '';
+  let root: ConsoleSession;
 
   beforeAll(async () => {
     fixture = await startSendingFixture({ backend, env: { SESAME_REPUTATION_MIN_SENDS: '4', SESAME_REPUTATION_BOUNCE_REVIEW: '20%', SESAME_REPUTATION_BOUNCE_PAUSE: '60%' } });
-    const s = await call('POST', '/console/api/session', { accessKeyId: fixture.server.accessKeyId, secretAccessKey: fixture.server.secretAccessKey });
-    expect(s.status, s.text).toBe(200);
-    cookie = /^(sesame_console=[^;]+)/.exec(s.headers.get('set-cookie') ?? '')![1]!;
-    csrf = String(s.body.csrfToken);
+    root = await consoleSignIn(fixture.server, fixture.server.accessKeyId, fixture.server.secretAccessKey);
   }, 60_000);
   afterAll(() => fixture?.close());
 
-  async function call(method: string, path: string, body?: unknown, who: { cookie: string; csrf: string } = { cookie, csrf }): Promise<Answer> {
-    const headers: Record<string, string> = {};
-    if (who.cookie) headers.cookie = who.cookie;
-    if (method !== 'GET' && who.csrf) headers['x-csrf-token'] = who.csrf;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const r = await fetch(`${fixture.server.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await r.text();
-    let parsed: Record<string, unknown> = {};
-    try {
-      parsed = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      // CSV, or empty
-    }
-    return { status: r.status, text, headers: r.headers, body: parsed };
-  }
-
-  async function signInWith(policy: unknown): Promise<{ cookie: string; csrf: string }> {
-    const key = await fixture.server.instance.core.accounts.createKey({ description: 'console overview test', policy });
-    const s = await call('POST', '/console/api/session', { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey }, { cookie: '', csrf: '' });
-    expect(s.status, s.text).toBe(200);
-    return { cookie: /^(sesame_console=[^;]+)/.exec(s.headers.get('set-cookie') ?? '')![1]!, csrf: String(s.body.csrfToken) };
-  }
+  /** `method path` with `body` as `who` (no session when null): the CSRF token on all but GETs; a CSV body reads as {}. */
+  const call = (method: string, path: string, body?: unknown, who: Pick<ConsoleSession, 'cookie' | 'csrf'> | null = root) =>
+    consoleCall(fixture.server, method, path, { session: who, body, csrf: method !== 'GET', lenient: true });
+  const signInWith = (policy: unknown) => keySession(fixture.server, policy, 'console overview test');
 
   it('shows the bounce and complaint rates against the thresholds, and the status GetAccount reports', async () => {
     const { sink, server } = fixture;
@@ -73,7 +45,7 @@ describe.each(testBackends())('console overview and suppression CSV (%s)', (back
   });
 
   it('refuses the reputation without a session, and to a key whose policy does not allow ses:GetAccount', async () => {
-    expect((await call('GET', '/console/api/reputation', undefined, { cookie: '', csrf: '' })).status).toBe(401);
+    expect((await call('GET', '/console/api/reputation', undefined, null)).status).toBe(401);
     const sender = await signInWith({ Statement: [{ Effect: 'Allow', Action: 'ses:SendEmail', Resource: '*' }] });
     const r = await call('GET', '/console/api/reputation', undefined, sender);
     expect(r.status).toBe(403);
@@ -146,7 +118,7 @@ describe.each(testBackends())('console overview and suppression CSV (%s)', (back
     expect(long.body).toMatchObject({ code: 'BadRequestException', message: 'The file has 10001 records; one import takes at most 10000.' });
     const action = await call('POST', '/console/api/suppression/import', { csv: 'a@b.test', action: 'MERGE' });
     expect(action.body).toMatchObject({ code: 'BadRequestException', message: 'SuppressionListImportAction must be PUT or DELETE.' });
-    const noCsrf = await call('POST', '/console/api/suppression/import', { csv: 'a@b.test' }, { cookie, csrf: '' });
+    const noCsrf = await call('POST', '/console/api/suppression/import', { csv: 'a@b.test' }, { cookie: root.cookie, csrf: '' });
     expect(noCsrf.status).toBe(403);
     const sender = await signInWith({ Statement: [{ Effect: 'Allow', Action: 'ses:SendEmail', Resource: '*' }] });
     const denied = await call('POST', '/console/api/suppression/import', { csv: 'a@b.test' }, sender);
@@ -154,7 +126,7 @@ describe.each(testBackends())('console overview and suppression CSV (%s)', (back
     expect(String(denied.body.message)).toContain('ses:CreateImportJob');
     const deniedExport = await call('GET', '/console/api/suppression/export', undefined, sender);
     expect(deniedExport.status).toBe(403);
-    expect((await call('GET', '/console/api/suppression/export', undefined, { cookie: '', csrf: '' })).status).toBe(401);
+    expect((await call('GET', '/console/api/suppression/export', undefined, null)).status).toBe(401);
     expect(await count()).toBe(n);
   });
 });

@@ -8,14 +8,10 @@
  */
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consoleCall, consoleSignIn, keySession, type ConsoleCallOptions, type ConsoleSession } from '../helpers/console.ts';
 import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
 import { eventually, testBackends, type TestServer } from '../helpers/server.ts';
 import type { SinkMta } from '../helpers/sink.ts';
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
 
 interface Destination {
   domain: string;
@@ -28,51 +24,21 @@ interface Destination {
   paused: { pausedAt: string; pausedBy: string; reason: string | null } | null;
 }
 
-interface Session {
-  cookie: string;
-  csrf: string;
-  accessKeyId: string;
-}
-
 describe.each(testBackends())('console queue (%s)', (backend) => {
   let fixture: SendingFixture;
   let server: TestServer;
   let sink: SinkMta;
-  let root: Session;
+  let root: ConsoleSession;
 
   beforeAll(async () => {
     // Deferred recipients wait an hour: nothing retries them unless the test says so.
     fixture = await startSendingFixture({ backend, env: { SESAME_RETRY_SCHEDULE: '1h' }, destinations: ['dest.test', 'slow.test', 'hold.test', 'other.test'] });
     ({ server, sink } = fixture);
-    root = await signIn(server.accessKeyId, server.secretAccessKey);
+    root = await consoleSignIn(server, server.accessKeyId, server.secretAccessKey);
   }, 60_000);
   afterAll(() => fixture?.close());
 
-  async function call(method: string, path: string, o: { session?: Session; body?: unknown } = {}): Promise<Answer> {
-    const headers: Record<string, string> = {};
-    if (o.session) {
-      headers.cookie = o.session.cookie;
-      headers['x-csrf-token'] = o.session.csrf;
-    }
-    if (o.body !== undefined) headers['content-type'] = 'application/json';
-    const r = await fetch(`${server.url}/console/api${path}`, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body) });
-    const text = await r.text();
-    return { status: r.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  }
-
-  async function signIn(accessKeyId: string, secretAccessKey: string): Promise<Session> {
-    const r = await fetch(`${server.url}/console/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ accessKeyId, secretAccessKey }) });
-    expect(r.status).toBe(200);
-    const body = (await r.json()) as { csrfToken: string };
-    const token = /^sesame_console=([^;]+)/.exec(r.headers.get('set-cookie') ?? '')?.[1];
-    expect(token).toBeDefined();
-    return { cookie: `sesame_console=${token}`, csrf: body.csrfToken, accessKeyId };
-  }
-
-  async function keySession(policy?: unknown): Promise<Session> {
-    const k = await server.instance.core.accounts.createKey({ description: 'console queue test', ...(policy ? { policy } : {}) });
-    return signIn(k.accessKeyId, k.secretAccessKey);
-  }
+  const call = (method: string, path: string, o: ConsoleCallOptions = {}) => consoleCall(server, method, `/console/api${path}`, o);
 
   async function destinations(session = root): Promise<{ destinations: Destination[]; totalQueued: number; truncated: boolean; at: string }> {
     const r = await call('GET', '/queue', { session });
@@ -165,7 +131,7 @@ describe.each(testBackends())('console queue (%s)', (backend) => {
   });
 
   it('refuses pause and resume to a ses:* key with IAM wording, and allows a key with sesame:PauseDestination', async () => {
-    const ses = await keySession();
+    const ses = await keySession(server, undefined, 'console queue test');
     for (const action of ['pause', 'resume']) {
       const r = await call('POST', `/queue/dest.test/${action}`, { session: ses, body: {} });
       expect(r.status).toBe(403);
@@ -178,11 +144,11 @@ describe.each(testBackends())('console queue (%s)', (backend) => {
     expect(await call('GET', '/queue', { session: ses })).toMatchObject({ status: 403, body: { code: 'AccessDenied' } });
     expect(await server.instance.storage.queue.pausedDestinations()).toEqual([]);
 
-    const operator = await keySession({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['sesame:PauseDestination', 'sesame:GetQueue'], Resource: '*' }] });
+    const operator = await keySession(server, { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['sesame:PauseDestination', 'sesame:GetQueue'], Resource: '*' }] });
     expect((await call('POST', '/queue/dest.test/pause', { session: operator, body: {} })).body).toMatchObject({ domain: 'dest.test', pausedBy: operator.accessKeyId, reason: null });
     expect((await destinations(operator)).destinations.find((d) => d.domain === 'dest.test')).toMatchObject({ paused: { pausedBy: operator.accessKeyId } });
     // A key that reads the queue but may not pause sees the pause, not which key made it.
-    const reader = await keySession({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sesame:GetQueue', Resource: '*' }] });
+    const reader = await keySession(server, { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sesame:GetQueue', Resource: '*' }] });
     expect((await destinations(reader)).destinations.find((d) => d.domain === 'dest.test')).toMatchObject({ paused: { pausedBy: 'the operator', reason: null } });
     // Retry needs its own action.
     expect(await call('POST', '/queue/dest.test/retry', { session: operator, body: {} })).toMatchObject({ status: 403, body: { code: 'AccessDenied' } });

@@ -10,18 +10,9 @@ import { DescribeActiveReceiptRuleSetCommand, DescribeReceiptRuleSetCommand, Lis
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consoleCall, consoleSignIn, keySession, type ConsoleCallOptions, type ConsoleSession } from '../helpers/console.ts';
 import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
 import { eventually, testBackends, type TestServer } from '../helpers/server.ts';
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-interface Session {
-  cookie: string;
-  csrf: string;
-}
 
 describe.each(testBackends())('console receiving (%s)', (backend) => {
   let fixture: SendingFixture;
@@ -29,27 +20,9 @@ describe.each(testBackends())('console receiving (%s)', (backend) => {
   let ses: SESClient;
   let s3: S3Client;
   let topicArn: string;
-  let admin: Session;
+  let admin: ConsoleSession;
 
-  async function call(method: string, path: string, options: { session?: Session; csrf?: boolean; body?: unknown } = {}): Promise<Answer> {
-    const headers: Record<string, string> = {};
-    if (options.session) {
-      headers.cookie = options.session.cookie;
-      if (options.csrf !== false) headers['x-csrf-token'] = options.session.csrf;
-    }
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const r = await fetch(`${server.url}/console/api${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
-    const text = await r.text();
-    return { status: r.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  }
-
-  async function signIn(accessKeyId: string, secretAccessKey: string): Promise<Session> {
-    const r = await fetch(`${server.url}/console/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ accessKeyId, secretAccessKey }) });
-    expect(r.status).toBe(200);
-    const body = (await r.json()) as { csrfToken: string };
-    return { cookie: /^(sesame_console=[^;]+)/.exec(r.headers.get('set-cookie') ?? '')![1]!, csrf: body.csrfToken };
-  }
-
+  const call = (method: string, path: string, options: ConsoleCallOptions = {}) => consoleCall(server, method, `/console/api${path}`, options);
   const v1Rules = async (set: string) => (await ses.send(new DescribeReceiptRuleSetCommand({ RuleSetName: set }))).Rules ?? [];
 
   beforeAll(async () => {
@@ -59,7 +32,7 @@ describe.each(testBackends())('console receiving (%s)', (backend) => {
     topicArn = (await server.sns().send(new CreateTopicCommand({ Name: 'console-inbound' }))).TopicArn!;
     s3 = new S3Client({ endpoint: server.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey }, maxAttempts: 1 });
     await s3.send(new CreateBucketCommand({ Bucket: 'console-mail' }));
-    admin = await signIn(server.accessKeyId, server.secretAccessKey);
+    admin = await consoleSignIn(server, server.accessKeyId, server.secretAccessKey);
   }, 60_000);
   afterAll(async () => {
     s3?.destroy();
@@ -233,8 +206,7 @@ describe.each(testBackends())('console receiving (%s)', (backend) => {
   });
 
   it("refuses a key whose policy allows only ses:SendEmail with SES's AccessDenied, changing nothing", async () => {
-    const key = await server.instance.core.accounts.createKey({ description: 'send only', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ses:SendEmail'], Resource: '*' }] } });
-    const sender = await signIn(key.accessKeyId, key.secretAccessKey);
+    const sender = await keySession(server, { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ses:SendEmail'], Resource: '*' }] }, 'send only');
     const list = await call('GET', '/receiving', { session: sender });
     expect(list).toMatchObject({ status: 403, body: { code: 'AccessDenied', message: expect.stringContaining('ses:ListReceiptRuleSets') } });
     const create = await call('POST', '/receiving/rule-sets', { session: sender, body: { name: 'sender-set' } });

@@ -8,14 +8,9 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { consoleCall, consoleSignIn, keySession, type ConsoleCallOptions } from '../helpers/console.ts';
 import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
 import { eventually, startTestServer, testBackends, type TestServer } from '../helpers/server.ts';
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-  setCookie: string | null;
-}
 
 describe.each(testBackends())('console sessions (%s)', (backend) => {
   let server: TestServer;
@@ -25,23 +20,8 @@ describe.each(testBackends())('console sessions (%s)', (backend) => {
   }, 60_000);
   afterAll(() => server?.close());
 
-  async function call(method: string, path: string, options: { cookie?: string; csrf?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
-    const headers: Record<string, string> = { ...options.headers };
-    if (options.cookie) headers.cookie = options.cookie;
-    if (options.csrf) headers['x-csrf-token'] = options.csrf;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const r = await fetch(`${server.url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
-    const text = await r.text();
-    return { status: r.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, setCookie: r.headers.get('set-cookie') };
-  }
-
-  async function signIn(accessKeyId: string, secretAccessKey: string): Promise<{ cookie: string; token: string; csrf: string; answer: Answer }> {
-    const answer = await call('POST', '/console/api/session', { body: { accessKeyId, secretAccessKey } });
-    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-    const token = /^sesame_console=([^;]+)/.exec(answer.setCookie ?? '')?.[1] ?? '';
-    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    return { cookie: `sesame_console=${token}`, token, csrf: String(answer.body.csrfToken), answer };
-  }
+  const call = (method: string, path: string, options: ConsoleCallOptions = {}) => consoleCall(server, method, path, options);
+  const signIn = (accessKeyId: string, secretAccessKey: string) => consoleSignIn(server, accessKeyId, secretAccessKey);
 
   it('serves the built console at /console with a strict CSP, never a file outside it', async () => {
     const bare = await fetch(`${server.url}/console`, { redirect: 'manual' });
@@ -204,8 +184,7 @@ describe.each(testBackends())('console sessions (%s)', (backend) => {
     expect(records.every((r) => !r.check.found && r.check.error === 'the name does not exist (NXDOMAIN)')).toBe(true);
 
     // A key whose policy does not allow creating identities is refused with SES's AccessDenied.
-    const limited = await server.instance.core.accounts.createKey({ description: 'read only', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ses:Get*', 'ses:List*'], Resource: '*' }] } });
-    const ro = await signIn(limited.accessKeyId, limited.secretAccessKey);
+    const ro = await keySession(server, { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ses:Get*', 'ses:List*'], Resource: '*' }] }, 'read only');
     const denied = await call('POST', '/console/api/identities', { cookie: ro.cookie, csrf: ro.csrf, body: { name: `other-${domain}` } });
     expect(denied).toMatchObject({ status: 403, body: { code: 'AccessDenied' } });
     expect((await call('GET', `/console/api/identities/${domain}`, { cookie: ro.cookie })).status).toBe(200);
@@ -221,8 +200,7 @@ describe.each(testBackends())('console message search (%s)', (backend) => {
 
   beforeAll(async () => {
     fixture = await startSendingFixture({ backend });
-    const r = await fetch(`${fixture.server.url}/console/api/session`, { method: 'POST', body: JSON.stringify({ accessKeyId: fixture.server.accessKeyId, secretAccessKey: fixture.server.secretAccessKey }) });
-    cookie = /^(sesame_console=[^;]+)/.exec(r.headers.get('set-cookie') ?? '')![1]!;
+    ({ cookie } = await consoleSignIn(fixture.server, fixture.server.accessKeyId, fixture.server.secretAccessKey));
   }, 60_000);
   afterAll(() => fixture?.close());
 

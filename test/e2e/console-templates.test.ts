@@ -16,13 +16,9 @@ import {
   type SESv2Client,
 } from '@aws-sdk/client-sesv2';
 import { simpleParser } from 'mailparser';
+import { consoleCall, consoleSignIn, type ConsoleSession } from '../helpers/console.ts';
 import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
 import { eventually, testBackends, type TestServer } from '../helpers/server.ts';
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
 
 /** What an SES v2 SDK call refuses with: its error name and message. */
 async function sdkRefusal(call: Promise<unknown>): Promise<{ code: string; message: string }> {
@@ -39,29 +35,16 @@ describe.each(testBackends())('console templates (%s)', (backend) => {
   let fixture: SendingFixture;
   let server: TestServer;
   let v2: SESv2Client;
-  let user: { cookie: string; csrf: string };
+  let user: ConsoleSession;
 
-  async function signIn(accessKeyId: string, secretAccessKey: string): Promise<{ cookie: string; csrf: string }> {
-    const r = await fetch(`${server.url}/console/api/session`, { method: 'POST', body: JSON.stringify({ accessKeyId, secretAccessKey }) });
-    expect(r.status).toBe(200);
-    const token = /^sesame_console=([^;]+)/.exec(r.headers.get('set-cookie') ?? '')?.[1] ?? '';
-    return { cookie: `sesame_console=${token}`, csrf: ((await r.json()) as { csrfToken: string }).csrfToken };
-  }
-
-  async function call(method: string, path: string, body?: unknown, as: { cookie: string; csrf: string } | null = user): Promise<Answer> {
-    const headers: Record<string, string> = {};
-    if (as) Object.assign(headers, { cookie: as.cookie, 'x-csrf-token': as.csrf });
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const r = await fetch(`${server.url}/console/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await r.text();
-    return { status: r.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  }
+  /** `method /console/api<path>` with `body`, as `as` (no session when null). */
+  const call = (method: string, path: string, body?: unknown, as: ConsoleSession | null = user) => consoleCall(server, method, `/console/api${path}`, { session: as, body });
 
   beforeAll(async () => {
     fixture = await startSendingFixture({ backend });
     server = fixture.server;
     v2 = server.sesv2();
-    user = await signIn(server.accessKeyId, server.secretAccessKey);
+    user = await consoleSignIn(server, server.accessKeyId, server.secretAccessKey);
   }, 60_000);
   afterAll(() => fixture?.close());
 
@@ -79,7 +62,7 @@ describe.each(testBackends())('console templates (%s)', (backend) => {
       expect({ method, path, status: a.status, code: a.body.code }).toEqual({ method, path, status: 401, code: 'Unauthenticated' });
     }
     // A session without the CSRF token changes nothing either.
-    const noCsrf = await fetch(`${server.url}/console/api/templates`, { method: 'POST', headers: { cookie: user.cookie, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'NoCsrf', subject: 'x' }) });
+    const noCsrf = await consoleCall(server, 'POST', '/console/api/templates', { session: user, csrf: false, body: { name: 'NoCsrf', subject: 'x' } });
     expect(noCsrf.status).toBe(403);
     expect((await sdkRefusal(v2.send(new GetEmailTemplateCommand({ TemplateName: 'NoCsrf' })))).code).toBe('NotFoundException');
   });
@@ -233,7 +216,7 @@ describe.each(testBackends())('console templates (%s)', (backend) => {
 
   it("enforces the session key's policy with SES's AccessDenied", async () => {
     const limited = await server.instance.core.accounts.createKey({ description: 'templates read only', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ses:Get*', 'ses:List*'], Resource: '*' }] } });
-    const reader = await signIn(limited.accessKeyId, limited.secretAccessKey);
+    const reader = await consoleSignIn(server, limited.accessKeyId, limited.secretAccessKey);
     expect((await call('GET', '/templates', undefined, reader)).status).toBe(200);
     expect((await call('GET', '/templates/Keep', undefined, reader)).status).toBe(200);
     const denied = await call('POST', '/templates', { name: 'Sneaky', subject: 'x' }, reader);

@@ -13,14 +13,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, SESAME_BIN, type CliResult } from '../helpers/cli.ts';
+import { consoleCall, consoleSignInUser, type ConsoleCallOptions } from '../helpers/console.ts';
 import { startTestServer, testBackends, type TestServer } from '../helpers/server.ts';
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-  setCookie: string | null;
-  retryAfter: string | null;
-}
 
 const WRONG = 'The user name or the password is not correct.';
 
@@ -72,25 +66,10 @@ describe.each(testBackends())('console users (%s)', (backend) => {
   }, 60_000);
   afterAll(() => server?.close());
 
-  async function call(method: string, path: string, options: { cookie?: string; csrf?: string; body?: unknown } = {}): Promise<Answer> {
-    const headers: Record<string, string> = {};
-    if (options.cookie) headers.cookie = options.cookie;
-    if (options.csrf) headers['x-csrf-token'] = options.csrf;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const r = await fetch(`${server.url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
-    const text = await r.text();
-    return { status: r.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, setCookie: r.headers.get('set-cookie'), retryAfter: r.headers.get('retry-after') };
-  }
-
+  const call = (method: string, path: string, options: ConsoleCallOptions = {}) => consoleCall(server, method, path, options);
   const signInAs = (userName: string, password: string) => call('POST', '/console/api/session', { body: { userName, password } });
-
-  async function session(userName: string, password: string): Promise<{ cookie: string; csrf: string; body: Record<string, unknown> }> {
-    const a = await signInAs(userName, password);
-    expect(a.status, JSON.stringify(a.body)).toBe(200);
-    const token = /^sesame_console=([^;]+)/.exec(a.setCookie ?? '')?.[1] ?? '';
-    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    return { cookie: `sesame_console=${token}`, csrf: String(a.body.csrfToken), body: a.body };
-  }
+  /** Signs in as the user, expecting a session. */
+  const session = (userName: string, password: string) => consoleSignInUser(server, userName, password);
 
   /** A new access key (through the CLI) with an optional policy. */
   async function newKey(policy?: unknown): Promise<{ AccessKeyId: string; SecretAccessKey: string }> {
@@ -117,8 +96,8 @@ describe.each(testBackends())('console users (%s)', (backend) => {
 
     // Names are case-insensitive; the session acts with the user's key.
     const s = await session(name.toUpperCase(), password);
-    expect(s.body).toMatchObject({ userName: name.toLowerCase(), accessKeyId: server.accessKeyId, accountId: expect.any(String) });
-    expect(JSON.stringify(s.body)).not.toContain(password);
+    expect(s.answer.body).toMatchObject({ userName: name.toLowerCase(), accessKeyId: server.accessKeyId, accountId: expect.any(String) });
+    expect(JSON.stringify(s.answer.body)).not.toContain(password);
     const account = await call('GET', '/console/api/account', { cookie: s.cookie });
     expect(account.status).toBe(200);
     expect(account.body).toMatchObject({ quota: { max24HourSend: expect.any(Number) }, sentLast24Hours: expect.any(Number) });
@@ -174,7 +153,7 @@ describe.each(testBackends())('console users (%s)', (backend) => {
     expect(refused.status).toBe(429);
     expect(refused.body).toEqual({ code: 'TooManyRequestsException', message: 'Too many failed sign-in attempts. Sign-in is paused; try again in 15 minutes.' });
     expect(refused.setCookie).toBeNull();
-    const retryAfter = Number(refused.retryAfter);
+    const retryAfter = Number(refused.headers.get('retry-after'));
     expect(Number.isInteger(retryAfter)).toBe(true);
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(900);
@@ -193,7 +172,7 @@ describe.each(testBackends())('console users (%s)', (backend) => {
     const refused = await call('POST', '/console/api/session', { body: { accessKeyId: k.AccessKeyId, secretAccessKey: k.SecretAccessKey } });
     expect(refused.status).toBe(429);
     expect(refused.body.code).toBe('TooManyRequestsException');
-    expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(server.logs.some((l) => l.code === 'CONSOLE_SIGN_IN_THROTTLED' && l.accessKeyId === k.AccessKeyId)).toBe(true);
     // The root key (another id) still signs in.
     expect((await call('POST', '/console/api/session', { body: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } })).status).toBe(200);

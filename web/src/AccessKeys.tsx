@@ -1,5 +1,6 @@
 import { Fragment, useCallback, useEffect, useState, type FormEvent } from 'react';
 import { accessKeys, createAccessKey, putKeyPolicy, revokeAccessKey, type AccessKeyRow, type CreatedKey } from './keys-api.ts';
+import { Alert, BusyButton, Loading, TableHead } from './ui.tsx';
 
 const DEFAULT_POLICY_HINT = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ses:*", "Resource": "*"}]}';
 
@@ -43,28 +44,13 @@ export function AccessKeys(props: { onError: (err: Error) => void }) {
       </p>
       <CreateKey onCreated={(k) => (setCreated(k), void load())} onError={onError} />
       {created && <NewKeyPanel k={created} onDone={() => setCreated(undefined)} />}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       {!items ? (
-        <p className="loading">Loading…</p>
+        <Loading />
       ) : (
         <table className="keys">
           <caption className="sr-only">Access keys of the account</caption>
-          <thead>
-            <tr>
-              <th scope="col">Access key ID</th>
-              <th scope="col">Description</th>
-              <th scope="col">Status</th>
-              <th scope="col">Root</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Access key ID', 'Description', 'Status', 'Root', 'Created']} actions="Actions" />
           <tbody>
             {items.map((k) => (
               <Fragment key={k.accessKeyId}>
@@ -165,14 +151,10 @@ function CreateKey(props: { onCreated: (k: CreatedKey) => void; onError: (err: E
       <p id="k-policy-hint" className="muted">
         Left blank, the key may call every SES action (<code>ses:*</code>) and nothing else.
       </p>
-      <button type="submit" disabled={busy}>
-        {busy ? 'Creating…' : 'Create key'}
-      </button>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <BusyButton busy={busy} busyText="Creating…">
+        Create key
+      </BusyButton>
+      <Alert text={error} />
     </form>
   );
 }
@@ -260,18 +242,14 @@ function PolicyEditor(props: { k: AccessKeyRow; onSaved: () => void; onClose: ()
       <label htmlFor={id}>Policy of {k.accessKeyId}</label>
       <textarea id={id} rows={10} spellCheck={false} value={text} onChange={(e) => (setText(e.target.value), setSaved(false))} />
       <div className="actions">
-        <button type="submit" disabled={busy}>
-          {busy ? 'Saving…' : 'Save'}
-        </button>
+        <BusyButton busy={busy} busyText="Saving…">
+          Save
+        </BusyButton>
         <button type="button" onClick={props.onClose}>
           Close
         </button>
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       <p role="status" className="muted">
         {saved ? 'Saved: the new policy applies to the next request made with this key.' : ''}
       </p>

@@ -11,6 +11,7 @@ import { Receiving, RuleSetPage } from './Receiving.tsx';
 import { Reputation } from './Reputation.tsx';
 import { ConfigurationSetPage, ConfigurationSets } from './ConfigurationSets.tsx';
 import { TemplatePage, Templates } from './Templates.tsx';
+import { Alert, BusyButton, Loading } from './ui.tsx';
 
 /** The page the location's hash names: `#/`, `#/identities`, `#/identities/<name>`. */
 function useRoute(): string[] {
@@ -55,7 +56,7 @@ export function App() {
     else setFailure(err.message);
   }, []);
 
-  if (session === null) return <p className="loading">Loading…</p>;
+  if (session === null) return <Loading />;
   if (!session) return <SignIn onSignedIn={(s) => (setFailure(''), setSession(s))} failure={failure} />;
   const page = route[0] ?? '';
   return (
@@ -82,11 +83,7 @@ export function App() {
         </button>
       </header>
       <main>
-        {failure && (
-          <p role="alert" className="error">
-            {failure}
-          </p>
-        )}
+        <Alert text={failure} />
         {page === 'templates' && route[1] ? (
           <TemplatePage key={route[1]} name={route[1]} onError={onError} />
         ) : page === 'templates' ? (
@@ -172,14 +169,10 @@ function SignIn(props: { onSignedIn: (s: SessionView) => void; failure: string }
             <input id="password" name="password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
           </>
         )}
-        <button type="submit" disabled={busy}>
-          {busy ? 'Signing in…' : 'Sign in'}
-        </button>
-        {error && (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        )}
+        <BusyButton busy={busy} busyText="Signing in…">
+          Sign in
+        </BusyButton>
+        <Alert text={error} />
       </form>
     </main>
   );
@@ -193,7 +186,7 @@ function Overview(props: { onError: (err: Error) => void }) {
     account().then(setA, onError);
   }, [onError]);
 
-  if (!a) return <p className="loading">Loading…</p>;
+  if (!a) return <Loading />;
   const unlimited = a.quota.max24HourSend < 0;
   const used = unlimited || a.quota.max24HourSend === 0 ? 0 : a.sentLast24Hours / a.quota.max24HourSend;
   return (

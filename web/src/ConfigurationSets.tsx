@@ -14,9 +14,9 @@ import {
   type DestinationInput,
   type EventType,
   type SetOptions,
-  type SetSummary,
   type SetView,
 } from './configuration-sets-api.ts';
+import { Alert, BusyButton, ConfirmButton, ItemList, Loading, MoreButton, TableHead, usePaged } from './ui.tsx';
 
 const TYPE_TEXT: Record<EventType, string> = {
   SEND: 'Send',
@@ -34,35 +34,12 @@ const TYPE_TEXT: Record<EventType, string> = {
 const when = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 const href = (name: string) => `#/configuration-sets/${encodeURIComponent(name)}`;
 
-function Alert(props: { text: string; testId?: string }) {
-  if (!props.text) return null;
-  return (
-    <p role="alert" className="error" data-testid={props.testId}>
-      {props.text}
-    </p>
-  );
-}
-
 /** The account's configuration sets: a name filter, paging, and a form to create one. */
 export function ConfigurationSets(props: { onError: (err: Error) => void }) {
-  const [items, setItems] = useState<SetSummary[]>();
-  const [next, setNext] = useState<string>();
   const [filter, setFilter] = useState('');
   const [name, setName] = useState('');
   const [error, setError] = useState('');
-  const { onError } = props;
-
-  const load = useCallback(
-    (after = '') =>
-      configurationSets(filter.trim(), after).then((p) => {
-        setItems((prev) => (after ? [...(prev ?? []), ...p.items] : p.items));
-        setNext(p.nextToken);
-      }, onError),
-    [filter, onError],
-  );
-  useEffect(() => {
-    void load();
-  }, [load]);
+  const { items, next, loadMore } = usePaged((after) => configurationSets(filter.trim(), after), props.onError, [filter]);
 
   const create = (e: FormEvent) => {
     e.preventDefault();
@@ -89,36 +66,25 @@ export function ConfigurationSets(props: { onError: (err: Error) => void }) {
         <label htmlFor="set-filter">Filter by name</label>
         <input id="set-filter" type="search" value={filter} onChange={(e) => setFilter(e.target.value)} />
       </div>
-      {!items ? (
-        <p className="loading">Loading…</p>
-      ) : items.length === 0 ? (
-        <p>No configuration sets{filter.trim() ? ` containing “${filter.trim()}”` : ''} yet.</p>
-      ) : (
-        <table>
-          <caption className="sr-only">Configuration sets</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((s) => (
-              <tr key={s.name} data-testid="configuration-set">
-                <td>
-                  <a href={href(s.name)}>{s.name}</a>
-                </td>
-                <td>{when(s.createdAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {next && (
-        <button type="button" onClick={() => void load(next)}>
-          More
-        </button>
-      )}
+      <ItemList items={items} empty={`No configuration sets${filter.trim() ? ` containing “${filter.trim()}”` : ''} yet.`}>
+        {(items) => (
+          <table>
+            <caption className="sr-only">Configuration sets</caption>
+            <TableHead columns={['Name', 'Created']} />
+            <tbody>
+              {items.map((s) => (
+                <tr key={s.name} data-testid="configuration-set">
+                  <td>
+                    <a href={href(s.name)}>{s.name}</a>
+                  </td>
+                  <td>{when(s.createdAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </ItemList>
+      <MoreButton next={next} onMore={loadMore} />
     </>
   );
 }
@@ -128,7 +94,6 @@ export function ConfigurationSetPage(props: { name: string; onError: (err: Error
   const [set, setSet] = useState<SetView>();
   const [loadError, setLoadError] = useState('');
   const [deleteError, setDeleteError] = useState('');
-  const [confirming, setConfirming] = useState(false);
   const { name, onError } = props;
 
   const reload = useCallback(
@@ -143,9 +108,10 @@ export function ConfigurationSetPage(props: { name: string; onError: (err: Error
     void reload();
   }, [reload]);
 
+  /** Deletes the set and goes back to the list; a refusal shows under the question, which stays. */
   const remove = () => {
     setDeleteError('');
-    deleteConfigurationSet(name).then(
+    return deleteConfigurationSet(name).then(
       () => {
         window.location.hash = '#/configuration-sets';
       },
@@ -166,7 +132,7 @@ export function ConfigurationSetPage(props: { name: string; onError: (err: Error
         <Alert text={loadError} />
       </>
     );
-  if (!set) return <p className="loading">Loading…</p>;
+  if (!set) return <Loading />;
   return (
     <>
       {crumbs}
@@ -189,21 +155,15 @@ export function ConfigurationSetPage(props: { name: string; onError: (err: Error
       <Destinations name={set.name} destinations={set.eventDestinations} onChanged={reload} />
       <section aria-labelledby="danger-h" className="cs-danger">
         <h2 id="danger-h">Delete</h2>
-        {confirming ? (
-          <p className="cs-actions">
-            <span>Delete {set.name} and its event destinations? Sends that name it will be refused.</span>
-            <button type="button" className="cs-destructive" onClick={remove}>
-              Yes, delete {set.name}
-            </button>
-            <button type="button" onClick={() => setConfirming(false)}>
-              Keep it
-            </button>
-          </p>
-        ) : (
-          <button type="button" onClick={() => setConfirming(true)}>
-            Delete configuration set
-          </button>
-        )}
+        <ConfirmButton
+          label="Delete configuration set"
+          question={`Delete ${set.name} and its event destinations? Sends that name it will be refused.`}
+          yes={`Yes, delete ${set.name}`}
+          yesClassName="cs-destructive"
+          no="Keep it"
+          wrapper={{ as: 'p', className: 'cs-actions' }}
+          onConfirm={remove}
+        />
         <Alert text={deleteError} />
       </section>
     </>
@@ -317,9 +277,9 @@ function OptionsForm(props: { name: string; options: SetOptions; onSaved: () => 
           </select>
         </fieldset>
         <div>
-          <button type="submit" disabled={busy}>
-            {busy ? 'Saving…' : 'Save options'}
-          </button>
+          <BusyButton busy={busy} busyText="Saving…">
+            Save options
+          </BusyButton>
         </div>
         <Alert text={error} testId="options-error" />
         {saved && <p role="status">{saved}</p>}
@@ -390,17 +350,7 @@ function Destinations(props: { name: string; destinations: Destination[]; onChan
       ) : (
         <table className="cs-destinations">
           <caption className="sr-only">Event destinations</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Type and target</th>
-              <th scope="col">Event types</th>
-              <th scope="col">Enabled</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Name', 'Type and target', 'Event types', 'Enabled']} actions="Actions" />
           <tbody>
             {props.destinations.map((d) => {
               const k = kindOf(d);

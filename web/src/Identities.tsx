@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { createIdentity, identities, identity, type IdentitySummary, type RecordView } from './api.ts';
+import { createIdentity, identities, identity, putMailFrom, type IdentitySummary, type RecordView } from './api.ts';
+import { Alert, BusyButton, ItemList, Loading, MoreButton, TableHead, usePaged } from './ui.tsx';
 
 const STATUS_TEXT: Record<string, string> = { SUCCESS: 'Verified', PENDING: 'Pending', FAILED: 'Failed', TEMPORARY_FAILURE: 'Temporary failure', NOT_STARTED: 'Not started' };
 
@@ -9,24 +10,10 @@ function Status(props: { value: string }) {
 
 /** The identities of the account: search, paging, and a form to add a domain or an address. */
 export function Identities(props: { onError: (err: Error) => void }) {
-  const [items, setItems] = useState<IdentitySummary[]>();
-  const [next, setNext] = useState<string>();
   const [search, setSearch] = useState('');
   const [name, setName] = useState('');
   const [error, setError] = useState('');
-  const { onError } = props;
-
-  const load = useCallback(
-    (after = '') =>
-      identities(search, after).then((p) => {
-        setItems((prev) => (after ? [...(prev ?? []), ...p.items] : p.items));
-        setNext(p.nextToken);
-      }, onError),
-    [search, onError],
-  );
-  useEffect(() => {
-    void load();
-  }, [load]);
+  const { items, next, loadMore } = usePaged((after) => identities(search, after), props.onError, [search]);
 
   const create = (e: FormEvent) => {
     e.preventDefault();
@@ -47,49 +34,32 @@ export function Identities(props: { onError: (err: Error) => void }) {
         <input id="new-identity" required value={name} onChange={(e) => setName(e.target.value)} placeholder="example.com" />
         <button type="submit">Create identity</button>
       </form>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       <label htmlFor="identity-search">Search</label>
       <input id="identity-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} />
-      {!items ? (
-        <p className="loading">Loading…</p>
-      ) : items.length === 0 ? (
-        <p>No identities{search ? ` containing “${search}”` : ''} yet.</p>
-      ) : (
-        <table>
-          <caption className="sr-only">Identities</caption>
-          <thead>
-            <tr>
-              <th scope="col">Identity</th>
-              <th scope="col">Type</th>
-              <th scope="col">Status</th>
-              <th scope="col">DKIM</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((i) => (
-              <tr key={i.name}>
-                <td>
-                  <a href={`#/identities/${encodeURIComponent(i.name)}`}>{i.name}</a>
-                </td>
-                <td>{i.type === 'DOMAIN' ? 'Domain' : 'Email address'}</td>
-                <td>
-                  <Status value={i.verificationStatus} />
-                </td>
-                <td>{i.type === 'DOMAIN' ? <Status value={i.dkim.status} /> : '–'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {next && (
-        <button type="button" onClick={() => void load(next)}>
-          More
-        </button>
-      )}
+      <ItemList items={items} empty={`No identities${search ? ` containing “${search}”` : ''} yet.`}>
+        {(items) => (
+          <table>
+            <caption className="sr-only">Identities</caption>
+            <TableHead columns={['Identity', 'Type', 'Status', 'DKIM']} />
+            <tbody>
+              {items.map((i) => (
+                <tr key={i.name}>
+                  <td>
+                    <a href={`#/identities/${encodeURIComponent(i.name)}`}>{i.name}</a>
+                  </td>
+                  <td>{i.type === 'DOMAIN' ? 'Domain' : 'Email address'}</td>
+                  <td>
+                    <Status value={i.verificationStatus} />
+                  </td>
+                  <td>{i.type === 'DOMAIN' ? <Status value={i.dkim.status} /> : '–'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </ItemList>
+      <MoreButton next={next} onMore={loadMore} />
     </>
   );
 }
@@ -107,7 +77,7 @@ export function IdentityPage(props: { name: string; onError: (err: Error) => voi
   }, [name, onError]);
   useEffect(check, [check]);
 
-  if (!i) return <p className="loading">Loading…</p>;
+  if (!i) return <Loading />;
   return (
     <>
       <p>
@@ -129,7 +99,20 @@ export function IdentityPage(props: { name: string; onError: (err: Error) => voi
             </dd>
           </div>
         )}
+        <div>
+          <dt>MAIL FROM</dt>
+          <dd data-testid="mail-from-status">
+            {i.mailFrom ? (
+              <>
+                <code>{i.mailFrom.domain}</code> <Status value={i.mailFrom.status} />
+              </>
+            ) : (
+              'the default (Sesame’s own bounce domain)'
+            )}
+          </dd>
+        </div>
       </dl>
+      <MailFromForm identity={i} onSaved={setI} />
       {i.type === 'DOMAIN' ? (
         <>
           <h2>DNS records</h2>
@@ -162,5 +145,40 @@ export function IdentityPage(props: { name: string; onError: (err: Error) => voi
         <p>An address is verified by the link Sesame mailed to it.</p>
       )}
     </>
+  );
+}
+
+/**
+ * The identity's custom MAIL FROM domain (SES v2 PutEmailIdentityMailFromAttributes): a subdomain
+ * whose MX and SPF records then appear among the DNS records; empty turns it off.
+ */
+function MailFromForm(props: { identity: IdentitySummary; onSaved: (i: IdentitySummary & { records: RecordView[] }) => void }) {
+  const { identity: i, onSaved } = props;
+  const [domain, setDomain] = useState(i.mailFrom?.domain ?? '');
+  const [behavior, setBehavior] = useState(i.mailFrom?.behaviorOnMxFailure ?? 'USE_DEFAULT_VALUE');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError('');
+    putMailFrom(i.name, domain.trim(), behavior)
+      .then(() => identity(i.name))
+      .then(onSaved, (err: Error) => setError(err.message))
+      .finally(() => setBusy(false));
+  };
+  return (
+    <form className="inline" onSubmit={submit} aria-label="Custom MAIL FROM domain">
+      <label htmlFor="mail-from">Custom MAIL FROM domain (empty: the default)</label>
+      <input id="mail-from" value={domain} placeholder={`bounce.${i.type === 'DOMAIN' ? i.name : i.name.slice(i.name.indexOf('@') + 1)}`} onChange={(e) => setDomain(e.target.value)} />
+      <select aria-label="If its MX record is missing" value={behavior} onChange={(e) => setBehavior(e.target.value as typeof behavior)}>
+        <option value="USE_DEFAULT_VALUE">if its MX is missing: use the default</option>
+        <option value="REJECT_MESSAGE">if its MX is missing: reject the message</option>
+      </select>
+      <BusyButton busy={busy} busyText="Saving…">
+        Save MAIL FROM
+      </BusyButton>
+      <Alert text={error} />
+    </form>
   );
 }

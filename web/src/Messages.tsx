@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { cancelMessage, message, messages, retryMessage, type EventRow, type MessageRow, type MessageSearchQuery } from './api.ts';
+import { ItemList, Loading, MoreButton, TableHead, usePaged } from './ui.tsx';
 
 const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 
@@ -14,23 +15,18 @@ function outcome(m: MessageRow): string {
 export function Messages(props: { onError: (err: Error) => void }) {
   const [form, setForm] = useState<MessageSearchQuery>({});
   const [query, setQuery] = useState<MessageSearchQuery>({});
-  const [items, setItems] = useState<MessageRow[]>();
-  const [next, setNext] = useState<string>();
   const [took, setTook] = useState<number>();
-  const { onError } = props;
-
-  const load = useCallback(
-    (cursor?: string) => {
+  const { items, next, loadMore } = usePaged(
+    (cursor) => {
       const t0 = performance.now();
-      messages({ ...query, cursor }).then((p) => {
+      return messages({ ...query, cursor }).then((p) => {
         setTook(Math.round(performance.now() - t0));
-        setItems((prev) => (cursor ? [...(prev ?? []), ...p.items] : p.items));
-        setNext(p.nextCursor);
-      }, onError);
+        return { items: p.items, nextToken: p.nextCursor };
+      });
     },
-    [query, onError],
+    props.onError,
+    [query],
   );
-  useEffect(() => load(), [load]);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -75,47 +71,33 @@ export function Messages(props: { onError: (err: Error) => void }) {
         </div>
         <button type="submit">Search</button>
       </form>
-      {!items ? (
-        <p className="loading">Loading…</p>
-      ) : items.length === 0 ? (
-        <p>No message matches.</p>
-      ) : (
-        <>
-          <p className="muted" aria-live="polite">
-            {items.length} shown{took !== undefined ? `, answered in ${took} ms` : ''}
-          </p>
-          <table>
-            <caption className="sr-only">Messages, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Sent</th>
-                <th scope="col">From</th>
-                <th scope="col">To</th>
-                <th scope="col">Subject</th>
-                <th scope="col">Status</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((m) => (
-                <tr key={m.messageId} data-testid="message-row">
-                  <td>
-                    <a href={`#/messages/${encodeURIComponent(m.messageId)}`}>{time(m.createdAt)}</a>
-                  </td>
-                  <td>{m.source}</td>
-                  <td>{m.destination.join(', ')}</td>
-                  <td>{m.subject ?? ''}</td>
-                  <td>{outcome(m)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </>
-      )}
-      {next && (
-        <button type="button" onClick={() => load(next)}>
-          More
-        </button>
-      )}
+      <ItemList items={items} empty="No message matches.">
+        {(items) => (
+          <>
+            <p className="muted" aria-live="polite">
+              {items.length} shown{took !== undefined ? `, answered in ${took} ms` : ''}
+            </p>
+            <table>
+              <caption className="sr-only">Messages, newest first</caption>
+              <TableHead columns={['Sent', 'From', 'To', 'Subject', 'Status']} />
+              <tbody>
+                {items.map((m) => (
+                  <tr key={m.messageId} data-testid="message-row">
+                    <td>
+                      <a href={`#/messages/${encodeURIComponent(m.messageId)}`}>{time(m.createdAt)}</a>
+                    </td>
+                    <td>{m.source}</td>
+                    <td>{m.destination.join(', ')}</td>
+                    <td>{m.subject ?? ''}</td>
+                    <td>{outcome(m)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </>
+        )}
+      </ItemList>
+      <MoreButton next={next} onMore={loadMore} />
     </>
   );
 }
@@ -138,7 +120,7 @@ export function MessagePage(props: { id: string; onError: (err: Error) => void }
   const { id, onError } = props;
   const load = useCallback(() => message(id).then(setM, onError), [id, onError]);
   useEffect(() => void load(), [load]);
-  if (!m) return <p className="loading">Loading…</p>;
+  if (!m) return <Loading />;
   const queued = m.recipients.some((r) => r.state === 'queued');
   const act = (what: 'retry' | 'cancel') =>
     (what === 'retry' ? retryMessage(id).then((r) => `${r.recipientsMadeDue} recipient(s) will be tried now.`) : cancelMessage(id).then((r) => `Cancelled for ${r.recipientsCancelled.join(', ') || 'no recipient'}.`)).then(
@@ -172,14 +154,7 @@ export function MessagePage(props: { id: string; onError: (err: Error) => void }
       </dl>
       <h2>Recipients</h2>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Recipient</th>
-            <th scope="col">Status</th>
-            <th scope="col">Attempts</th>
-            <th scope="col">Last reply</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Recipient', 'Status', 'Attempts', 'Last reply']} />
         <tbody>
           {m.recipients.map((r) => (
             <tr key={r.rcpt}>

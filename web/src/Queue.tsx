@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { call } from './api.ts';
+import { Alert, Loading, TableHead } from './ui.tsx';
 
 /** One destination domain of the account's queue, as GET /console/api/queue gives it. */
 export interface DestinationRow {
@@ -99,18 +100,14 @@ export function Queue(props: { onError: (err: Error) => void }) {
           {busy ? 'Refreshing…' : 'Refresh'}
         </button>
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       {notice && (
         <p role="status" className="notice">
           {notice}
         </p>
       )}
       {!q ? (
-        <p className="loading">Loading…</p>
+        <Loading />
       ) : (
         <>
           <p data-testid="queue-total">
@@ -122,19 +119,7 @@ export function Queue(props: { onError: (err: Error) => void }) {
           ) : (
             <table className="queue-table">
               <caption className="sr-only">Queued mail per destination domain</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Destination</th>
-                  <th scope="col">Queued</th>
-                  <th scope="col">In flight</th>
-                  <th scope="col">Oldest</th>
-                  <th scope="col">Next attempt</th>
-                  <th scope="col">Deferral replies</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
+              <TableHead columns={['Destination', 'Queued', 'In flight', 'Oldest', 'Next attempt', 'Deferral replies']} actions="Actions" />
               <tbody>
                 {q.destinations.map((d) => (
                   <tr key={d.domain} data-testid="destination" data-domain={d.domain}>

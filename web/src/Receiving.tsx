@@ -15,20 +15,11 @@ import {
   type ReceiptAction,
   type ReceiptFilter,
   type ReceiptRule,
-  type RuleSetSummary,
   type RuleSetView,
 } from './receiving-api.ts';
+import { Alert, BusyButton, ConfirmButton, ItemList, Loading, MoreButton, TableHead, usePaged } from './ui.tsx';
 
 const when = (iso: string) => iso.replace('T', ' ').replace(/(:\d\d)\.\d+Z$/, '$1 UTC');
-
-function Alert(props: { text: string; testId?: string }) {
-  if (!props.text) return null;
-  return (
-    <p role="alert" className="error" data-testid={props.testId}>
-      {props.text}
-    </p>
-  );
-}
 
 function ActiveBadge(props: { active: boolean }) {
   return props.active ? <span className="status status-success">Active</span> : <span className="status">Inactive</span>;
@@ -39,33 +30,18 @@ function CellLabel(props: { text: string }) {
   return <span className="rcv-cell-label">{props.text}: </span>;
 }
 
-/** A button that asks once more before it acts. */
-function ConfirmButton(props: { label: string; question: string; onConfirm: () => void }) {
-  const [asking, setAsking] = useState(false);
-  if (!asking) {
-    return (
-      <button type="button" aria-label={props.question.replace(/\?$/, '')} onClick={() => setAsking(true)}>
-        {props.label}
-      </button>
-    );
-  }
+/** A Delete button that asks the question ("Delete rule x?") once more before it acts. */
+function DeleteButton(props: { question: string; onConfirm: () => void }) {
   return (
-    <span className="rcv-confirm" role="group" aria-label={props.question}>
-      <span>{props.question}</span>
-      <button
-        type="button"
-        className="rcv-destructive"
-        onClick={() => {
-          setAsking(false);
-          props.onConfirm();
-        }}
-      >
-        Yes, {props.label.toLowerCase()}
-      </button>
-      <button type="button" onClick={() => setAsking(false)}>
-        Cancel
-      </button>
-    </span>
+    <ConfirmButton
+      label="Delete"
+      ariaLabel={props.question.replace(/\?$/, '')}
+      question={props.question}
+      yes="Yes, delete"
+      yesClassName="rcv-destructive"
+      wrapper={{ as: 'span', className: 'rcv-confirm', groupLabel: props.question }}
+      onConfirm={props.onConfirm}
+    />
   );
 }
 
@@ -88,27 +64,16 @@ export function actionSummary(a: ReceiptAction): string {
 
 /** Receiving: the account's rule sets (which is active), a form to create or copy one, and the IP filters. */
 export function Receiving(props: { onError: (err: Error) => void }) {
-  const [items, setItems] = useState<RuleSetSummary[]>();
-  const [next, setNext] = useState<string>();
   const [name, setName] = useState('');
   const [cloneFrom, setCloneFrom] = useState('');
   const [error, setError] = useState('');
   const { onError } = props;
-
-  const load = useCallback(
-    (nextToken?: string) =>
-      ruleSets(nextToken).then((p) => {
-        setItems((prev) => (nextToken ? [...(prev ?? []), ...p.ruleSets] : p.ruleSets));
-        setNext(p.nextToken);
-      }, onError),
-    [onError],
-  );
-  useEffect(() => void load(), [load]);
+  const { items, next, loadMore, reload } = usePaged((nextToken) => ruleSets(nextToken).then((p) => ({ items: p.ruleSets, nextToken: p.nextToken })), onError, []);
 
   const fail = (err: Error) => setError(err.message);
   const act = (p: Promise<unknown>) => {
     setError('');
-    p.then(() => load(), fail);
+    p.then(reload, fail);
   };
 
   const create = (e: FormEvent) => {
@@ -142,55 +107,40 @@ export function Receiving(props: { onError: (err: Error) => void }) {
         <button type="submit">Create rule set</button>
       </form>
       <Alert text={error} testId="rule-sets-error" />
-      {!items ? (
-        <p className="loading">Loading…</p>
-      ) : items.length === 0 ? (
-        <p>No rule sets yet.</p>
-      ) : (
-        <table>
-          <caption className="sr-only">Receipt rule sets</caption>
-          <thead>
-            <tr>
-              <th scope="col">Rule set</th>
-              <th scope="col">Created</th>
-              <th scope="col">Status</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((s) => (
-              <tr key={s.name} data-testid="rule-set">
-                <td>
-                  <a href={`#/receiving/${encodeURIComponent(s.name)}`}>{s.name}</a>
-                </td>
-                <td>{when(s.createdAt)}</td>
-                <td>
-                  <ActiveBadge active={s.active} />
-                </td>
-                <td className="rcv-controls">
-                  {s.active ? (
-                    <button type="button" aria-label={`Deactivate ${s.name}`} onClick={() => act(setActive(null))}>
-                      Deactivate
-                    </button>
-                  ) : (
-                    <button type="button" aria-label={`Make ${s.name} active`} onClick={() => act(setActive(s.name))}>
-                      Make active
-                    </button>
-                  )}
-                  <ConfirmButton label="Delete" question={`Delete rule set ${s.name}?`} onConfirm={() => act(deleteRuleSet(s.name))} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {next && (
-        <button type="button" onClick={() => void load(next)}>
-          More
-        </button>
-      )}
+      <ItemList items={items} empty="No rule sets yet.">
+        {(items) => (
+          <table>
+            <caption className="sr-only">Receipt rule sets</caption>
+            <TableHead columns={['Rule set', 'Created', 'Status']} actions="Actions" />
+            <tbody>
+              {items.map((s) => (
+                <tr key={s.name} data-testid="rule-set">
+                  <td>
+                    <a href={`#/receiving/${encodeURIComponent(s.name)}`}>{s.name}</a>
+                  </td>
+                  <td>{when(s.createdAt)}</td>
+                  <td>
+                    <ActiveBadge active={s.active} />
+                  </td>
+                  <td className="rcv-controls">
+                    {s.active ? (
+                      <button type="button" aria-label={`Deactivate ${s.name}`} onClick={() => act(setActive(null))}>
+                        Deactivate
+                      </button>
+                    ) : (
+                      <button type="button" aria-label={`Make ${s.name} active`} onClick={() => act(setActive(s.name))}>
+                        Make active
+                      </button>
+                    )}
+                    <DeleteButton question={`Delete rule set ${s.name}?`} onConfirm={() => act(deleteRuleSet(s.name))} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </ItemList>
+      <MoreButton next={next} onMore={loadMore} />
       <Filters onError={onError} />
     </>
   );
@@ -246,46 +196,34 @@ function Filters(props: { onError: (err: Error) => void }) {
         </div>
       </form>
       <Alert text={error} testId="filters-error" />
-      {!items ? (
-        <p className="loading">Loading…</p>
-      ) : items.length === 0 ? (
-        <p>No IP filters.</p>
-      ) : (
-        <table>
-          <caption className="sr-only">IP filters</caption>
-          <thead>
-            <tr>
-              <th scope="col">Filter</th>
-              <th scope="col">Range</th>
-              <th scope="col">Policy</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((f) => (
-              <tr key={f.name} data-testid="ip-filter">
-                <td>{f.name}</td>
-                <td>
-                  <code>{f.cidr}</code>
-                </td>
-                <td>{f.policy === 'Block' ? <span className="status status-failed">Block</span> : <span className="status status-success">Allow</span>}</td>
-                <td>
-                  <ConfirmButton
-                    label="Delete"
-                    question={`Delete IP filter ${f.name}?`}
-                    onConfirm={() => {
-                      setError('');
-                      deleteFilter(f.name).then(() => load(), (err: Error) => setError(err.message));
-                    }}
-                  />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <ItemList items={items} empty="No IP filters.">
+        {(items) => (
+          <table>
+            <caption className="sr-only">IP filters</caption>
+            <TableHead columns={['Filter', 'Range', 'Policy']} actions="Actions" />
+            <tbody>
+              {items.map((f) => (
+                <tr key={f.name} data-testid="ip-filter">
+                  <td>{f.name}</td>
+                  <td>
+                    <code>{f.cidr}</code>
+                  </td>
+                  <td>{f.policy === 'Block' ? <span className="status status-failed">Block</span> : <span className="status status-success">Allow</span>}</td>
+                  <td>
+                    <DeleteButton
+                      question={`Delete IP filter ${f.name}?`}
+                      onConfirm={() => {
+                        setError('');
+                        deleteFilter(f.name).then(() => load(), (err: Error) => setError(err.message));
+                      }}
+                    />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </ItemList>
     </section>
   );
 }
@@ -314,7 +252,7 @@ export function RuleSetPage(props: { name: string; onError: (err: Error) => void
     setActive(on ? name : null).then((a) => setSet((s) => s && { ...s, active: a.active === s.name }), fail);
   };
 
-  if (!set) return <p className="loading">Loading…</p>;
+  if (!set) return <Loading />;
   const rules = set.rules;
   return (
     <>
@@ -356,20 +294,7 @@ export function RuleSetPage(props: { name: string; onError: (err: Error) => void
       ) : (
         <table className="rcv-rules">
           <caption className="sr-only">Receipt rules of {set.name}, in order</caption>
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">Rule</th>
-              <th scope="col">Enabled</th>
-              <th scope="col">Recipients</th>
-              <th scope="col">TLS required</th>
-              <th scope="col">Scan</th>
-              <th scope="col">Actions</th>
-              <th scope="col">
-                <span className="sr-only">Controls</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['#', 'Rule', 'Enabled', 'Recipients', 'TLS required', 'Scan', 'Actions']} actions="Controls" />
           <tbody>
             {rules.map((r, i) => (
               <tr key={r.name} data-testid="receipt-rule">
@@ -407,7 +332,7 @@ export function RuleSetPage(props: { name: string; onError: (err: Error) => void
                   <button type="button" aria-label={`Edit ${r.name}`} onClick={() => setEditing(r)}>
                     Edit
                   </button>
-                  <ConfirmButton label="Delete" question={`Delete rule ${r.name}?`} onConfirm={() => change(deleteRule(name, r.name))} />
+                  <DeleteButton question={`Delete rule ${r.name}?`} onConfirm={() => change(deleteRule(name, r.name))} />
                 </td>
               </tr>
             ))}
@@ -668,9 +593,7 @@ function RuleForm(props: { setName: string; rules: ReceiptRule[]; editing?: Rece
         </fieldset>
         <Alert text={error} testId="rule-form-error" />
         <p className="rcv-controls">
-          <button type="submit" disabled={busy}>
-            {e ? 'Save rule' : 'Create rule'}
-          </button>
+          <BusyButton busy={busy}>{e ? 'Save rule' : 'Create rule'}</BusyButton>
           {e && (
             <button type="button" onClick={props.onCancel}>
               Cancel

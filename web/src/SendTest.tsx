@@ -1,24 +1,13 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { sendTest } from './api.ts';
+import { Alert, BusyButton, SentNote, useTestSend } from './ui.tsx';
 
 /** Sends a test email through the same pipeline as SendEmail, and links to it in Messages. */
 export function SendTest() {
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
   const [subject, setSubject] = useState('Test message from the Sesame console');
-  const [sent, setSent] = useState('');
-  const [error, setError] = useState('');
-  const [busy, setBusy] = useState(false);
-
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError('');
-    setSent('');
-    sendTest({ from: from.trim(), to, subject, text: 'This is a test message sent from the Sesame console.' })
-      .then((r) => setSent(r.messageId), (err: Error) => setError(err.message))
-      .finally(() => setBusy(false));
-  };
+  const { sent, error, busy, submit } = useTestSend(() => sendTest({ from: from.trim(), to, subject, text: 'This is a test message sent from the Sesame console.' }));
 
   return (
     <section aria-labelledby="send-h">
@@ -36,20 +25,12 @@ export function SendTest() {
           <label htmlFor="t-subject">Subject</label>
           <input id="t-subject" value={subject} onChange={(e) => setSubject(e.target.value)} />
         </div>
-        <button type="submit" disabled={busy}>
-          {busy ? 'Sending…' : 'Send test email'}
-        </button>
+        <BusyButton busy={busy} busyText="Sending…">
+          Send test email
+        </BusyButton>
       </form>
-      {sent && (
-        <p role="status">
-          Sent: <a href={`#/messages/${encodeURIComponent(sent)}`}>{sent}</a>
-        </p>
-      )}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <SentNote messageId={sent} />
+      <Alert text={error} />
     </section>
   );
 }

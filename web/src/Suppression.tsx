@@ -1,5 +1,6 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { call, suppress, suppression, unsuppress, type SuppressionRow } from './api.ts';
+import { useState, type FormEvent } from 'react';
+import { call, suppress, suppression, unsuppress } from './api.ts';
+import { Alert, BusyButton, ItemList, MoreButton, TableHead, usePaged } from './ui.tsx';
 
 interface ImportResult {
   processed: number;
@@ -10,8 +11,6 @@ const importList = (csv: string, action: 'PUT' | 'DELETE') => call<ImportResult>
 
 /** The account's suppression list: find an address, add one, remove one; page through the rest. */
 export function Suppression(props: { onError: (err: Error) => void }) {
-  const [items, setItems] = useState<SuppressionRow[]>();
-  const [next, setNext] = useState<string>();
   const [find, setFind] = useState('');
   const [reason, setReason] = useState('');
   const [email, setEmail] = useState('');
@@ -19,16 +18,7 @@ export function Suppression(props: { onError: (err: Error) => void }) {
   const [error, setError] = useState('');
   const [query, setQuery] = useState<{ email?: string; reason?: string }>({});
   const { onError } = props;
-
-  const load = useCallback(
-    (nextToken?: string) =>
-      suppression({ ...query, nextToken }).then((p) => {
-        setItems((prev) => (nextToken ? [...(prev ?? []), ...p.items] : p.items));
-        setNext(p.nextToken);
-      }, onError),
-    [query, onError],
-  );
-  useEffect(() => void load(), [load]);
+  const { items, next, loadMore, reload } = usePaged((nextToken) => suppression({ ...query, nextToken }), onError, [query]);
 
   const add = (e: FormEvent) => {
     e.preventDefault();
@@ -36,7 +26,7 @@ export function Suppression(props: { onError: (err: Error) => void }) {
     suppress(email.trim(), addReason).then(
       () => {
         setEmail('');
-        void load();
+        void reload();
       },
       (err: Error) => setError(err.message),
     );
@@ -55,11 +45,7 @@ export function Suppression(props: { onError: (err: Error) => void }) {
         </select>
         <button type="submit">Suppress</button>
       </form>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       <form
         className="inline"
         aria-label="Find in the list"
@@ -77,45 +63,30 @@ export function Suppression(props: { onError: (err: Error) => void }) {
         </select>
         <button type="submit">Find</button>
       </form>
-      <ImportExport onImported={() => void load()} />
-      {!items ? (
-        <p className="loading">Loading…</p>
-      ) : items.length === 0 ? (
-        <p>No address{query.email ? ` ${query.email}` : ''} on the list.</p>
-      ) : (
-        <table>
-          <caption className="sr-only">Suppressed addresses</caption>
-          <thead>
-            <tr>
-              <th scope="col">Address</th>
-              <th scope="col">Reason</th>
-              <th scope="col">Since</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((s) => (
-              <tr key={s.email} data-testid="suppressed">
-                <td>{s.email}</td>
-                <td>{s.reason.toLowerCase()}</td>
-                <td>{s.lastUpdateTime.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}</td>
-                <td>
-                  <button type="button" aria-label={`Remove ${s.email} from the list`} onClick={() => void unsuppress(s.email).then(() => load(), onError)}>
-                    Remove
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {next && (
-        <button type="button" onClick={() => void load(next)}>
-          More
-        </button>
-      )}
+      <ImportExport onImported={() => void reload()} />
+      <ItemList items={items} empty={`No address${query.email ? ` ${query.email}` : ''} on the list.`}>
+        {(items) => (
+          <table>
+            <caption className="sr-only">Suppressed addresses</caption>
+            <TableHead columns={['Address', 'Reason', 'Since']} actions="Actions" />
+            <tbody>
+              {items.map((s) => (
+                <tr key={s.email} data-testid="suppressed">
+                  <td>{s.email}</td>
+                  <td>{s.reason.toLowerCase()}</td>
+                  <td>{s.lastUpdateTime.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}</td>
+                  <td>
+                    <button type="button" aria-label={`Remove ${s.email} from the list`} onClick={() => void unsuppress(s.email).then(reload, onError)}>
+                      Remove
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </ItemList>
+      <MoreButton next={next} onMore={loadMore} />
     </>
   );
 }
@@ -157,15 +128,11 @@ function ImportExport(props: { onImported: () => void }) {
           <option value="PUT">add to the list</option>
           <option value="DELETE">remove from the list</option>
         </select>
-        <button type="submit" disabled={busy || !file}>
-          {busy ? 'Importing…' : 'Import'}
-        </button>
+        <BusyButton busy={busy} busyText="Importing…" disabled={!file}>
+          Import
+        </BusyButton>
       </form>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <Alert text={error} />
       {result && (
         <div role="status" data-testid="import-result">
           <p>

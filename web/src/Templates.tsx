@@ -1,5 +1,6 @@
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { ApiError, call } from './api.ts';
+import { Alert, BusyButton, ConfirmButton, ItemList, Loading, MoreButton, SentNote, TableHead, usePaged, useTestSend } from './ui.tsx';
 
 /** A template as the list shows it. */
 export interface TemplateSummary {
@@ -46,23 +47,11 @@ const parts = (subject: string, html: string, text: string): TemplateParts => ({
 
 /** The account's templates, a page at a time, and a form that creates one (then opens it). */
 export function Templates(props: { onError: (err: Error) => void }) {
-  const [items, setItems] = useState<TemplateSummary[]>();
-  const [next, setNext] = useState<string>();
   const [name, setName] = useState('');
   const [subject, setSubject] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
-  const { onError } = props;
-
-  const load = useCallback(
-    (nextToken?: string) =>
-      listTemplates(nextToken).then((p) => {
-        setItems((prev) => (nextToken ? [...(prev ?? []), ...p.items] : p.items));
-        setNext(p.nextToken);
-      }, onError),
-    [onError],
-  );
-  useEffect(() => void load(), [load]);
+  const { items, next, loadMore } = usePaged(listTemplates, props.onError, []);
 
   const create = (e: FormEvent) => {
     e.preventDefault();
@@ -93,47 +82,31 @@ export function Templates(props: { onError: (err: Error) => void }) {
           <label htmlFor="tpl-new-subject">Subject</label>
           <input id="tpl-new-subject" required value={subject} onChange={(e) => setSubject(e.target.value)} placeholder="Welcome, {{name}}" />
         </div>
-        <button type="submit" disabled={busy}>
-          {busy ? 'Creating…' : 'Create template'}
-        </button>
+        <BusyButton busy={busy} busyText="Creating…">
+          Create template
+        </BusyButton>
       </form>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
-      {!items ? (
-        <p className="loading">Loading…</p>
-      ) : items.length === 0 ? (
-        <p>No templates yet.</p>
-      ) : (
-        <table>
-          <caption className="sr-only">Templates</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Created</th>
-              <th scope="col">Updated</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((t) => (
-              <tr key={t.name} data-testid="template">
-                <td>
-                  <a href={`#/templates/${encodeURIComponent(t.name)}`}>{t.name}</a>
-                </td>
-                <td>{when(t.createdAt)}</td>
-                <td>{when(t.updatedAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {next && (
-        <button type="button" onClick={() => void load(next)}>
-          More
-        </button>
-      )}
+      <Alert text={error} />
+      <ItemList items={items} empty="No templates yet.">
+        {(items) => (
+          <table>
+            <caption className="sr-only">Templates</caption>
+            <TableHead columns={['Name', 'Created', 'Updated']} />
+            <tbody>
+              {items.map((t) => (
+                <tr key={t.name} data-testid="template">
+                  <td>
+                    <a href={`#/templates/${encodeURIComponent(t.name)}`}>{t.name}</a>
+                  </td>
+                  <td>{when(t.createdAt)}</td>
+                  <td>{when(t.updatedAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </ItemList>
+      <MoreButton next={next} onMore={loadMore} />
     </>
   );
 }
@@ -150,7 +123,6 @@ export function TemplatePage(props: { name: string; onError: (err: Error) => voi
   const [previewError, setPreviewError] = useState('');
   const [status, setStatus] = useState('');
   const [error, setError] = useState('');
-  const [confirming, setConfirming] = useState(false);
 
   useEffect(() => {
     getTemplate(name).then((t) => {
@@ -188,7 +160,7 @@ export function TemplatePage(props: { name: string; onError: (err: Error) => voi
     return () => clearTimeout(timer);
   }, [saved, name, subject, html, text, data, onError]);
 
-  if (!saved) return <p className="loading">Loading…</p>;
+  if (!saved) return <Loading />;
   const dirty = (saved.subject ?? '') !== subject || (saved.html ?? '') !== html || (saved.text ?? '') !== text;
 
   const save = (e: FormEvent) => {
@@ -206,15 +178,16 @@ export function TemplatePage(props: { name: string; onError: (err: Error) => voi
       );
   };
 
+  /** Deletes the template and goes back to the list; a refusal closes the question and shows. */
   const remove = () => {
     setError('');
-    deleteTemplate(name).then(
+    return deleteTemplate(name).then(
       () => {
         window.location.hash = '#/templates';
       },
       (err: Error) => {
-        setConfirming(false);
         setError(err.message);
+        throw err;
       },
     );
   };
@@ -243,37 +216,14 @@ export function TemplatePage(props: { name: string; onError: (err: Error) => voi
             <button type="submit" disabled={!dirty}>
               Save
             </button>
-            {confirming ? (
-              <>
-                <button type="button" className="danger" onClick={remove}>
-                  Delete {name} for good
-                </button>
-                <button type="button" onClick={() => setConfirming(false)}>
-                  Keep it
-                </button>
-              </>
-            ) : (
-              <button type="button" onClick={() => setConfirming(true)}>
-                Delete
-              </button>
-            )}
+            <ConfirmButton label="Delete" yes={`Delete ${name} for good`} yesClassName="danger" no="Keep it" onConfirm={remove} />
           </div>
           {status && <p role="status">{status}</p>}
-          {error && (
-            <p role="alert" className="error">
-              {error}
-            </p>
-          )}
+          <Alert text={error} />
         </form>
         <section aria-labelledby="preview-h" className="template-preview">
           <h2 id="preview-h">Preview</h2>
-          {previewError ? (
-            <p role="alert" className="error" data-testid="preview-error">
-              {previewError}
-            </p>
-          ) : !preview ? (
-            <p className="loading">Rendering…</p>
-          ) : null}
+          {previewError ? <Alert text={previewError} testId="preview-error" /> : !preview ? <Loading text="Rendering…" /> : null}
           {preview && (
             <div className={previewError ? 'stale' : undefined}>
               <h3>Subject</h3>
@@ -303,19 +253,7 @@ export function TemplatePage(props: { name: string; onError: (err: Error) => voi
 function SendTemplateTest(props: { name: string; data: string; dirty: boolean }) {
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
-  const [sent, setSent] = useState('');
-  const [error, setError] = useState('');
-  const [busy, setBusy] = useState(false);
-
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError('');
-    setSent('');
-    sendTemplateTest(props.name, { from: from.trim(), to, data: props.data })
-      .then((r) => setSent(r.messageId), (err: Error) => setError(err.message))
-      .finally(() => setBusy(false));
-  };
+  const { sent, error, busy, submit } = useTestSend(() => sendTemplateTest(props.name, { from: from.trim(), to, data: props.data }));
 
   return (
     <section aria-labelledby="tpl-send-h">
@@ -334,20 +272,12 @@ function SendTemplateTest(props: { name: string; data: string; dirty: boolean })
           <label htmlFor="tpl-to">To (comma-separated)</label>
           <input id="tpl-to" required value={to} onChange={(e) => setTo(e.target.value)} />
         </div>
-        <button type="submit" disabled={busy}>
-          {busy ? 'Sending…' : 'Send test'}
-        </button>
+        <BusyButton busy={busy} busyText="Sending…">
+          Send test
+        </BusyButton>
       </form>
-      {sent && (
-        <p role="status">
-          Sent: <a href={`#/messages/${encodeURIComponent(sent)}`}>{sent}</a>
-        </p>
-      )}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <SentNote messageId={sent} />
+      <Alert text={error} />
     </section>
   );
 }

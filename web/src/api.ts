@@ -81,6 +81,7 @@ export interface IdentitySummary {
   verificationStatus: string;
   verifiedForSending: boolean;
   dkim: { status: string; signingEnabled: boolean; origin: string };
+  mailFrom: { domain: string; status: string; behaviorOnMxFailure: 'USE_DEFAULT_VALUE' | 'REJECT_MESSAGE' } | null;
   createdAt: string;
 }
 
@@ -96,6 +97,8 @@ export const identities = (nameContains = '', nextToken = '') =>
   call<{ items: IdentitySummary[]; nextToken?: string }>('GET', `/identities?${new URLSearchParams({ ...(nameContains ? { nameContains } : {}), ...(nextToken ? { nextToken } : {}) })}`);
 export const createIdentity = (name: string) => call<IdentitySummary>('POST', '/identities', { name });
 export const identity = (name: string) => call<IdentitySummary & { records: RecordView[] }>('GET', `/identities/${encodeURIComponent(name)}`);
+export const putMailFrom = (name: string, mailFromDomain: string, behaviorOnMxFailure: string) =>
+  call<IdentitySummary>('PUT', `/identities/${encodeURIComponent(name)}/mail-from`, { mailFromDomain, behaviorOnMxFailure });
 export const deleteIdentity = (name: string) => call<void>('DELETE', `/identities/${encodeURIComponent(name)}`);
 
 export interface RecipientRow {

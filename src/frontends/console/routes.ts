@@ -132,6 +132,17 @@ export function registerConsoleApi(app: FastifyInstance, deps: Deps): void {
       return { ...identitySummary(i), records: records.map((r, k) => ({ ...r, check: checks[k] })) };
     }),
   );
+  app.put(
+    `${CONSOLE_API}/identities/:name/mail-from`,
+    route(async (req) => {
+      const s = await session(req);
+      const name = (req.params as { name: string }).name;
+      const body = json(req.body);
+      // SES v2 PutEmailIdentityMailFromAttributes: an empty domain turns the custom MAIL FROM off.
+      await deps.core.identities.putMailFrom(s.principal, name, body.mailFromDomain ?? '', body.behaviorOnMxFailure);
+      return identitySummary(await deps.core.identities.get(s.principal, name));
+    }),
+  );
   app.delete(
     `${CONSOLE_API}/identities/:name`,
     route(async (req) => {
@@ -284,6 +295,7 @@ function identitySummary(i: Identity) {
     verificationStatus: i.verificationStatus,
     verifiedForSending: verifiedForSending(i),
     dkim: { status: dkim.Status, signingEnabled: dkim.SigningEnabled, origin: dkim.SigningAttributesOrigin },
+    mailFrom: i.data.mailFrom ? { domain: i.data.mailFrom.domain, status: i.data.mailFrom.status, behaviorOnMxFailure: i.data.mailFrom.behaviorOnMxFailure } : null,
     createdAt: new Date(i.createdAt).toISOString(),
   };
 }
