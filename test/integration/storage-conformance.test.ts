@@ -12,6 +12,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { storageConformanceSuite } from '../../src/storage/conformance/suite.ts';
 import { openPostgresStorage } from '../../src/storage/postgres/index.ts';
+import { PG_MESSAGE_TEXT } from '../../src/storage/sql/migrations.ts';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.ts';
 import type { Storage } from '../../src/storage/ports.ts';
 import { freshPostgresSchema } from '../helpers/server.ts';
@@ -216,6 +217,36 @@ describe.skipIf(!PG_URL)('postgres backend specifics (needs SESAME_TEST_DATABASE
       await c.end();
     }
   }
+
+  it('indexes the messages\' sender and subject with pg_trgm, and the text search uses that index', async () => {
+    const s = await schema();
+    const storage = await openPostgresStorage(s.url);
+    disposers.push(() => storage.close());
+    const indexes = await query<{ indexdef: string }>(`SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'messages_text_trgm'`, [s.name]);
+    expect(indexes).toHaveLength(1);
+    expect(indexes[0]!.indexdef).toContain('USING gin');
+    expect(indexes[0]!.indexdef).toContain('gin_trgm_ops');
+    const now = Date.now();
+    const message = (id: string, subject: string, source: string, tag: string) => ({
+      message: { messageId: id, accountId: 'a1', mailFrom: `${id}@b.test`, body: Buffer.from('x'), configurationSet: null, createdAt: now, expiresAt: now + 60_000, meta: { mail: { messageId: id, source, commonHeaders: { from: [source], subject }, tags: { campaign: [tag] } } } },
+      recipients: [{ messageId: id, rcpt: `to@${id}.test`, domain: `${id}.test`, state: 'queued' as const, attempts: 0, nextAttemptAt: now + 3_600_000, leaseOwner: null, leaseExpiresAt: null, lastResponse: null, updatedAt: now }],
+      events: [],
+    });
+    await storage.queue.enqueue([message('m1', 'Quarterly Invoice 4711', 'Billing <billing@b.test>', 'x'), message('m2', 'Newsletter', 'News <news@b.test>', 'invoice 4711')]);
+    // Matched in the subject, case ignored; text only in another part of the stored mail (a tag) is not a match.
+    expect((await storage.queue.search({ accountId: 'a1', text: 'invoice 4711' }, 50)).map((r) => r.messageId)).toEqual(['m1']);
+    expect((await storage.queue.search({ accountId: 'a1', text: 'NEWS@B' }, 50)).map((r) => r.messageId)).toEqual(['m2']);
+    const c = new pg.Client({ connectionString: s.url.replace(/\?schema=.*$/, '') });
+    await c.connect();
+    try {
+      await c.query(`SET search_path TO "${s.name}", public`);
+      await c.query('SET enable_seqscan = off');
+      const plan = (await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT message_id FROM messages WHERE ${PG_MESSAGE_TEXT} ILIKE '%invoice 4711%'`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(plan).toContain('messages_text_trgm');
+    } finally {
+      await c.end();
+    }
+  });
 
   it('keeps its tables in the schema named by ?schema=', async () => {
     const s = await schema();

@@ -363,7 +363,40 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       await db.schema.createIndex('console_sessions_user').on('console_sessions').column('user_name').execute();
     },
   },
+  '0015_message_text_trgm': {
+    async up(db: Kysely<unknown>) {
+      // PostgreSQL: a trigram index (pg_trgm) of each message's sender and subject, the same text
+      // SQLite's message_text holds, so the console's text search does not read every message of
+      // the account. pg_trgm is a trusted extension (PostgreSQL 13+): a role with CREATE on the
+      // database and on schema public may create it. When it cannot be created (or public is not
+      // writable), the index is left out and searches still work, reading the account's messages;
+      // an operator adds it later with `CREATE EXTENSION pg_trgm SCHEMA public` and a restart.
+      if (dialect !== 'postgres') return;
+      await createMessageTextTrgm(db);
+    },
+  },
 });
+
+/** The text the console's search matches on PostgreSQL: Source, Subject and the From addresses (the index's expression, and the query's). */
+export const PG_MESSAGE_TEXT = `(coalesce((meta::jsonb) #>> '{mail,source}', '') || chr(10) || coalesce((meta::jsonb) #>> '{mail,commonHeaders,subject}', '') || chr(10) || coalesce((meta::jsonb) #>> '{mail,commonHeaders,from}', ''))`;
+
+/**
+ * Creates pg_trgm (in schema public, so that dropping another schema never drops it) and the
+ * trigram index on the messages' text; inside a savepoint, so that a database where that is not
+ * allowed keeps the rest of the migration. True when the index exists afterwards.
+ */
+export async function createMessageTextTrgm(db: Kysely<unknown>): Promise<boolean> {
+  await sql`SAVEPOINT message_text_trgm`.execute(db);
+  try {
+    await sql`CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public`.execute(db);
+    await sql.raw(`CREATE INDEX IF NOT EXISTS messages_text_trgm ON messages USING gin ((${PG_MESSAGE_TEXT}) public.gin_trgm_ops)`).execute(db);
+    await sql`RELEASE SAVEPOINT message_text_trgm`.execute(db);
+    return true;
+  } catch {
+    await sql`ROLLBACK TO SAVEPOINT message_text_trgm`.execute(db);
+    return false;
+  }
+}
 
 /** Provides the migrations above to Kysely's Migrator. */
 class StaticProvider implements MigrationProvider {

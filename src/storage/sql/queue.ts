@@ -26,7 +26,7 @@ import type {
   SuppressionRecord,
   SuppressionRepository,
 } from '../ports.ts';
-import type { Dialect } from './migrations.ts';
+import { PG_MESSAGE_TEXT, type Dialect } from './migrations.ts';
 import type { Database, RecipientsTable } from './tables.ts';
 
 const BUCKET_MS = 15 * 60_000;
@@ -251,8 +251,9 @@ export class SqlQueue implements QueueRepository {
       }
       if (f.text) {
         const pattern = `%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-        // SQLite's LIKE ignores ASCII case; PostgreSQL needs ILIKE.
-        q = q.where(sql<boolean>`meta ${sql.raw(this.dialect === 'postgres' ? 'ILIKE' : 'LIKE')} ${pattern} ESCAPE '\\'`);
+        // SQLite's LIKE ignores ASCII case (short text here; longer goes to message_text above).
+        // PostgreSQL: ILIKE over the sender and subject, the expression of its trigram index (migration 0015).
+        q = q.where(this.dialect === 'postgres' ? sql<boolean>`${sql.raw(PG_MESSAGE_TEXT)} ILIKE ${pattern} ESCAPE '\\'` : sql<boolean>`meta LIKE ${pattern} ESCAPE '\\'`);
       }
       rows = await q.orderBy('created_at', 'desc').orderBy('message_id', 'desc').limit(limit).execute();
     }
