@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { loadConfig } from '../src/config/load.ts';
+import { resultStamp, timeConsoleReads } from './lib/console-timing.ts';
 import { startSesame } from '../src/main/app.ts';
 import { createLogger } from '../src/observability/logger.ts';
 
@@ -67,26 +68,10 @@ try {
     ['name filter, a tenth match ("7@")', { nameContains: '7@' }],
     ['name filter, no match ("nothing")', { nameContains: 'nothing' }],
   ];
-  const table: string[] = ['| list | results | p50 ms | p90 ms | max ms | under 300 ms (p90) |', '| --- | ---: | ---: | ---: | ---: | --- |'];
-  for (const [name, query] of searches) {
-    const ms: number[] = [];
-    let results = 0;
-    for (let k = 0; k < 21; k++) {
-      const t = performance.now();
-      const r = await fetch(`${url}/console/api/identities?${new URLSearchParams(query)}`, { headers: { cookie } });
-      const body = (await r.json()) as { items?: unknown[]; message?: string };
-      if (!r.ok) throw new Error(`${name}: ${r.status} ${body.message}`);
-      if (k > 0) ms.push(performance.now() - t);
-      results = body.items!.length;
-    }
-    ms.sort((a, b) => a - b);
-    const q = (p: number) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))]!;
-    table.push(`| ${name} | ${results} | ${q(0.5).toFixed(1)} | ${q(0.9).toFixed(1)} | ${ms.at(-1)!.toFixed(1)} | ${q(0.9) < 300 ? 'yes' : 'no'} |`);
-    log(table.at(-1)!);
-  }
+  const table = await timeConsoleReads(url, cookie, '/console/api/identities', searches, 'list', log);
   const report = `Console Identities list, ${total.toLocaleString('en-US')} identities of one account (SQLite), through HTTP with a session, 20 runs each after a warm-up, Node ${process.version}, ${new Date().toISOString()}:\n\n${table.join('\n')}\n`;
   process.stdout.write(report);
-  const stamp = new Date().toISOString().replace(/:/g, '').replace('T', '-').slice(0, 17);
+  const stamp = resultStamp();
   await writeFile(new URL(`./results/console-identities-${stamp}.md`, import.meta.url), `# ${report}`);
 } finally {
   await instance.close();

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { loadConfig } from '../src/config/load.ts';
+import { resultStamp, timeConsoleReads } from './lib/console-timing.ts';
 import { startSesame } from '../src/main/app.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import pg from 'pg';
@@ -144,26 +145,10 @@ try {
   const prefix = `0100${mid.toString(16).padStart(12, '0')}%`;
   const exact = PG ? await pgOne(PG, prefix) : (new BetterSqlite3(file, { readonly: true }).prepare('SELECT message_id FROM messages WHERE message_id LIKE ? LIMIT 1').get(prefix) as { message_id: string });
   searches[2]![1] = { messageId: exact.message_id };
-  const rows: string[] = ['| search | results | p50 ms | p90 ms | max ms | under 300 ms (p90) |', '| --- | ---: | ---: | ---: | ---: | --- |'];
-  for (const [name, query] of searches) {
-    const ms: number[] = [];
-    let results = 0;
-    for (let k = 0; k < 21; k++) {
-      const t = performance.now();
-      const r = await fetch(`${url}/console/api/messages?${new URLSearchParams(query)}`, { headers: { cookie } });
-      const body = (await r.json()) as { items?: unknown[]; message?: string };
-      if (!r.ok) throw new Error(`${name}: ${r.status} ${body.message}`);
-      if (k > 0) ms.push(performance.now() - t);
-      results = body.items!.length;
-    }
-    ms.sort((a, b) => a - b);
-    const q = (p: number) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))]!;
-    rows.push(`| ${name} | ${results} | ${q(0.5).toFixed(1)} | ${q(0.9).toFixed(1)} | ${ms.at(-1)!.toFixed(1)} | ${q(0.9) < 300 ? 'yes' : 'no'} |`);
-    log(rows.at(-1)!);
-  }
+  const rows = await timeConsoleReads(url, cookie, '/console/api/messages', searches, 'search', log);
   const report = `Console Messages search, ${N.toLocaleString('en-US')} messages (${PG ? 'PostgreSQL' : 'SQLite'}), through HTTP with a session, 20 runs each after a warm-up, Node ${process.version}, ${new Date().toISOString()}:\n\n${rows.join('\n')}\n`;
   process.stdout.write(report);
-  const stamp = new Date().toISOString().replace(/:/g, '').replace('T', '-').slice(0, 17);
+  const stamp = resultStamp();
   await writeFile(new URL(`./results/console-search-${PG ? 'postgres-' : ''}${stamp}.md`, import.meta.url), `# ${report}`);
 } finally {
   await instance.close();
