@@ -86,3 +86,21 @@ describe('sesame keys / dns', () => {
     expect(unknown.stderr).toContain('Email identity unknown.test does not exist. Create it first');
   });
 });
+
+describe('a revoked root key named in the environment', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => server?.close());
+
+  it('is not brought back by a start with it in the environment: the start fails and says what to do', async () => {
+    // Another root key first, so that revoking the environment's one leaves the account managed.
+    await server.instance.core.accounts.createKey({ description: 'second root', isRoot: true });
+    expect(await server.instance.core.accounts.revokeKey(server.accessKeyId)).toBe(true);
+    const r = await runCli(['keys', 'list'], { SESAME_DATA_DIR: server.dataDir, SESAME_ROOT_ACCESS_KEY_ID: server.accessKeyId, SESAME_ROOT_SECRET_ACCESS_KEY: server.secretAccessKey });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`SESAME_ROOT_ACCESS_KEY_ID ${server.accessKeyId} was revoked; a revoked key is not re-activated.`);
+    expect((await server.instance.storage.accessKeys.get(server.accessKeyId))?.status).toBe('Inactive');
+  });
+});

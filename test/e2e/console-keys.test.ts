@@ -231,4 +231,18 @@ describe.each(testBackends())('console access keys (%s)', (backend) => {
     expect((await call('POST', '/keys/AKIADOESNOTEXIST0000/revoke', { session: s })).body.code).toBe('AccessDenied');
     expect(await list()).toEqual(before);
   });
+
+  it('a key allowed only iam:CreateAccessKey makes keys with its own policy, and cannot name a wider one', async () => {
+    const own = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['iam:CreateAccessKey', 'ses:GetAccount'], Resource: ['*'] }] };
+    const k = await create(root, { description: 'creator', policy: JSON.stringify(own) });
+    const s = await signIn(k.accessKeyId, k.secretAccessKey);
+    const before = await list();
+    const wider = await call('POST', '/keys', { session: s, body: { description: 'escalate', policy: '{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}' } });
+    expect(wider.status).toBe(403);
+    expect(wider.body).toMatchObject({ code: 'AccessDenied', message: expect.stringContaining('is not authorized to perform: iam:PutUserPolicy') });
+    expect(await list()).toEqual(before);
+    const made = await call('POST', '/keys', { session: s, body: { description: 'same as me' } });
+    expect(made.status).toBe(200);
+    expect(made.body.policy).toEqual(own);
+  });
 });

@@ -106,6 +106,16 @@ describe.each(testBackends())('console overview and suppression CSV (%s)', (back
     expect((await fixture.server.sesv2().send(new ListSuppressedDestinationsCommand({}))).SuppressedDestinationSummaries ?? []).toEqual([]);
   });
 
+  it('exports an address that starts like a spreadsheet formula as text, and imports it back', async () => {
+    expect((await call('POST', '/console/api/suppression/import', { csv: '=cmd@formula.test,BOUNCE\n+tag@formula.test,COMPLAINT' })).body).toEqual({ processed: 2, failed: [] });
+    const exported = (await call('GET', '/console/api/suppression/export')).text.split('\r\n').filter((l) => l.includes('@formula.test'));
+    expect(exported.map((l) => l.split(',').slice(0, 2).join(','))).toEqual(["'+tag@formula.test,COMPLAINT", "'=cmd@formula.test,BOUNCE"]);
+    expect((await call('POST', '/console/api/suppression/import', { csv: exported.join('\n'), action: 'DELETE' })).body).toEqual({ processed: 2, failed: [] });
+    const sdk = fixture.server.sesv2();
+    const gone = await sdk.send(new GetSuppressedDestinationCommand({ EmailAddress: '=cmd@formula.test' })).catch((e: Error) => e);
+    expect((gone as Error).name).toBe('NotFoundException');
+  });
+
   it('refuses an import that is not CSV, is empty, is too long, or comes from a key without ses:CreateImportJob, and changes nothing', async () => {
     const count = async () => ((await fixture.server.sesv2().send(new ListSuppressedDestinationsCommand({}))).SuppressedDestinationSummaries ?? []).length;
     const n = await count();

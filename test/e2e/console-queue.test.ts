@@ -156,6 +156,16 @@ describe.each(testBackends())('console queue (%s)', (backend) => {
     expect(await server.instance.storage.queue.pausedDestinations()).toEqual([]);
   });
 
+  it("refuses pause to another account's root key: a pause holds for every account", async () => {
+    await server.instance.storage.accounts.ensure({ id: '111111111111', createdAt: Date.now(), settings: {} });
+    const other = await server.instance.core.accounts.createKey({ accountId: '111111111111', description: 'another tenant root', isRoot: true });
+    const session = await consoleSignIn(server, other.accessKeyId, other.secretAccessKey);
+    const r = await call('POST', '/queue/gmail.test/pause', { session, body: { reason: 'mine alone' } });
+    expect(r.status).toBe(403);
+    expect(r.body).toMatchObject({ code: 'AccessDenied', message: expect.stringContaining("so only keys of the installation's account") });
+    expect(await server.instance.storage.queue.pausedDestinations()).toEqual([]);
+  });
+
   it('refuses a name that is no domain with BadRequestException, and pauses nothing', async () => {
     for (const bad of ['not a domain', 'a..b', '-x.test']) {
       const r = await call('POST', `/queue/${encodeURIComponent(bad)}/pause`, { session: root, body: {} });

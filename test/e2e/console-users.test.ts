@@ -163,6 +163,20 @@ describe.each(testBackends())('console users (%s)', (backend) => {
     expect((await signInAs(other.name, other.password)).status).toBe(200);
   });
 
+  it('checks only a few passwords at once: guesses sent together cannot all slip past the brake', async () => {
+    const u = await newUser();
+    const sessions = server.instance.core.consoleSessions;
+    // Twelve guesses in the same instant: four are checked at a time, the others refused at once (429)
+    // instead of all passing the brake's check before the first failure is counted.
+    const answers = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => sessions.signInWithPassword(u.name, `parallel guess ${i}`, '203.0.113.9')));
+    const reasons = answers.map((a) => (a.status === 'rejected' ? (a.reason as Error).message : 'signed in'));
+    const checked = reasons.filter((r) => r === 'The user name or the password is not correct.').length;
+    const busy = reasons.filter((r) => r === 'Too many sign-ins are being checked at once; try again in a moment.').length;
+    expect(checked + busy, reasons.join(' | ')).toBe(12);
+    expect(checked).toBeGreaterThanOrEqual(4);
+    expect(busy).toBeGreaterThanOrEqual(1);
+  });
+
   it('brakes key sign-ins the same way, per access key id', async () => {
     const k = await newKey();
     for (let i = 1; i <= 5; i++) {

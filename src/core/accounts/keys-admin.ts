@@ -67,14 +67,18 @@ export class AccessKeysAdmin {
   }
 
   /**
-   * Creates a key in the caller's account (`iam:CreateAccessKey`): the given policy (JSON text or
-   * object; blank: allow `ses:*`). Returns the secret and the SMTP password once.
+   * Creates a key in the caller's account (`iam:CreateAccessKey`). As in IAM, where a new access key
+   * has its user's permissions and no more, a key made without a policy gets the caller's own
+   * (a root key's: allow `ses:*`); naming a policy is writing one, so it also needs
+   * `iam:PutUserPolicy` — otherwise CreateAccessKey alone would mint a key with `*`. Returns the
+   * secret and the SMTP password once.
    */
   async create(principal: Principal, input: { description?: unknown; policy?: unknown }): Promise<CreatedAccessKey> {
     this.authorize(principal, 'iam:CreateAccessKey', principal.accessKeyId);
     const description = this.description(input.description);
     const blank = input.policy === undefined || input.policy === null || (typeof input.policy === 'string' && input.policy.trim() === '');
-    const policy = blank ? DEFAULT_POLICY : this.policy(input.policy);
+    if (!blank) this.authorize(principal, 'iam:PutUserPolicy', principal.accessKeyId);
+    const policy = blank ? (principal.isRoot ? DEFAULT_POLICY : principal.policy) : this.policy(input.policy);
     const key = await this.accounts.createKey({ accountId: principal.accountId, description, policy });
     return { ...key, smtpPassword: deriveSmtpPassword(key.secretAccessKey, this.region), region: this.region };
   }

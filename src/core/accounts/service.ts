@@ -74,6 +74,12 @@ export class AccountsService {
       };
       if (existing) {
         if (existing.accountId !== this.defaultAccountId) throw new Error(`SESAME_ROOT_ACCESS_KEY_ID ${rootFromEnv.accessKeyId} belongs to account ${existing.accountId}`);
+        // A revoked key stays revoked: starting with it in the environment must not bring it back.
+        if (existing.status !== 'Active') {
+          throw new Error(
+            `SESAME_ROOT_ACCESS_KEY_ID ${rootFromEnv.accessKeyId} was revoked; a revoked key is not re-activated. Remove SESAME_ROOT_ACCESS_KEY_ID and SESAME_ROOT_SECRET_ACCESS_KEY from the environment, or set them to a new key pair`,
+          );
+        }
         await this.storage.accessKeys.update(record);
       } else {
         await this.storage.accessKeys.create(record);

@@ -14,7 +14,7 @@ import type { AccountsService, Principal } from '../accounts/service.ts';
 import { SesError } from '../errors.ts';
 import type { Clock } from '../clock.ts';
 import { verifyAgainstDummy, verifyPassword } from './passwords.ts';
-import { SIGN_IN_THROTTLE_DEFAULTS, SignInThrottle, type SignInAttempt, type SignInThrottleSettings } from './throttle.ts';
+import { SIGN_IN_THROTTLE_DEFAULTS, SignInThrottle, SignInThrottled, type SignInAttempt, type SignInThrottleSettings } from './throttle.ts';
 import { normaliseUserName, PASSWORD_MAX_LENGTH } from './users.ts';
 
 /** How long a console session lasts after sign-in (absolute; signing in again starts a new one). */
@@ -34,8 +34,13 @@ const BAD_CREDENTIALS = 'The access key ID or the secret access key is not corre
 /** The same for a password sign-in: unknown user, wrong password, or the user's key revoked. */
 const BAD_PASSWORD = 'The user name or the password is not correct.';
 
+/** Password checks one node runs at once; more sign-ins meanwhile are refused with 429 (they cost ~32 MiB each). */
+const MAX_PASSWORD_CHECKS_AT_ONCE = 4;
+
 export class ConsoleSessions {
   private readonly throttle: SignInThrottle;
+  /** Password checks under way on this node. */
+  private checking = 0;
 
   constructor(
     private readonly storage: Storage,
@@ -77,9 +82,19 @@ export class ConsoleSessions {
     const name = normaliseUserName(userName);
     const attempt: SignInAttempt = { kind: 'user', name, client };
     await this.throttle.check(attempt);
-    const user = await this.storage.consoleUsers.get(name);
+    // Guesses sent in parallel would all pass the check above before the first failure is counted
+    // (a password check takes ~100 ms and 32 MiB): only a few are checked at once per node.
+    if (this.checking >= MAX_PASSWORD_CHECKS_AT_ONCE) throw new SignInThrottled(1, 'busy');
+    this.checking++;
+    let user: Awaited<ReturnType<Storage['consoleUsers']['get']>>;
     const candidate = password.slice(0, PASSWORD_MAX_LENGTH + 1);
-    let ok = user && password.length <= PASSWORD_MAX_LENGTH ? await verifyPassword(candidate, user.passwordHash) : await verifyAgainstDummy(candidate);
+    let ok: boolean;
+    try {
+      user = await this.storage.consoleUsers.get(name);
+      ok = user && password.length <= PASSWORD_MAX_LENGTH ? await verifyPassword(candidate, user.passwordHash) : await verifyAgainstDummy(candidate);
+    } finally {
+      this.checking--;
+    }
     let principal: Principal | undefined;
     if (ok && user) {
       try {
@@ -93,6 +108,8 @@ export class ConsoleSessions {
       await this.throttle.fail(attempt);
       throw new SesError('InvalidClientTokenId', BAD_PASSWORD);
     }
+    // Failures counted while this one was checked (guesses in parallel) still lock the name out.
+    await this.throttle.check(attempt);
     return this.open(principal, user.name);
   }
 

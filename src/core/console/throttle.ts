@@ -27,11 +27,14 @@ export const SIGN_IN_THROTTLE_DEFAULTS: SignInThrottleSettings = { maxFailuresPe
 export class SignInThrottled extends SesError {
   constructor(
     readonly retryAfterSeconds: number,
-    /** What is locked out: the name (or key id) signed in with, or the client address. */
-    readonly lockedOut: 'name' | 'client',
+    /** What is locked out: the name (or key id) signed in with, the client address, or the node (too many password checks at once). */
+    readonly lockedOut: 'name' | 'client' | 'busy',
   ) {
     const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
-    super('TooManyRequestsException', `Too many failed sign-in attempts. Sign-in is paused; try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`);
+    super(
+      'TooManyRequestsException',
+      lockedOut === 'busy' ? 'Too many sign-ins are being checked at once; try again in a moment.' : `Too many failed sign-in attempts. Sign-in is paused; try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+    );
   }
 }
 

@@ -9,7 +9,8 @@
  */
 import type { Storage } from '../../storage/ports.ts';
 import type { AccountsService, Principal } from '../accounts/service.ts';
-import { notFound } from '../errors.ts';
+import { callerArn } from '../arn.ts';
+import { notFound, SesError } from '../errors.ts';
 import type { MessageInspection, QueueAdmin, QueueOverview } from './admin.ts';
 
 export class AccountMessages {
@@ -50,8 +51,8 @@ export class AccountMessages {
     this.accounts.authorize(p, { action: 'sesame:GetQueue', resource: '*' });
     const overview = await this.admin.destinations(p.accountId);
     if (this.canPause(p)) return overview;
-    // Pauses hold for every account; who paused (another account's key id) is for those who may pause.
-    return { ...overview, destinations: overview.destinations.map((d) => (d.paused && d.paused.pausedBy !== p.accessKeyId ? { ...d, paused: { ...d.paused, pausedBy: 'the operator' } } : d)) };
+    // Pauses hold for every account; who paused and why (the operator's note) are for those who may pause.
+    return { ...overview, destinations: overview.destinations.map((d) => (d.paused ? { ...d, paused: { ...d.paused, pausedBy: 'the operator', reason: null } } : d)) };
   }
 
   /** Makes the account's queued recipients at a domain due now; returns how many. */
@@ -74,6 +75,14 @@ export class AccountMessages {
 
   /** A root key, or a key whose policy allows sesame:PauseDestination (which also governs resuming). */
   private mayPause(p: Principal): void {
+    // A pause holds for every account, so only the installation's own (default) account may pause:
+    // another account's root key, or its `*` policy, must not stop delivery for the others.
+    if (p.accountId !== this.accounts.defaultAccountId) {
+      throw new SesError(
+        'AccessDenied',
+        `User: ${callerArn(p.accountId, p.accessKeyId)} is not authorized to perform: sesame:PauseDestination on resource: *: pausing a destination stops its delivery for every account, so only keys of the installation's account (${this.accounts.defaultAccountId}) may`,
+      );
+    }
     if (!p.isRoot) this.accounts.authorize(p, { action: 'sesame:PauseDestination', resource: '*' });
   }
 

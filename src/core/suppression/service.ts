@@ -99,7 +99,8 @@ export class SuppressionService {
     // The last line naming an address wins, as when each line is applied in turn.
     const apply = new Map<string, SuppressionRecord>();
     for (const { line, fields } of records) {
-      const value = fields[0]!.trim();
+      // The export's guard against spreadsheet formulas (a leading ') is taken off again.
+      const value = fields[0]!.trim().replace(/^'(?=[=+\-@])/, '');
       const reason = (fields[1] ?? '').trim().toUpperCase() || 'BOUNCE';
       let address: string;
       try {
@@ -134,12 +135,21 @@ export class SuppressionService {
       for (;;) {
         const rows = await storage.suppression.list(p.accountId, { after, limit: 1000 });
         if (rows.length === 0) return;
-        yield rows.map((r) => [r.email, r.reason, new Date(r.lastUpdateTime).toISOString(), r.messageId ?? ''].map(csvField).join(',') + '\r\n').join('');
+        yield rows.map((r) => [spreadsheetSafe(r.email), r.reason, new Date(r.lastUpdateTime).toISOString(), r.messageId ?? ''].map(csvField).join(',') + '\r\n').join('');
         after = rows[rows.length - 1]!.email;
         if (rows.length < 1000) return;
       }
     })();
   }
+}
+
+/**
+ * An address that starts like a spreadsheet formula (`=`, `+`, `-`, `@` are valid at the start of a
+ * local part) gets a leading `'`, so that opening the export in a spreadsheet shows it as text
+ * instead of running it; importCsv takes the `'` off again.
+ */
+function spreadsheetSafe(address: string): string {
+  return /^[=+\-@]/.test(address) ? `'${address}` : address;
 }
 
 function normalise(email: unknown): string {

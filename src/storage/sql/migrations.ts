@@ -370,7 +370,10 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
       // the account. pg_trgm is a trusted extension (PostgreSQL 13+): a role with CREATE on the
       // database and on schema public may create it. When it cannot be created (or public is not
       // writable), the index is left out and searches still work, reading the account's messages;
-      // an operator adds it later with `CREATE EXTENSION pg_trgm SCHEMA public` and a restart.
+      // an operator adds it later by hand (docs/operations.md: the statements of createMessageTextTrgm).
+      // The build holds a SHARE lock on messages until the migration commits: on a large existing
+      // database, sends wait for it (a plain CREATE INDEX, since CONCURRENTLY cannot run in the
+      // migration's transaction).
       if (dialect !== 'postgres') return;
       await createMessageTextTrgm(db);
     },
