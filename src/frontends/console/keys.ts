@@ -6,8 +6,8 @@
  * `MalformedPolicyDocument` 400, `DeleteConflict` 409, `UnmodifiableEntity` 400, `InvalidInput` 400).
  */
 import type { FastifyRequest } from 'fastify';
-import { IAM_STATUS, IamError, type AccessKeyInfo, type Core } from '../../core/index.ts';
-import { CONSOLE_API, ConsoleRefusal, json, type ConsoleKit } from './kit.ts';
+import type { AccessKeyInfo, Core } from '../../core/index.ts';
+import { CONSOLE_API, json, type ConsoleKit } from './kit.ts';
 
 /** A key as the list shows it: never its secret. */
 function keyView(k: AccessKeyInfo, sessionKeyId: string) {
@@ -20,16 +20,6 @@ function keyView(k: AccessKeyInfo, sessionKeyId: string) {
     policy: k.policy,
     thisSession: k.accessKeyId === sessionKeyId,
   };
-}
-
-/** Core's IAM refusals with IAM's code and status (the kit would answer the catalogue's). */
-async function iam<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof IamError) throw new ConsoleRefusal(IAM_STATUS[err.iamCode], err.iamCode, err.message);
-    throw err;
-  }
 }
 
 export function registerKeysRoutes(kit: ConsoleKit, core: Core): void {
@@ -50,7 +40,7 @@ export function registerKeysRoutes(kit: ConsoleKit, core: Core): void {
     route(async (req) => {
       const s = await session(req);
       const body = json(req.body);
-      const k = await iam(() => core.accessKeys.create(s.principal, { description: body.description, policy: body.policy }));
+      const k = await core.accessKeys.create(s.principal, { description: body.description, policy: body.policy });
       logger.info({ code: 'CONSOLE_KEY_CREATED', accessKeyId: k.accessKeyId, by: s.principal.accessKeyId, accountId: s.principal.accountId, ip: req.ip }, 'access key created in the console');
       return { ...keyView(k, s.principal.accessKeyId), secretAccessKey: k.secretAccessKey, smtpPassword: k.smtpPassword, region: k.region };
     }),
@@ -60,7 +50,7 @@ export function registerKeysRoutes(kit: ConsoleKit, core: Core): void {
     `${CONSOLE_API}/keys/:id/revoke`,
     route(async (req) => {
       const s = await session(req);
-      const k = await iam(() => core.accessKeys.revoke(s.principal, keyId(req)));
+      const k = await core.accessKeys.revoke(s.principal, keyId(req));
       logger.info({ code: 'CONSOLE_KEY_REVOKED', accessKeyId: k.accessKeyId, by: s.principal.accessKeyId, accountId: s.principal.accountId, ip: req.ip }, 'access key revoked in the console');
       return keyView(k, s.principal.accessKeyId);
     }),
@@ -71,7 +61,7 @@ export function registerKeysRoutes(kit: ConsoleKit, core: Core): void {
     route(async (req) => {
       const s = await session(req);
       const body = json(req.body);
-      const k = await iam(() => core.accessKeys.putPolicy(s.principal, keyId(req), body.policy));
+      const k = await core.accessKeys.putPolicy(s.principal, keyId(req), body.policy);
       logger.info({ code: 'CONSOLE_KEY_POLICY_CHANGED', accessKeyId: k.accessKeyId, by: s.principal.accessKeyId, accountId: s.principal.accountId, ip: req.ip }, 'access key policy replaced in the console');
       return keyView(k, s.principal.accessKeyId);
     }),

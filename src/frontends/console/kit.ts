@@ -4,7 +4,7 @@
  * `ConsoleKit` and register themselves (routes.ts, and one module per page beside it).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { SesError, sameText, type ConsoleSession, type Core } from '../../core/index.ts';
+import { IAM_STATUS, IamError, SesError, sameText, type ConsoleSession, type Core } from '../../core/index.ts';
 import type { Logger } from '../../observability/logger.ts';
 
 /** The session cookie's name. */
@@ -46,6 +46,8 @@ export function consoleKit(app: FastifyInstance, core: Pick<Core, 'consoleSessio
       return body === undefined ? reply.status(204).send() : reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
     } catch (err) {
       if (err instanceof ConsoleRefusal) return refuse(reply, err.status, err.code, err.message);
+      // Core's IAM refusals (access keys) keep IAM's own code and status.
+      if (err instanceof IamError) return refuse(reply, IAM_STATUS[err.iamCode], err.iamCode, err.message);
       if (err instanceof SesError) return refuse(reply, sesStatus(err.code), err.code, err.message);
       logger.error({ code: 'CONSOLE_INTERNAL_ERROR', err, url: req.url }, 'a console request failed');
       return refuse(reply, 500, 'InternalError', 'The console request failed; the server log has the details.');
