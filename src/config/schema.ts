@@ -487,6 +487,14 @@ export const schema = {
   },
   rspamdUrl: { env: 'SESAME_RSPAMD_URL', parse: parseUrl(['http', 'https']), default: undefined as string | undefined, defaultDoc: 'none', description: "rspamd's HTTP endpoint (`http://127.0.0.1:11333`) for spam verdicts on received mail.", usedBy: 'mx' },
   clamdUrl: { env: 'SESAME_CLAMD_URL', parse: parseUrl(['tcp']), default: undefined as string | undefined, defaultDoc: 'none', description: "clamd's TCP address (`tcp://127.0.0.1:3310`) for virus verdicts on received mail.", usedBy: 'mx' },
+  workerThread: {
+    env: 'SESAME_WORKER_THREAD',
+    parse: parseBoolean,
+    default: true,
+    description:
+      'On SQLite, run the `worker` role (delivery, event publishing, webhooks, DNS checks) on a thread of its own with its own database connection, so that accepting and delivering use two cores (ADR 0019). `false` runs everything on one thread. Ignored on PostgreSQL.',
+    usedBy: 'worker',
+  },
   roles: { env: 'SESAME_ROLES', parse: parseRoles, default: ['api', 'smtp', 'mx', 'worker'] as Role[], defaultDoc: '`api,smtp,mx,worker`', description: 'Which parts this node runs (several nodes may share one PostgreSQL).', usedBy: 'all' },
   logLevel: {
     env: 'SESAME_LOG_LEVEL',

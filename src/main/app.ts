@@ -23,6 +23,7 @@ import { loadMasterKey, loadNodeId } from './master-key.ts';
 import { loadTlsCredentials } from './tls-certificate.ts';
 import { loadSnsSigning } from './sns-signing.ts';
 import { fileStreams } from './streams.ts';
+import { metricsObservers, startWorkerThread, type WakeTarget, type WorkerObservers, type WorkerThread } from './worker-thread.ts';
 import { checkSpam } from '../lib/rspamd.ts';
 import { scanVirus } from '../lib/clamd.ts';
 import { join } from 'node:path';
@@ -36,6 +37,10 @@ export interface StartOptions {
   resolver?: DnsResolver;
   /** DKIM signing threads; 0 signs on the event loop (the CLI's default). */
   dkimThreads?: number;
+  /** Where the worker thread's log lines go (ADR 0019); process.stdout when absent. */
+  logDestination?: NodeJS.WritableStream;
+  /** What the worker role reports (the worker thread counts and forwards); main's metrics when absent. */
+  observers?: WorkerObservers;
 }
 
 /** A running Sesame node. */
@@ -54,6 +59,8 @@ export interface SesameInstance {
   smtpsPort?: number;
   /** Bound MX port when the `mx` role runs. */
   mxPort?: number;
+  /** The thread the worker role runs on (SQLite, SESAME_WORKER_THREAD; ADR 0019); undefined when it runs on this one. */
+  workerThread?: WorkerThread;
   /** Runs one verification pass now (tests and `sesame` maintenance commands). */
   verifyNow(): Promise<void>;
   /** Stops accepting, finishes in-flight work, closes storage. Idempotent. */
@@ -72,6 +79,7 @@ export async function openCore(config: Config, options: StartOptions = {}) {
   const metrics = new Metrics();
   // Backlogs are read when /metrics is scraped.
   metrics.backlogs = { events: () => storage.outbox.backlog(), webhooks: () => storage.webhooks.count() };
+  const observers = options.observers ?? metricsObservers(metrics);
   const dkim = createDkimSigner(options.dkimThreads ?? 0);
   const core = createCore({
     dkim,
@@ -98,10 +106,10 @@ export async function openCore(config: Config, options: StartOptions = {}) {
       retryScheduleMs: config.retrySchedule,
       domainLimits: { connections: config.domainConnections, rates: config.domainRates },
     },
-    deliveryObserver: { outcome: (kind) => metrics.deliveries.inc({ outcome: kind }) },
+    deliveryObserver: observers.deliveryObserver,
     events: {
       webhooks: { retryScheduleMs: config.webhookRetrySchedule, retryWindowMs: config.webhookRetryWindowMs, timeoutMs: config.webhookTimeoutMs },
-      webhookObserver: { outcome: (kind, outcome) => metrics.webhookDeliveries.inc({ kind, outcome }) },
+      webhookObserver: observers.webhookObserver,
       reputation: {
         windowMs: config.reputationWindowMs,
         minSends: config.reputationMinSends,
@@ -111,12 +119,9 @@ export async function openCore(config: Config, options: StartOptions = {}) {
         complaintPause: config.reputationComplaintPause,
         autoPause: config.reputationAutoPause,
       },
-      ratesObserver: (account, set, r) => {
-        metrics.bounceRate.set({ account, configuration_set: set }, r.bounceRate);
-        metrics.complaintRate.set({ account, configuration_set: set }, r.complaintRate);
-      },
+      ratesObserver: observers.ratesObserver,
       streams: fileStreams(join(config.dataDir, 'firehose')),
-      counter: metrics.cloudWatch,
+      counter: observers.counter,
       trackingKey: box.derive('tracking-links'),
     },
     scanners: {
@@ -140,7 +145,7 @@ export async function openCore(config: Config, options: StartOptions = {}) {
     },
     nodeId: loadNodeId(config.dataDir),
     cluster: { heartbeatMs: config.nodeHeartbeatMs },
-    onVerificationCheck: (result) => metrics.verificationChecks.inc({ result }),
+    onVerificationCheck: observers.onVerificationCheck,
   });
   let bootstrap: BootstrapResult;
   try {
@@ -167,6 +172,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   let mx: MxListener | undefined;
   let httpUrl: string | undefined;
   let closing = false;
+  let workerThread: WorkerThread | undefined;
 
   const instance: SesameInstance = {
     config,
@@ -186,11 +192,9 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       // Front ends first (in-flight SMTP DATA and API sends reach their commit), then the batcher.
       await Promise.all([app?.close(), smtp?.close(), mx?.close()]);
       await core.batcher.flush();
-      await core.delivery.stop();
-      await core.dispatcher.stop();
-      await core.webhooks.stop();
-      // Gives the verification lease up, so another node takes the job at once.
-      await core.verification.stop();
+      // The worker role, here or in its thread (which stops its loops and closes its connection).
+      if (workerThread) await workerThread.stop();
+      else await stopWorkerRole(core);
       // Last: the node stays listed as up while it drains, and leaves the registry before storage closes.
       await core.nodes.deregister();
       await Promise.all([storage.close(), dkim.close()]);
@@ -267,11 +271,19 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       waiting.delete('mx');
     }
     if (config.roles.includes('worker')) {
-      // Runs its checks only while this node holds the installation-wide verification lease.
-      core.verification.start();
-      core.delivery.start();
-      core.dispatcher.start();
-      core.webhooks.start();
+      // On SQLite the worker role gets a thread and a connection of its own (ADR 0019), unless a
+      // caller injected a clock or resolver (tests), which cannot cross to another thread.
+      if (config.workerThread && storage.kind === 'sqlite' && !options.clock && !options.resolver) {
+        workerThread = instance.workerThread = await startWorkerThread({
+          data: { config, publicUrl: core.settings.publicUrl },
+          metrics,
+          logger,
+          logDestination: options.logDestination ?? process.stdout,
+        });
+        // Main's commits (accepted mail, events of the API and the MX) wake the thread's loops.
+        const thread = workerThread;
+        for (const target of ['delivery', 'dispatcher', 'webhooks'] as const satisfies readonly WakeTarget[]) core[target].wake = () => thread.wake(target);
+      } else startWorkerRole(core);
     }
     // Listed by `sesame nodes` from now on, with a heartbeat every SESAME_NODE_HEARTBEAT.
     await core.nodes.register({ roles: config.roles, hostname: hostname(), pid: process.pid, version: SESAME_VERSION });
@@ -281,6 +293,25 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   }
   metrics.ready.set(waiting.size === 0 ? 1 : 0);
   return instance;
+}
+
+/** Starts the worker role's loops on this thread. */
+export function startWorkerRole(core: Core): void {
+  // Runs its checks only while this node holds the installation-wide verification lease.
+  core.verification.start();
+  core.delivery.start();
+  core.dispatcher.start();
+  core.webhooks.start();
+}
+
+/** Stops the worker role's loops: in-flight deliveries finish and their leases are released. */
+export async function stopWorkerRole(core: Core): Promise<void> {
+  await core.batcher.flush();
+  await core.delivery.stop();
+  await core.dispatcher.stop();
+  await core.webhooks.stop();
+  // Gives the verification lease up, so another node takes the job at once.
+  await core.verification.stop();
 }
 
 /** Sesame's version (package.json), recorded in the node registry. */

@@ -121,7 +121,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const config = loadConfig(env, options.overrides);
   let instance: SesameInstance;
   try {
-    instance = await startSesame(config, { logger: createLogger(config.logLevel, sink), ...options.start });
+    // The worker thread's lines (ADR 0019) reach `logs` too.
+    instance = await startSesame(config, { logger: createLogger(config.logLevel, sink), logDestination: sink, ...options.start });
   } catch (err) {
     await pgSchema?.drop();
     await ownDns?.close();

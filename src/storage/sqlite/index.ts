@@ -11,7 +11,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FileBlobStore } from '../blobs.ts';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, type CompiledQuery, type DatabaseConnection, type Driver, type SqliteDatabase, type SqliteDialectConfig } from 'kysely';
+import { CompiledQuery, Kysely, SqliteDialect, type DatabaseConnection, type Driver, type SqliteDatabase, type SqliteDialectConfig } from 'kysely';
 import type { Storage } from '../ports.ts';
 import { migrateToLatest } from '../sql/migrations.ts';
 import { sqlStorage } from '../sql/repositories.ts';
@@ -36,6 +36,10 @@ export async function openSqliteStorage(file: string): Promise<Storage> {
     await wal.close();
     throw err;
   }
+  // From here on SQLite never sleeps on a busy lock: that sleep blocks the thread's event loop
+  // (SQLite's busy handler sleeps 1, 2, 5, 10… ms in a row). The dialect waits for the lock with
+  // timers instead, so the thread serves other work while the other connection commits (ADR 0019).
+  sqlite.pragma('busy_timeout = 0');
   // The database holds only sealed secrets, but identities and mail are nobody else's business
   // (-wal and -shm exist once the migrations have written).
   for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
@@ -120,6 +124,29 @@ export function flushWal(path: string, sync?: () => Promise<void>): { flush(): P
   };
 }
 
+/** How long a statement waits for another connection's write lock before SQLITE_BUSY is the caller's (busy_timeout's old value). */
+const BUSY_WAIT_MS = 5000;
+
+/**
+ * Runs `run`, and again while it fails with SQLITE_BUSY: on the next turn of the event loop first,
+ * then every millisecond, for up to BUSY_WAIT_MS. Meant for statements that take the write lock
+ * first (BEGIN IMMEDIATE, a write on its own), which did nothing when they failed busy.
+ */
+export async function whenNotBusy<R>(run: () => Promise<R>, waitMs = BUSY_WAIT_MS): Promise<R> {
+  let deadline: number | undefined;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (!/^SQLITE_BUSY/.test(String((err as { code?: unknown })?.code))) throw err;
+      const now = performance.now();
+      deadline ??= now + waitMs;
+      if (now >= deadline) throw err;
+      await new Promise((r) => (attempt === 0 ? setImmediate(r) : setTimeout(r, 1)));
+    }
+  }
+}
+
 /** Whether a statement may change the database (anything but a read). */
 function writes(q: CompiledQuery): boolean {
   if (q.query.kind === 'SelectQueryNode') return false;
@@ -148,7 +175,9 @@ class DurableSqliteDialect extends SqliteDialect {
     const wrap = (c: DatabaseConnection): DatabaseConnection => ({
       async executeQuery<R>(q: CompiledQuery) {
         const inTransaction = sqlite.inTransaction;
-        const r = await c.executeQuery<R>(q);
+        // Outside a transaction (a BEGIN IMMEDIATE, or a statement on its own) the write lock may be
+        // the other connection's: SQLITE_BUSY changed nothing, so wait and try again.
+        const r = inTransaction ? await c.executeQuery<R>(q) : await whenNotBusy(() => c.executeQuery<R>(q));
         if (!sqlite.inTransaction && (inTransaction || writes(q))) committed = true;
         return r;
       },
@@ -157,7 +186,12 @@ class DurableSqliteDialect extends SqliteDialect {
     return {
       init: () => inner.init(),
       acquireConnection: async () => wrap(await inner.acquireConnection()),
-      beginTransaction: (c, settings) => inner.beginTransaction(c, settings),
+      // IMMEDIATE: a transaction takes the write lock when it begins, where whenNotBusy waits for it.
+      // With two connections (the worker thread's, ADR 0019), a deferred one that read first and then
+      // wrote after the other connection committed would fail with SQLITE_BUSY mid-transaction.
+      beginTransaction: async (c) => {
+        await c.executeQuery(CompiledQuery.raw('begin immediate'));
+      },
       commitTransaction: (c) => inner.commitTransaction(c),
       rollbackTransaction: (c) => inner.rollbackTransaction(c),
       savepoint: (c, name, compile) => inner.savepoint!(c, name, compile),

@@ -1,0 +1,70 @@
+/**
+ * Runs in the worker thread (src/main/worker-thread.ts, ADR 0019): opens its own connection to the
+ * node's database, assembles core, and runs the `worker` role's loops until main asks it to stop.
+ * Its log lines and metrics go to main; main's wakes reach its loops.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Writable } from 'node:stream';
+import { createLogger } from '../observability/logger.ts';
+import { openCore, startWorkerRole, stopWorkerRole } from './app.ts';
+import { ObservationBuffer, type FromWorker, type ToWorker, type WorkerThreadData } from './worker-thread.ts';
+
+const port = parentPort!;
+const post = (m: FromWorker) => port.postMessage(m);
+const { config, publicUrl } = workerData as WorkerThreadData;
+
+// pino writes each line with one write(); main writes it where its own lines go.
+// Its lines carry `thread: "worker"`, so that an operator can tell the two threads' lines apart.
+const logger = createLogger(
+  config.logLevel,
+  new Writable({
+    write(chunk: Buffer | string, _enc, cb) {
+      post({ type: 'log', chunk: chunk.toString() });
+      cb();
+    },
+  }),
+).child({ thread: 'worker' });
+process.on('unhandledRejection', (reason) => {
+  logger.error({ code: 'UNHANDLED_REJECTION', err: reason }, 'unhandled promise rejection in the worker thread (kept running)');
+});
+
+// Counts go to main a quarter of a second after the first one of a batch: few messages under load, fresh /metrics.
+let observedTimer: NodeJS.Timeout | undefined;
+const sendObserved = () => {
+  clearTimeout(observedTimer);
+  observedTimer = undefined;
+  const batch = observed.take();
+  if (batch) post({ type: 'observed', batch });
+};
+const observed = new ObservationBuffer(() => {
+  observedTimer ??= setTimeout(sendObserved, 250);
+});
+
+try {
+  // DKIM signing here is rare (system mail the worker role sends, such as forwarded feedback): on this thread.
+  const { core, storage, dkim } = await openCore(config, { logger, dkimThreads: 0, observers: observed.observers });
+  core.settings.publicUrl = publicUrl;
+  let stopping = false;
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'wake') core[m.target].wake();
+    else if (m.type === 'stop' && !stopping) {
+      stopping = true;
+      void (async () => {
+        try {
+          await stopWorkerRole(core);
+          await Promise.all([storage.close(), dkim.close()]);
+        } catch (err) {
+          logger.error({ code: 'SHUTDOWN_FAILED', err }, 'the worker thread did not stop cleanly');
+        }
+        sendObserved();
+        post({ type: 'stopped' });
+        port.close();
+      })();
+    }
+  });
+  startWorkerRole(core);
+  post({ type: 'ready' });
+} catch (err) {
+  post({ type: 'failed', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  port.close();
+}

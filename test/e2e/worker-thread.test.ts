@@ -1,0 +1,82 @@
+/**
+ * The worker role on its own thread (SQLite's default, ADR 0019): mail accepted on the main thread
+ * is delivered by the thread, the thread's log lines reach the node's log (marked `thread: "worker"`)
+ * and its counts reach /metrics; a thread that dies is started again and delivers what was queued;
+ * `SESAME_WORKER_THREAD=false` runs the role on the main thread.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
+
+const sunkId = (raw: Buffer) => /^Message-ID:\s*<([^@>\s]+)@/im.exec(raw.toString('latin1'))?.[1];
+
+describe('the worker thread (SQLite)', () => {
+  let fixture: SendingFixture | undefined;
+  afterEach(async () => {
+    await fixture?.close();
+    fixture = undefined;
+  });
+
+  async function send(f: SendingFixture, n: number, tag: string): Promise<string[]> {
+    const ses = f.server.sesv2();
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = await ses.send(
+        new SendEmailCommand({
+          FromEmailAddress: 'orders@sender.test',
+          Destination: { ToAddresses: [`${tag}-${i}@dest.test`] },
+          Content: { Simple: { Subject: { Data: `${tag} ${i}` }, Body: { Text: { Data: 'hello' } } } },
+        }),
+      );
+      ids.push(r.MessageId!);
+    }
+    return ids;
+  }
+
+  const atSink = (f: SendingFixture, ids: string[]) => {
+    const wanted = new Set(ids);
+    return f.sink.messages.filter((m) => wanted.has(sunkId(m.raw) ?? '')).length;
+  };
+
+  it('delivers from its own thread; its logs and metrics are the node’s', async () => {
+    fixture = await startSendingFixture();
+    const f = fixture;
+    expect(f.server.instance.workerThread).toBeDefined();
+    const ids = await send(f, 5, 'thread');
+    await f.sink.waitFor(() => atSink(f, ids) === 5, 30_000, 'five messages at the sink');
+    // The delivery log lines come from the thread, into the same log.
+    await expect.poll(() => f.server.logs.filter((l) => l.thread === 'worker' && l.code === 'DELIVERY_OK').length, { timeout: 10_000 }).toBeGreaterThanOrEqual(5);
+    // The main thread's own delivery worker never ran.
+    expect(f.server.logs.filter((l) => l.code === 'DELIVERY_OK' && l.thread !== 'worker')).toEqual([]);
+    await expect
+      .poll(async () => {
+        const text = await (await fetch(`${f.server.url}/metrics`)).text();
+        return Number(/^sesame_delivery_attempts_total\{outcome="delivered"\} (\d+)/m.exec(text)?.[1] ?? 0);
+      }, { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(5);
+  });
+
+  it('starts a thread that died again, which delivers what was queued meanwhile', async () => {
+    fixture = await startSendingFixture();
+    const f = fixture;
+    const first = await send(f, 3, 'before');
+    await f.sink.waitFor(() => atSink(f, first) === 3, 30_000, 'three messages at the sink');
+    // Their outcomes committed: a delivery still in flight at the crash is delivered again (at least once).
+    await expect.poll(async () => (await f.server.instance.storage.queue.stats()).delivered, { timeout: 10_000 }).toBe(3);
+    await f.server.instance.workerThread!.terminate();
+    // Accepted while no thread runs: queued, and delivered by the next one.
+    const second = await send(f, 3, 'after');
+    await expect.poll(() => f.server.logs.some((l) => l.code === 'WORKER_THREAD_EXITED'), { timeout: 10_000 }).toBe(true);
+    await f.sink.waitFor(() => atSink(f, second) === 3, 30_000, 'the three sent while the thread was down');
+    expect(atSink(f, [...first, ...second])).toBe(6);
+  });
+
+  it('SESAME_WORKER_THREAD=false delivers on the main thread', async () => {
+    fixture = await startSendingFixture({ env: { SESAME_WORKER_THREAD: 'false' } });
+    const f = fixture;
+    expect(f.server.instance.workerThread).toBeUndefined();
+    const ids = await send(f, 2, 'inline');
+    await f.sink.waitFor(() => atSink(f, ids) === 2, 30_000, 'two messages at the sink');
+    expect(f.server.logs.some((l) => l.thread === 'worker')).toBe(false);
+  });
+});
