@@ -268,7 +268,7 @@ export async function startWorkerThread(o: {
     });
 
   await spawnOne();
-  // Wakes asked for in one turn of the event loop (one per commit under load) go as one message each.
+  // Wakes asked for in one turn of the event loop (one per commit under load) go as one message per loop.
   const pending = new Set<WakeTarget>();
   const sendWakes = () => {
     for (const target of pending) worker?.postMessage({ type: 'wake', target } satisfies ToWorker);
