@@ -28,7 +28,8 @@ describe.each(testBackends())('a 200 × 10 burst with the default configuration 
   let sink: SinkMta;
 
   beforeAll(async () => {
-    fixture = await startSendingFixture({ backend });
+    // The default configuration: on SQLite that includes the worker thread (ADR 0019), which the test helper leaves off unless asked.
+    fixture = await startSendingFixture({ backend, env: { SESAME_WORKER_THREAD: 'true' } });
     ({ server, sink } = fixture);
     // Production access, explicitly: no sandbox quota or recipient check stands in the way.
     await server.instance.core.accountSettings.operatorSet(server.instance.config.accountId, { productionAccessEnabled: true });

@@ -39,7 +39,7 @@ describe('the worker thread (SQLite)', () => {
   };
 
   it('delivers from its own thread; its logs and metrics are the node’s', async () => {
-    fixture = await startSendingFixture();
+    fixture = await startSendingFixture({ env: { SESAME_WORKER_THREAD: 'true' } });
     const f = fixture;
     expect(f.server.instance.workerThread).toBeDefined();
     const ids = await send(f, 5, 'thread');
@@ -57,7 +57,7 @@ describe('the worker thread (SQLite)', () => {
   });
 
   it('starts a thread that died again, which delivers what was queued meanwhile', async () => {
-    fixture = await startSendingFixture();
+    fixture = await startSendingFixture({ env: { SESAME_WORKER_THREAD: 'true' } });
     const f = fixture;
     const first = await send(f, 3, 'before');
     await f.sink.waitFor(() => atSink(f, first) === 3, 30_000, 'three messages at the sink');
