@@ -183,7 +183,11 @@ class ThreadedSigner implements DkimSigner {
       slot.pending.set(id, { message, moved, resolve, reject });
       // A thread with work keeps the process alive until its answer arrives.
       slot.worker.ref();
-      slot.worker.postMessage({ id, message, moved, specs, signTime: signTime.getTime() }, moved ? [message.buffer as ArrayBuffer] : []);
+      // Posting a Buffer view clones its whole backing store (Node's 8 KiB pool, or the request body
+      // it was cut from: 0.9 ms for a 1 MiB one on the bench machine). A copy of just the message,
+      // moved, costs one memcpy of its own size; the caller keeps the original.
+      const payload = moved ? message : new Uint8Array(message);
+      slot.worker.postMessage({ id, message: payload, moved, specs, signTime: signTime.getTime() }, [payload.buffer as ArrayBuffer]);
     });
   }
 
