@@ -21,7 +21,7 @@ import type { Storage } from '../storage/ports.ts';
 import { createResolver } from './dns.ts';
 import { loadMasterKey, loadNodeId } from './master-key.ts';
 import { loadTlsCredentials } from './tls-certificate.ts';
-import { loadSnsSigning } from './sns-signing.ts';
+import { loadSnsSigning, snsSigningFrom } from './sns-signing.ts';
 import { fileStreams } from './streams.ts';
 import { metricsObservers, startWorkerThread, type WakeTarget, type WorkerObservers, type WorkerThread } from './worker-thread.ts';
 import { checkSpam } from '../lib/rspamd.ts';
@@ -67,12 +67,33 @@ export interface SesameInstance {
   close(): Promise<void>;
 }
 
-/** Opens storage and assembles core without starting listeners (used by CLI commands). */
+/** Opens storage and assembles core without starting listeners (used by CLI commands), and bootstraps the root key. */
 export async function openCore(config: Config, options: StartOptions = {}) {
+  const opened = await assembleCore(config, options);
+  const { core, storage, dkim } = opened;
+  let bootstrap: BootstrapResult;
+  try {
+    bootstrap = await core.accounts.bootstrap(
+      config.rootAccessKeyId && config.rootSecretAccessKey ? { accessKeyId: config.rootAccessKeyId, secretAccessKey: config.rootSecretAccessKey } : undefined,
+    );
+  } catch (err) {
+    await Promise.all([storage.close(), dkim.close()]);
+    throw err;
+  }
+  return { ...opened, bootstrap };
+}
+
+/**
+ * Opens storage and assembles core. Without `snsPair` it loads (or creates) the SNS signing pair;
+ * the worker thread passes main's, and skips the bootstrap that main already did (ADR 0019): a
+ * restarted thread must not renew the pair main serves, nor fail on a root key revoked meanwhile.
+ */
+export async function assembleCore(config: Config, options: StartOptions & { snsPair?: { cert: string; key: string } } = {}) {
   const logger = options.logger ?? createLogger(config.logLevel);
   const box = new SecretBox(loadMasterKey(config.masterKey, config.dataDir));
   // The key that signs SNS deliveries; its URLs follow the public URL, which may be known only after listen.
-  const snsSigning = await loadSnsSigning(config, box, () => core.settings.publicUrl, logger);
+  const publicUrl = () => core.settings.publicUrl;
+  const snsSigning = options.snsPair ? snsSigningFrom(options.snsPair, publicUrl) : await loadSnsSigning(config, box, publicUrl, logger);
   const storage = await openStorage(config.databaseUrl, config.dataDir, (err) =>
     logger.warn({ code: 'DATABASE_CONNECTION_ERROR', err }, `an idle database connection failed (${err.message}); the pool replaces it`),
   );
@@ -147,16 +168,7 @@ export async function openCore(config: Config, options: StartOptions = {}) {
     cluster: { heartbeatMs: config.nodeHeartbeatMs },
     onVerificationCheck: observers.onVerificationCheck,
   });
-  let bootstrap: BootstrapResult;
-  try {
-    bootstrap = await core.accounts.bootstrap(
-      config.rootAccessKeyId && config.rootSecretAccessKey ? { accessKeyId: config.rootAccessKeyId, secretAccessKey: config.rootSecretAccessKey } : undefined,
-    );
-  } catch (err) {
-    await Promise.all([storage.close(), dkim.close()]);
-    throw err;
-  }
-  return { logger, storage, metrics, core, bootstrap, box, dkim, snsSigning };
+  return { logger, storage, metrics, core, box, dkim, snsSigning };
 }
 
 /** Starts every part of Sesame that `config.roles` names. */
@@ -275,7 +287,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       // caller injected a clock or resolver (tests), which cannot cross to another thread.
       if (config.workerThread && storage.kind === 'sqlite' && !options.clock && !options.resolver) {
         workerThread = instance.workerThread = await startWorkerThread({
-          data: { config, publicUrl: core.settings.publicUrl },
+          data: { config, publicUrl: core.settings.publicUrl, sns: { cert: snsSigning.certPem, key: snsSigning.keyPem } },
           metrics,
           logger,
           logDestination: options.logDestination ?? process.stdout,

@@ -25,6 +25,8 @@ export interface SnsSigning {
   certPem: string;
   /** The path under the public URL where the certificate is served (`/SimpleNotificationService-<hex>.pem`). */
   certPath: string;
+  /** The PEM private key (handed to the worker thread, which signs with the same pair; ADR 0019). */
+  keyPem: string;
 }
 
 /** Certificates are replaced this long before they expire, so that a subscriber never fetches an expired one. */
@@ -59,11 +61,17 @@ export async function loadSnsSigning(config: { dataDir: string; hostname: string
     }
     logger.info({ code: 'SNS_SIGNING_KEY_GENERATED', path: certFile }, `created the key and certificate that sign SNS deliveries (${certFile})`);
   }
+  return snsSigningFrom(pair, publicUrl);
+}
+
+/** The signing material of a pair already loaded (the worker thread gets main's; it never writes one). */
+export function snsSigningFrom(pair: { cert: string; key: string }, publicUrl: () => string): SnsSigning {
   const key: KeyObject = createPrivateKey(pair.key);
   const certPath = `/SimpleNotificationService-${certificateId(pair.cert)}.pem`;
   return {
     certPem: pair.cert,
     certPath,
+    keyPem: pair.key,
     signer: {
       certUrl: () => `${publicUrl().replace(/\/+$/, '')}${certPath}`,
       sign: (stringToSign) => createSign('RSA-SHA256').update(stringToSign, 'utf8').sign(key, 'base64'),

@@ -6,12 +6,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Writable } from 'node:stream';
 import { createLogger } from '../observability/logger.ts';
-import { openCore, startWorkerRole, stopWorkerRole } from './app.ts';
+import { assembleCore, startWorkerRole, stopWorkerRole } from './app.ts';
 import { ObservationBuffer, type FromWorker, type ToWorker, type WorkerThreadData } from './worker-thread.ts';
 
 const port = parentPort!;
 const post = (m: FromWorker) => port.postMessage(m);
-const { config, publicUrl } = workerData as WorkerThreadData;
+const { config, publicUrl, sns } = workerData as WorkerThreadData;
 
 // pino writes each line with one write(); main writes it where its own lines go.
 // Its lines carry `thread: "worker"`, so that an operator can tell the two threads' lines apart.
@@ -42,7 +42,8 @@ const observed = new ObservationBuffer(() => {
 
 try {
   // DKIM signing here is rare (system mail the worker role sends, such as forwarded feedback): on this thread.
-  const { core, storage, dkim } = await openCore(config, { logger, dkimThreads: 0, observers: observed.observers });
+  // Main's SNS signing pair, and no bootstrap: main did it, and a restarted thread must not redo it.
+  const { core, storage, dkim } = await assembleCore(config, { logger, dkimThreads: 0, observers: observed.observers, snsPair: sns });
   core.settings.publicUrl = publicUrl;
   let stopping = false;
   port.on('message', (m: ToWorker) => {

@@ -158,6 +158,8 @@ export interface WorkerThreadData {
   config: Config;
   /** The public URL main settled on after listening (port 0 becomes the real port). */
   publicUrl: string;
+  /** The SNS signing pair main serves the certificate of. */
+  sns: { cert: string; key: string };
 }
 
 /** The running worker thread, as main sees it. */
@@ -181,6 +183,8 @@ import(workerData.tsx)
 /** First and longest pause before a worker thread that ended unexpectedly is started again. */
 const RESTART_MIN_MS = 1000;
 const RESTART_MAX_MS = 30_000;
+/** A thread that ran this long before it ended is started again after the first pause, not a longer one. */
+const STABLE_AFTER_MS = 60_000;
 
 /**
  * Starts the worker role's thread and resolves once its loops run; rejects when it cannot start (the
@@ -223,6 +227,7 @@ export async function startWorkerThread(o: {
       });
       worker = w;
       let started = false;
+      let readyAt = 0;
       let failure: string | undefined;
       w.on('message', (m: FromWorker) => {
         switch (m.type) {
@@ -234,7 +239,7 @@ export async function startWorkerThread(o: {
             break;
           case 'ready':
             started = true;
-            restartMs = RESTART_MIN_MS;
+            readyAt = performance.now();
             resolve();
             break;
           case 'failed':
@@ -258,6 +263,9 @@ export async function startWorkerThread(o: {
             return;
           }
           if (stopping) return;
+          // A thread that crashes soon after its start (every restart releases the node's leases, so a
+          // message that crashes it would be sent again each time) keeps backing off.
+          if (performance.now() - readyAt >= STABLE_AFTER_MS) restartMs = RESTART_MIN_MS;
           o.logger.error(
             { code: 'WORKER_THREAD_EXITED', exitCode: code, failure },
             `the worker thread (delivery, events, webhooks, DNS checks) ended unexpectedly${failure ? `: ${failure.split('\n')[0]}` : ''}; starting it again in ${restartMs / 1000} s`,

@@ -31,6 +31,7 @@ describe.each(testBackends())('a 200 × 10 burst with the default configuration 
     // The default configuration: on SQLite that includes the worker thread (ADR 0019), which the test helper leaves off unless asked.
     fixture = await startSendingFixture({ backend, env: { SESAME_WORKER_THREAD: 'true' } });
     ({ server, sink } = fixture);
+    expect(server.instance.workerThread !== undefined).toBe(backend === 'sqlite');
     // Production access, explicitly: no sandbox quota or recipient check stands in the way.
     await server.instance.core.accountSettings.operatorSet(server.instance.config.accountId, { productionAccessEnabled: true });
   }, 60_000);

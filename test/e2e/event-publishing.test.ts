@@ -78,6 +78,7 @@ describe.each(testBackends())('event publishing (%s)', (backend) => {
     // With the worker thread (SQLite's default, ADR 0019): events are published from it, and its counts reach /metrics.
     fixture = await startSendingFixture({ backend, env: { SESAME_RETRY_SCHEDULE: '200ms', SESAME_WEBHOOK_RETRY_SCHEDULE: '200ms', SESAME_WORKER_THREAD: 'true' } });
     const { server } = fixture;
+    expect(server.instance.workerThread !== undefined).toBe(backend === 'sqlite');
     receiver = await startSnsReceiver();
     webhook = await startWebhook();
     sns = server.sns();

@@ -4,6 +4,8 @@
  * and its counts reach /metrics; a thread that dies is started again and delivers what was queued;
  * `SESAME_WORKER_THREAD=false` runs the role on the main thread.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
@@ -17,8 +19,8 @@ describe('the worker thread (SQLite)', () => {
     fixture = undefined;
   });
 
-  async function send(f: SendingFixture, n: number, tag: string): Promise<string[]> {
-    const ses = f.server.sesv2();
+  async function send(f: SendingFixture, n: number, tag: string, credentials?: { accessKeyId: string; secretAccessKey: string }): Promise<string[]> {
+    const ses = f.server.sesv2(credentials);
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
       const r = await ses.send(
@@ -69,6 +71,24 @@ describe('the worker thread (SQLite)', () => {
     await expect.poll(() => f.server.logs.some((l) => l.code === 'WORKER_THREAD_EXITED'), { timeout: 10_000 }).toBe(true);
     await f.sink.waitFor(() => atSink(f, second) === 3, 30_000, 'the three sent while the thread was down');
     expect(atSink(f, [...first, ...second])).toBe(6);
+  });
+
+  it('a thread started again uses the node’s SNS pair and root key as they are (it bootstraps nothing)', async () => {
+    fixture = await startSendingFixture({ env: { SESAME_WORKER_THREAD: 'true' } });
+    const f = fixture;
+    const accounts = f.server.instance.core.accounts;
+    // The root key of SESAME_ROOT_ACCESS_KEY_ID is revoked while the node runs (another root key stays):
+    // a new start of the node would refuse it, a new start of the thread must not.
+    const other = await accounts.createKey({ isRoot: true, description: 'second root' });
+    expect(await accounts.revokeKey(f.server.accessKeyId)).toBe(true);
+    const certBefore = readFileSync(join(f.server.dataDir, 'sns-signing-cert.pem'), 'utf8');
+    await f.server.instance.workerThread!.terminate();
+    await expect.poll(() => f.server.logs.filter((l) => l.code === 'WORKER_THREAD_EXITED').length, { timeout: 10_000 }).toBe(1);
+    const ids = await send(f, 2, 'after-revoke', { accessKeyId: other.accessKeyId, secretAccessKey: other.secretAccessKey });
+    await f.sink.waitFor(() => atSink(f, ids) === 2, 30_000, 'two messages delivered by the new thread');
+    // It did not fail to start again, and did not write another signing pair.
+    expect(f.server.logs.filter((l) => l.code === 'WORKER_THREAD_EXITED')).toHaveLength(1);
+    expect(readFileSync(join(f.server.dataDir, 'sns-signing-cert.pem'), 'utf8')).toBe(certBefore);
   });
 
   it('SESAME_WORKER_THREAD=false delivers on the main thread', async () => {

@@ -124,8 +124,12 @@ export function flushWal(path: string, sync?: () => Promise<void>): { flush(): P
   };
 }
 
-/** How long a statement waits for another connection's write lock before SQLITE_BUSY is the caller's (busy_timeout's old value). */
-const BUSY_WAIT_MS = 5000;
+/**
+ * How long a statement waits for another connection's write lock before SQLITE_BUSY is the caller's.
+ * Long: giving up costs more than waiting (a delivery outcome that cannot be committed is retried,
+ * and the message sent again), and only a stuck writer holds the lock this long.
+ */
+const BUSY_WAIT_MS = 30_000;
 
 /**
  * Runs `run`, and again while it fails with SQLITE_BUSY: on the next turn of the event loop first,
