@@ -203,10 +203,11 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       metrics.ready.set(0);
       // Front ends first (in-flight SMTP DATA and API sends reach their commit), then the batcher.
       await Promise.all([app?.close(), smtp?.close(), mx?.close()]);
-      await core.batcher.flush();
-      // The worker role, here or in its thread (which stops its loops and closes its connection).
-      if (workerThread) await workerThread.stop();
-      else await stopWorkerRole(core);
+      // The worker role, here (after the batcher) or in its thread (which stops its loops and closes its connection).
+      if (workerThread) {
+        await core.batcher.flush();
+        await workerThread.stop();
+      } else await stopWorkerRole(core);
       // Last: the node stays listed as up while it drains, and leaves the registry before storage closes.
       await core.nodes.deregister();
       await Promise.all([storage.close(), dkim.close()]);
@@ -316,7 +317,7 @@ export function startWorkerRole(core: Core): void {
   core.webhooks.start();
 }
 
-/** Stops the worker role's loops: in-flight deliveries finish and their leases are released. */
+/** Flushes the batcher, then stops the worker role's loops: in-flight deliveries finish and their leases are released. */
 export async function stopWorkerRole(core: Core): Promise<void> {
   await core.batcher.flush();
   await core.delivery.stop();

@@ -12,15 +12,12 @@ import nodemailer from 'nodemailer';
 import { runCli } from '../helpers/cli.ts';
 import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
 import { testBackends, type TestServer } from '../helpers/server.ts';
-import type { SinkMta } from '../helpers/sink.ts';
+import { sunkMessageId, type SinkMta } from '../helpers/sink.ts';
 
 const CLIENTS = 200;
 const PER_CLIENT = 10;
 const SMTP_ACCEPTED = /^250 Ok (0100[0-9a-f]{12}-[0-9a-f-]{36}-000000)$/;
 const SES_MESSAGE_ID = /^0100[0-9a-f]{12}-[0-9a-f-]{36}-000000$/;
-
-/** The MessageId in a delivered message's Message-ID field (which may be folded onto a second line). */
-const sunkId = (raw: Buffer) => /^Message-ID:\s*<([^@>\s]+)@/im.exec(raw.toString('latin1'))?.[1];
 
 describe.each(testBackends())('a 200 × 10 burst with the default configuration (%s)', (backend) => {
   let fixture: SendingFixture;
@@ -50,11 +47,11 @@ describe.each(testBackends())('a 200 × 10 burst with the default configuration 
   /** Waits until every id in `ids` is at the sink, then checks each arrived exactly once. */
   async function expectAllAtSinkOnce(ids: string[]) {
     const wanted = new Set(ids);
-    const count = () => sink.messages.filter((m) => wanted.has(sunkId(m.raw) ?? '')).length;
+    const count = () => sink.messages.filter((m) => wanted.has(sunkMessageId(m.raw) ?? '')).length;
     await sink.waitFor(() => count() >= ids.length, 180_000, `${ids.length} burst messages at the sink`);
     const seen = new Map<string, number>();
     for (const m of sink.messages) {
-      const id = sunkId(m.raw);
+      const id = sunkMessageId(m.raw);
       if (id && wanted.has(id)) seen.set(id, (seen.get(id) ?? 0) + 1);
     }
     expect(seen.size).toBe(ids.length);

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
-
-const sunkId = (raw: Buffer) => /^Message-ID:\s*<([^@>\s]+)@/im.exec(raw.toString('latin1'))?.[1];
+import { sunkMessageId } from '../helpers/sink.ts';
 
 describe('the worker thread (SQLite)', () => {
   let fixture: SendingFixture | undefined;
@@ -37,7 +36,7 @@ describe('the worker thread (SQLite)', () => {
 
   const atSink = (f: SendingFixture, ids: string[]) => {
     const wanted = new Set(ids);
-    return f.sink.messages.filter((m) => wanted.has(sunkId(m.raw) ?? '')).length;
+    return f.sink.messages.filter((m) => wanted.has(sunkMessageId(m.raw) ?? '')).length;
   };
 
   it('delivers from its own thread; its logs and metrics are the node’s', async () => {

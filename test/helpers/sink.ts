@@ -20,6 +20,9 @@ export interface SunkMessage {
 export type Reply = { code: number; message: string };
 
 /** The sink. */
+/** The MessageId in a delivered message's Message-ID field (which may be folded onto a second line). */
+export const sunkMessageId = (raw: Buffer): string | undefined => /^Message-ID:\s*<([^@>\s]+)@/im.exec(raw.toString('latin1'))?.[1];
+
 export class SinkMta {
   readonly messages: SunkMessage[] = [];
   /** Replies to RCPT TO per lower-case address; sequences are consumed one per attempt. */
