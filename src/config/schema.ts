@@ -238,6 +238,16 @@ export const schema = {
     description: "How long delivery waits for a recipient's MX host to accept the connection, and again for its greeting (as Postfix's `smtp_connect_timeout`); then the next MX host is tried, and the recipient is deferred when none answers.",
     usedBy: 'worker',
   },
+  deliveryConnectionCacheMs: {
+    env: 'SESAME_DELIVERY_CONNECTION_CACHE',
+    parse: parseDuration,
+    default: 2_000,
+    defaultDoc: '`2s`',
+    unit: 'ms' as const,
+    description:
+      "How long a delivery connection stays open after its last message, for the next messages to the same destination (as Postfix's `smtp_connection_cache_time_limit`): they go over it without a DNS lookup, a TCP connection, a greeting, EHLO and STARTTLS. A kept connection holds one of the destination's `SESAME_DOMAIN_CONNECTIONS` slots, and is not reused after 5 minutes (Postfix's `smtp_connection_reuse_time_limit`). `0` closes every connection after its messages.",
+    usedBy: 'worker',
+  },
   deliveryLeaseMs: {
     env: 'SESAME_DELIVERY_LEASE',
     parse: parseDuration,

@@ -122,6 +122,7 @@ export async function assembleCore(config: Config, options: StartOptions & { sns
       maxDeliverySeconds: config.maxDeliverySeconds,
       outboundPort: config.outboundPort,
       connectTimeoutMs: config.deliveryConnectTimeoutMs,
+      connectionCacheMs: config.deliveryConnectionCacheMs,
       leaseMs: config.deliveryLeaseMs,
       smartHost: config.smartHost,
       retryScheduleMs: config.retrySchedule,

@@ -3,7 +3,10 @@
  * test's choosing (127.0.0.2 and up) and the port every MX is reached on (SESAME_OUTBOUND_PORT):
  * - `tarpit` accepts the connection and never says a word;
  * - `break-tls` offers STARTTLS, answers it with 220 and then sends bytes that are not TLS; a
- *   client that does not ask for STARTTLS gets a plain, working SMTP session, whose messages are kept.
+ *   client that does not ask for STARTTLS gets a plain, working SMTP session, whose messages are kept;
+ * - `one-per-connection` is a plain, working SMTP server that takes one message per connection and
+ *   drops the connection, without a word, when a second MAIL FROM comes on it (as a server whose
+ *   idle timeout closed the connection just as the client reused it).
  */
 import { createServer, type Socket } from 'node:net';
 
@@ -16,7 +19,7 @@ export interface FaultMx {
 }
 
 /** Starts a fault MX on host:port. */
-export async function startFaultMx(host: string, port: number, mode: 'tarpit' | 'break-tls'): Promise<FaultMx> {
+export async function startFaultMx(host: string, port: number, mode: 'tarpit' | 'break-tls' | 'one-per-connection'): Promise<FaultMx> {
   const sockets = new Set<Socket>();
   const mx: FaultMx = { connections: 0, messages: [], close: async () => {} };
   const server = createServer((socket) => {
@@ -27,6 +30,7 @@ export async function startFaultMx(host: string, port: number, mode: 'tarpit' | 
     if (mode === 'tarpit') return;
     let buffer = '';
     let data: string[] | undefined;
+    let taken = 0;
     const say = (line: string) => socket.write(`${line}\r\n`);
     say('220 fault.test ESMTP');
     socket.setEncoding('latin1');
@@ -39,6 +43,7 @@ export async function startFaultMx(host: string, port: number, mode: 'tarpit' | 
         if (data) {
           if (line === '.') {
             mx.messages.push(Buffer.from(data.join('\r\n'), 'latin1'));
+            taken++;
             data = undefined;
             say('250 2.0.0 Ok: queued');
           } else data.push(line.startsWith('..') ? line.slice(1) : line);
@@ -47,11 +52,14 @@ export async function startFaultMx(host: string, port: number, mode: 'tarpit' | 
         const verb = line.slice(0, 4).toUpperCase();
         if (verb === 'EHLO') {
           say('250-fault.test');
-          say('250-STARTTLS');
+          if (mode === 'break-tls') say('250-STARTTLS');
           say('250 8BITMIME');
         } else if (verb === 'STAR') {
           say('220 2.0.0 Ready to start TLS');
           socket.end('this is not a TLS handshake\r\n');
+        } else if (verb === 'MAIL' && mode === 'one-per-connection' && taken > 0) {
+          socket.destroy();
+          return;
         } else if (verb === 'DATA') {
           data = [];
           say('354 End data with <CR><LF>.<CR><LF>');

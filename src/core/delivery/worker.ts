@@ -34,6 +34,8 @@ export interface DeliverySettings {
   /** Per-destination limits: connections and message rate. */
   domainLimits?: DomainLimitSettings;
   connectTimeoutMs?: number;
+  /** How long a connection is kept open after its last message for the next ones to its destination; 0 closes it at once (default 2 s). */
+  connectionCacheMs?: number;
   /** Idle wait between polls when the queue has nothing due. */
   pollMs?: number;
 }
@@ -50,6 +52,9 @@ const PAUSED_HOLD_MS = 10 * 60_000;
 /** Below this many messages per connection, a domain's messages are not spread over more connections. */
 const MESSAGES_PER_CONNECTION = 10;
 
+/** A kept connection is not reused once it is this old (Postfix's smtp_connection_reuse_time_limit). */
+const CONNECTION_REUSE_LIMIT_MS = 300_000;
+
 /** One recipient's outcome. */
 type Outcome =
   | { kind: 'delivered'; response: string; ip?: string }
@@ -62,6 +67,23 @@ interface Target {
   port: number;
   secure: boolean;
   auth?: { user: string; pass: string };
+}
+
+/** An open connection to a destination, with the connection slot of the destination it holds. */
+interface OpenConnection {
+  c: SMTPConnection;
+  target: Target;
+  /** Gives the destination's connection slot back (once the connection is gone or passed on). */
+  release: () => void;
+  openedAt: number;
+  /** Taken from the cache: the server may have closed it meanwhile. */
+  reused: boolean;
+}
+
+/** A connection kept open between passes (see DeliverySettings.connectionCacheMs). */
+interface KeptConnection extends OpenConnection {
+  timer: NodeJS.Timeout;
+  gone: () => void;
 }
 
 /** Counters the composition root turns into metrics. */
@@ -163,6 +185,65 @@ export class DeliveryWorker {
     for (const w of [...this.wakers]) w();
   }
 
+  /** Connections kept open after their messages, per destination (domain, or '*' for the smart host), newest last. */
+  private readonly kept = new Map<string, KeptConnection[]>();
+
+  /** A kept connection to `key`, taken out of the cache (with its slot), or undefined. */
+  private takeKept(key: string): OpenConnection | undefined {
+    const list = this.kept.get(key);
+    const k = list?.pop();
+    if (list && list.length === 0) this.kept.delete(key);
+    if (!k) return undefined;
+    clearTimeout(k.timer);
+    k.c.removeListener('end', k.gone);
+    return { c: k.c, target: k.target, release: k.release, openedAt: k.openedAt, reused: true };
+  }
+
+  /**
+   * Keeps a connection whose messages are done for the next pass to the same destination, for
+   * connectionCacheMs; it is closed (and its slot released) when that passes unused, when the
+   * server closes it, or when the worker stops. Returns false when it is not kept.
+   */
+  private keep(key: string, conn: OpenConnection): boolean {
+    const ms = this.settings.connectionCacheMs ?? 2_000;
+    if (this.stopped || ms <= 0 || this.clock.now() - conn.openedAt >= CONNECTION_REUSE_LIMIT_MS || isDestroyed(conn.c)) return false;
+    const drop = () => {
+      const list = this.kept.get(key);
+      const i = list?.indexOf(k) ?? -1;
+      if (i === -1) return false;
+      list!.splice(i, 1);
+      if (list!.length === 0) this.kept.delete(key);
+      clearTimeout(k.timer);
+      k.c.removeListener('end', k.gone);
+      return true;
+    };
+    const k: KeptConnection = {
+      ...conn,
+      reused: false,
+      // Unused for connectionCacheMs: QUIT, and the slot is free once the socket has closed.
+      timer: setTimeout(() => {
+        if (drop()) void closeConnection(k.c).finally(k.release);
+      }, ms),
+      // The server closed it (its idle timeout, a restart): nothing to say goodbye to.
+      gone: () => {
+        if (drop()) k.release();
+      },
+    };
+    k.timer.unref();
+    k.c.once('end', k.gone);
+    const list = this.kept.get(key) ?? [];
+    list.push(k);
+    this.kept.set(key, list);
+    return true;
+  }
+
+  /** Closes every kept connection (at stop). */
+  private async closeKept(): Promise<void> {
+    const all: OpenConnection[] = [];
+    for (const key of [...this.kept.keys()]) for (let c = this.takeKept(key); c; c = this.takeKept(key)) all.push(c);
+    await Promise.all(all.map((c) => closeConnection(c.c).finally(c.release)));
+  }
+
   /** Stops leasing, waits for in-flight deliveries, releases leases. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -172,6 +253,7 @@ export class DeliveryWorker {
     this.limits.close();
     this.wake();
     await this.loop;
+    await this.closeKept();
     await this.completions.flush();
     await this.pausedRead;
     await this.storage.queue.release(this.owner).catch(() => {});
@@ -251,10 +333,15 @@ export class DeliveryWorker {
   }
 
   private async deliverDomain(domain: string, rcpts: LeasedRecipient[]): Promise<void> {
-    const targets = await this.targets(domain);
-    if ('outcome' in targets) {
-      await this.finish(rcpts, () => targets.outcome);
-      return;
+    // DNS is asked only when a new connection is needed: a kept connection already knows where to go.
+    let resolved: Promise<Awaited<ReturnType<DeliveryWorker['targets']>>> | undefined;
+    const targets = () => (resolved ??= this.targets(domain));
+    if (!this.kept.has(domain)) {
+      const t = await targets();
+      if ('outcome' in t) {
+        await this.finish(rcpts, () => t.outcome);
+        return;
+      }
     }
     const byMessage = new Map<string, LeasedRecipient[]>();
     for (const r of rcpts) byMessage.set(r.messageId, [...(byMessage.get(r.messageId) ?? []), r]);
@@ -266,7 +353,9 @@ export class DeliveryWorker {
     messages.forEach((m, i) => split[i % lanes]!.push(m));
     await Promise.all(
       split.map(async (share) => {
-        const release = await this.limits.acquireWithin(domain, this.slotWaitMs());
+        // A kept connection comes with its slot; a new one takes a slot first.
+        const kept = this.takeKept(domain);
+        const release = kept ? kept.release : await this.limits.acquireWithin(domain, this.slotWaitMs());
         if (!release) {
           // Every connection slot of the domain stays taken by other nodes: give the recipients back
           // for a little while (no attempt counted, no event) rather than sit on their leases.
@@ -275,47 +364,61 @@ export class DeliveryWorker {
           await this.postpone(rest, this.clock.now() + SLOT_RETRY_MS);
           return;
         }
-        try {
-          await this.deliverOverConnection(domain, targets.list, share);
-        } finally {
-          release();
-        }
+        await this.deliverOverConnection(domain, targets, share, kept ?? release);
       }),
     );
   }
 
-  /** Opens one connection to the domain's first reachable host and sends `messages` over it, in turn. */
-  private async deliverOverConnection(domain: string, targets: Target[], messages: LeasedRecipient[][]): Promise<void> {
-    const rcpts = messages.flat();
-    let conn: { c: SMTPConnection; target: Target } | undefined;
+  /**
+   * Opens a connection to the domain's first reachable host; the outcome for every recipient when
+   * DNS decides or no host can be reached.
+   */
+  private async open(domain: string, targets: () => Promise<{ list: Target[] } | { outcome: Outcome }>, release: () => void): Promise<OpenConnection | { outcome: Outcome }> {
+    const t = await targets();
+    if ('outcome' in t) return t;
     let lastFailure = '421 4.4.1 Unable to connect to any MX host';
-    for (const t of targets) {
+    for (const target of t.list) {
+      const opened = { target, release, openedAt: this.clock.now(), reused: false };
       try {
-        conn = { c: await this.connect(t), target: t };
-        break;
+        return { c: await this.connect(target), ...opened };
       } catch (err) {
-        lastFailure = describeError(err, t);
-        this.logger.info({ code: 'DELIVERY_CONNECT_FAILED', domain, host: t.host, ip: t.ip, port: t.port, reason: lastFailure }, `cannot connect to ${t.host} [${t.ip}]:${t.port}`);
-        if (!isTlsFailure(err) || t.secure || t.auth) continue; // never a smart-host password in the clear
+        lastFailure = describeError(err, target);
+        this.logger.info({ code: 'DELIVERY_CONNECT_FAILED', domain, host: target.host, ip: target.ip, port: target.port, reason: lastFailure }, `cannot connect to ${target.host} [${target.ip}]:${target.port}`);
+        if (!isTlsFailure(err) || target.secure || target.auth) continue; // never a smart-host password in the clear
         // Opportunistic TLS whose handshake failed: a new connection to the same host without
         // STARTTLS (as KumoMTA's opportunistic_tls_reconnect_on_failed_handshake), so that a broken
         // TLS stack does not stop the mail. A message whose TlsPolicy is REQUIRE is still never
         // handed over in plain text (checked per message below).
         try {
-          conn = { c: await this.connect(t, { plain: true }), target: t };
-          this.logger.info({ code: 'DELIVERY_TLS_FALLBACK', domain, host: t.host, ip: t.ip, port: t.port }, `STARTTLS with ${t.host} [${t.ip}]:${t.port} failed; delivering without TLS`);
-          break;
+          const c = await this.connect(target, { plain: true });
+          this.logger.info({ code: 'DELIVERY_TLS_FALLBACK', domain, host: target.host, ip: target.ip, port: target.port }, `STARTTLS with ${target.host} [${target.ip}]:${target.port} failed; delivering without TLS`);
+          return { c, ...opened };
         } catch (again) {
-          lastFailure = describeError(again, t);
+          lastFailure = describeError(again, target);
         }
       }
     }
-    if (!conn) {
-      await this.finish(rcpts, () => ({ kind: 'transient', response: lastFailure, delayType: 'TransientCommunicationFailure' }));
-      return;
-    }
+    return { outcome: { kind: 'transient', response: lastFailure, delayType: 'TransientCommunicationFailure' } };
+  }
+
+  /**
+   * Sends `messages` in turn over a kept connection, or a new one to the domain's first reachable
+   * host (`release` is then the slot it holds). The connection is kept for the next pass when all
+   * went well, else closed; either way the slot is given back once the connection is done with.
+   */
+  private async deliverOverConnection(domain: string, targets: () => Promise<{ list: Target[] } | { outcome: Outcome }>, messages: LeasedRecipient[][], given: OpenConnection | (() => void)): Promise<void> {
+    let conn: OpenConnection | undefined;
+    let reusable = false;
+    const release = typeof given === 'function' ? given : given.release;
     try {
-      const secure = (conn.c as unknown as { secure?: boolean }).secure === true;
+      if (typeof given === 'function') {
+        const opened = await this.open(domain, targets, release);
+        if ('outcome' in opened) {
+          await this.finish(messages.flat(), () => opened.outcome);
+          return;
+        }
+        conn = opened;
+      } else conn = given;
       for (let i = 0; i < messages.length; i++) {
         const group = messages[i]!;
         const wait = await this.limits.takeMessage(domain, this.clock.now());
@@ -324,16 +427,35 @@ export class DeliveryWorker {
           const rest = messages.slice(i).flat();
           this.logger.debug({ code: 'DELIVERY_RATE_LIMITED', domain, recipients: rest.length, waitMs: wait }, `${domain}: message rate reached, ${rest.length} recipients wait ${wait} ms`);
           await this.postpone(rest, this.clock.now() + wait);
+          reusable = true;
           return;
         }
-        if (group[0]!.requireTls && !secure) {
+        if (group[0]!.requireTls && (conn.c as unknown as { secure?: boolean }).secure !== true) {
           // TlsPolicy REQUIRE (configuration set): never hand this message over in plain text.
           const t = conn.target;
           await this.finish(group, () => ({ kind: 'transient', response: `451 4.7.5 TLS is required for this message but ${t.host} [${t.ip}]:${t.port} did not offer STARTTLS`, delayType: 'TransientCommunicationFailure' }));
           continue;
         }
         const results = await this.sendOne(conn.c, group);
-        await this.finish(group, (r) => ({ ...results.get(r.rcpt)!, ip: conn!.target.ip }));
+        if (results.broken && conn.reused) {
+          // A kept connection the server had closed meanwhile (its idle timeout crossed our send):
+          // not this message's attempt. A new connection takes it and the rest.
+          this.logger.debug({ code: 'DELIVERY_KEPT_CONNECTION_LOST', domain, reason: results.brokenReason }, `${domain}: a kept connection was closed by the server; connecting again`);
+          await closeConnection(conn.c);
+          const again = await this.open(domain, targets, release);
+          if ('outcome' in again) {
+            conn = undefined;
+            await this.finish(messages.slice(i).flat(), () => again.outcome);
+            return;
+          }
+          conn = again;
+          i--;
+          continue;
+        }
+        // A reply came on this connection: from now on it is as good as a new one.
+        conn.reused = false;
+        const ip = conn.target.ip;
+        await this.finish(group, (r) => ({ ...results.get(r.rcpt)!, ip }));
         if (results.broken) {
           // The connection died: defer the rest now rather than hang on a dead socket.
           const rest = messages.slice(i + 1).flat();
@@ -341,10 +463,12 @@ export class DeliveryWorker {
           return;
         }
       }
+      reusable = true;
     } finally {
-      // The domain's connection slot is released only once the connection is really gone, so the
-      // receiving side never sees more than SESAME_DOMAIN_CONNECTIONS at once.
-      await closeConnection(conn.c);
+      // The domain's connection slot is released only once the connection is really gone (or kept
+      // with it), so the receiving side never sees more than SESAME_DOMAIN_CONNECTIONS at once.
+      if (!conn) release();
+      else if (!(reusable && this.keep(domain, conn))) await closeConnection(conn.c).finally(release);
     }
   }
 
@@ -600,9 +724,14 @@ function enhancedStatus(response: string, fallback: string): string {
   return /\b([245]\.\d{1,3}\.\d{1,3})\b/.exec(response)?.[1] ?? fallback;
 }
 
+/** Whether nodemailer has closed the connection (its socket is gone). */
+function isDestroyed(c: SMTPConnection): boolean {
+  return (c as unknown as { _destroyed?: boolean })._destroyed === true;
+}
+
 /** Ends a connection with QUIT and waits (at most `timeoutMs`) until its socket has closed. */
 function closeConnection(c: SMTPConnection, timeoutMs = 5000): Promise<void> {
-  if ((c as unknown as { _destroyed?: boolean })._destroyed) return Promise.resolve();
+  if (isDestroyed(c)) return Promise.resolve();
   return new Promise<void>((resolve) => {
     const t = setTimeout(() => {
       c.close();
