@@ -58,7 +58,7 @@ export function buildHttpApp(s: SesameInstance, notReady: () => string[], snsSig
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   const deps = { core: s.core, region: s.config.region, logger: s.logger, metrics: s.metrics };
-  registerPublicRoutes(app, { core: s.core, metrics: s.metrics, health: { notReady, pingStorage: () => s.storage.ping() } });
+  registerPublicRoutes(app, { core: s.core, metrics: s.metrics, health: { notReady, pingStorage: () => s.storage.ping(), workerThread: () => s.workerThread?.state() } });
   registerSesV2(app, deps);
   registerSnsLinks(app, { core: s.core, logger: s.logger, certificate: { path: snsSigning.certPath, pem: snsSigning.certPem } });
   registerS3(app, deps);

@@ -170,6 +170,8 @@ export interface WorkerThread {
   stop(): Promise<void>;
   /** Ends the thread at once, as a crash would; the node starts another (tests of that path). */
   terminate(): Promise<void>;
+  /** `running`, or `restarting` between an unexpected end and the next thread's start (/health shows it). */
+  state(): 'running' | 'restarting';
 }
 
 /** The thread's entry: registers tsx's loader (Sesame runs its TypeScript sources, ADR 0002), then runs the module. */
@@ -203,6 +205,9 @@ export async function startWorkerThread(o: {
   let restartMs = RESTART_MIN_MS;
   let restartTimer: NodeJS.Timeout | undefined;
   let ended: Promise<void> = Promise.resolve();
+  const gauges = o.metrics.workerThreadMetrics();
+  /** Between a thread's 'ready' and its end. */
+  let running = false;
 
   // Backs off (1 s doubling to 30 s) while the thread keeps failing; a thread that got going resets it.
   const scheduleRestart = (): void => {
@@ -240,6 +245,8 @@ export async function startWorkerThread(o: {
           case 'ready':
             started = true;
             readyAt = performance.now();
+            running = true;
+            gauges.up.set(1);
             resolve();
             break;
           case 'failed':
@@ -258,6 +265,8 @@ export async function startWorkerThread(o: {
         w.once('exit', (code) => {
           done();
           if (worker === w) worker = undefined;
+          running = false;
+          gauges.up.set(0);
           if (!started) {
             reject(new Error(`the worker thread did not start: ${failure ?? `it exited with code ${code}`}`));
             return;
@@ -266,6 +275,7 @@ export async function startWorkerThread(o: {
           // A thread that crashes soon after its start (every restart releases the node's leases, so a
           // message that crashes it would be sent again each time) keeps backing off.
           if (performance.now() - readyAt >= STABLE_AFTER_MS) restartMs = RESTART_MIN_MS;
+          gauges.restarts.inc();
           o.logger.error(
             { code: 'WORKER_THREAD_EXITED', exitCode: code, failure },
             `the worker thread (delivery, events, webhooks, DNS checks) ended unexpectedly${failure ? `: ${failure.split('\n')[0]}` : ''}; starting it again in ${restartMs / 1000} s`,
@@ -290,6 +300,7 @@ export async function startWorkerThread(o: {
     async terminate() {
       await worker?.terminate();
     },
+    state: () => (running ? 'running' : 'restarting'),
     async stop() {
       stopping = true;
       clearTimeout(restartTimer);

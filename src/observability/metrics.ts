@@ -74,6 +74,19 @@ export class Metrics {
   /** 1 once every listener and worker is ready. */
   readonly ready = new Gauge({ name: 'sesame_ready', help: '1 when every listener and worker of this node is ready', registers: [this.registry] });
 
+  /**
+   * The SQLite worker thread's state (ADR 0019), registered only on a node that runs one, so that an
+   * alert on `sesame_worker_thread_up == 0` does not fire on nodes without it.
+   */
+  workerThreadMetrics(): { up: Gauge; restarts: Counter } {
+    this.workerThread ??= {
+      up: new Gauge({ name: 'sesame_worker_thread_up', help: '1 while the worker thread (delivery, events, webhooks, DNS checks on SQLite) runs, 0 while it is being started again', registers: [this.registry] }),
+      restarts: new Counter({ name: 'sesame_worker_thread_restarts_total', help: 'Times the worker thread ended unexpectedly and was started again', registers: [this.registry] }),
+    };
+    return this.workerThread;
+  }
+  private workerThread: { up: Gauge; restarts: Counter } | undefined;
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'sesame_' });
   }

@@ -64,12 +64,24 @@ describe('the worker thread (SQLite)', () => {
     await f.sink.waitFor(() => atSink(f, first) === 3, 30_000, 'three messages at the sink');
     // Their outcomes committed: a delivery still in flight at the crash is delivered again (at least once).
     await expect.poll(async () => (await f.server.instance.storage.queue.stats()).delivered, { timeout: 10_000 }).toBe(3);
+    const health = async () => {
+      const r = await fetch(`${f.server.url}/health`);
+      return { status: r.status, body: (await r.json()) as { status: string; workerThread?: string } };
+    };
+    const metric = async (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(await (await fetch(`${f.server.url}/metrics`)).text())?.[1]);
+    expect(await health()).toEqual({ status: 200, body: expect.objectContaining({ status: 'ok', workerThread: 'running' }) });
+    expect([await metric('sesame_worker_thread_up'), await metric('sesame_worker_thread_restarts_total')]).toEqual([1, 0]);
     await f.server.instance.workerThread!.terminate();
+    // The node still takes mail while its thread is down (it is queued): /health stays 200 and says so.
+    expect(await health()).toEqual({ status: 200, body: expect.objectContaining({ status: 'ok', workerThread: 'restarting' }) });
+    expect(await metric('sesame_worker_thread_up')).toBe(0);
     // Accepted while no thread runs: queued, and delivered by the next one.
     const second = await send(f, 3, 'after');
     await expect.poll(() => f.server.logs.some((l) => l.code === 'WORKER_THREAD_EXITED'), { timeout: 10_000 }).toBe(true);
     await f.sink.waitFor(() => atSink(f, second) === 3, 30_000, 'the three sent while the thread was down');
     expect(atSink(f, [...first, ...second])).toBe(6);
+    expect((await health()).body.workerThread).toBe('running');
+    expect([await metric('sesame_worker_thread_up'), await metric('sesame_worker_thread_restarts_total')]).toEqual([1, 1]);
   });
 
   it('a thread started again uses the node’s SNS pair and root key as they are (it bootstraps nothing)', async () => {
@@ -94,6 +106,9 @@ describe('the worker thread (SQLite)', () => {
     fixture = await startSendingFixture({ env: { SESAME_WORKER_THREAD: 'false' } });
     const f = fixture;
     expect(f.server.instance.workerThread).toBeUndefined();
+    // No thread, so /health and /metrics say nothing of one.
+    expect(await (await fetch(`${f.server.url}/health`)).json()).toEqual({ status: 'ok', waitingFor: [], storage: 'ok' });
+    expect(await (await fetch(`${f.server.url}/metrics`)).text()).not.toContain('sesame_worker_thread_');
     const ids = await send(f, 2, 'inline');
     await f.sink.waitFor(() => atSink(f, ids) === 2, 30_000, 'two messages at the sink');
     expect(f.server.logs.some((l) => l.thread === 'worker')).toBe(false);

@@ -12,6 +12,11 @@ export interface HealthSource {
   notReady(): string[];
   /** Checks the database answers; throws if not. */
   pingStorage(): Promise<void>;
+  /**
+   * The worker thread's state on a SQLite node that runs one (ADR 0019), else undefined. A thread
+   * being started again does not make the node unhealthy: it still accepts mail, which waits queued.
+   */
+  workerThread(): 'running' | 'restarting' | undefined;
 }
 
 /** Dependencies of the public routes. */
@@ -37,7 +42,8 @@ export function registerPublicRoutes(app: FastifyInstance, deps: PublicDeps): vo
       storage = `error: ${(err as Error).message}`;
     }
     const ok = waiting.length === 0 && storage === 'ok';
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : storage !== 'ok' ? 'unavailable' : 'starting', waitingFor: waiting, storage });
+    const workerThread = deps.health.workerThread();
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : storage !== 'ok' ? 'unavailable' : 'starting', waitingFor: waiting, storage, ...(workerThread ? { workerThread } : {}) });
   });
 
   app.get('/metrics', async (_req, reply) => {
