@@ -176,11 +176,19 @@ function result(requests: number, ok: number, failures: Record<string, number>, 
  * it, so a slow answer cannot hold back the requests behind it and hide its cost (no coordinated
  * omission). Latency is measured from each request's scheduled start.
  */
-export async function fireAtRate(port: number, reqs: SignedRequest[], ratePerSecond: number): Promise<LoadResult & { p999ms: number; maxms: number }> {
+/**
+ * What fireAtRate adds: `lateP99ms`/`lateMaxms`, how late the generator itself sent requests behind
+ * their schedule (its own event loop or CPU; counted in the latencies too), and `maxInFlight`, the
+ * most requests waiting for an answer at once.
+ */
+export async function fireAtRate(port: number, reqs: SignedRequest[], ratePerSecond: number): Promise<LoadResult & { p999ms: number; maxms: number; lateP99ms: number; lateMaxms: number; maxInFlight: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 512 });
   const latencies = new Float64Array(reqs.length);
+  const late = new Float64Array(reqs.length);
   const failures: Record<string, number> = {};
   let ok = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
   const cpu0 = process.cpuUsage();
   const startedAt = performance.now();
   const pending: Array<Promise<void>> = [];
@@ -188,8 +196,11 @@ export async function fireAtRate(port: number, reqs: SignedRequest[], ratePerSec
     const due = startedAt + (i * 1000) / ratePerSecond;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    late[i] = Math.max(0, performance.now() - due);
+    maxInFlight = Math.max(maxInFlight, ++inFlight);
     pending.push(
       post(port, agent, reqs[i]!).then((status) => {
+        inFlight--;
         latencies[i] = performance.now() - due;
         if (status === '200') ok++;
         else failures[status] = (failures[status] ?? 0) + 1;
@@ -199,5 +210,6 @@ export async function fireAtRate(port: number, reqs: SignedRequest[], ratePerSec
   await Promise.all(pending);
   const endedAt = performance.now();
   agent.destroy();
-  return result(reqs.length, ok, failures, latencies, startedAt, endedAt, process.cpuUsage(cpu0));
+  late.sort();
+  return { ...result(reqs.length, ok, failures, latencies, startedAt, endedAt, process.cpuUsage(cpu0)), lateP99ms: late[Math.min(late.length - 1, Math.floor(late.length * 0.99))] ?? 0, lateMaxms: late[late.length - 1] ?? 0, maxInFlight };
 }

@@ -55,7 +55,7 @@ export async function section5(c: BenchContext, rate: number) {
   c.log(`§5: latency, ${n} × SendEmail open loop at ${Math.round(rate)} req/s (half the §1 rate), ${c.rounds} rounds`);
   const s = await startSesameChild({ dns: c.dns, sinkPort: c.sink.port, profileDir: c.profileDir });
   type Lag = Awaited<ReturnType<typeof eventLoopLag>>;
-  const rounds: Array<{ round: number; rate: number; ok: number; failures: Record<string, number>; p50ms: number; p99ms: number; p999ms: number; maxms: number; eventLoopLag: Lag; cpuMsPerMessage: number | undefined }> = [];
+  const rounds: Array<{ round: number; rate: number; ok: number; failures: Record<string, number>; p50ms: number; p99ms: number; p999ms: number; maxms: number; eventLoopLag: Lag; cpuMsPerMessage: number | undefined; generatorLateP99ms: number; generatorLateMaxms: number; maxInFlight: number }> = [];
   try {
     await verifySenderDomain(s, c.dns, c.sender, 'RSA_2048_BIT');
     await fire(s.port, await presignSendEmail(BENCH_KEY, s.port, 500, c.makeBody), c.concurrency); // warm-up
@@ -70,10 +70,11 @@ export async function section5(c: BenchContext, rate: number) {
       // The node's CPU for the round's requests and their deliveries, per message (all threads).
       const cpu1 = s.cpuSeconds();
       const cpuMsPerMessage = cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) * 1000) / n : undefined;
-      rounds.push({ round: r, rate: l.rate, ok: l.ok, failures: l.failures, p50ms: l.p50ms, p99ms: l.p99ms, p999ms: l.p999ms, maxms: l.maxms, eventLoopLag: lag, cpuMsPerMessage });
+      rounds.push({ round: r, rate: l.rate, ok: l.ok, failures: l.failures, p50ms: l.p50ms, p99ms: l.p99ms, p999ms: l.p999ms, maxms: l.maxms, eventLoopLag: lag, cpuMsPerMessage, generatorLateP99ms: l.lateP99ms, generatorLateMaxms: l.lateMaxms, maxInFlight: l.maxInFlight });
       const lagText =
         (lag ? `; the node's event-loop delay p50 ${lag.p50ms.toFixed(1)} ms, p99 ${lag.p99ms.toFixed(1)} ms, max ${lag.maxms.toFixed(1)} ms` : '') +
-        (cpuMsPerMessage !== undefined ? `; node CPU ${cpuMsPerMessage.toFixed(2)} ms per message` : '');
+        (cpuMsPerMessage !== undefined ? `; node CPU ${cpuMsPerMessage.toFixed(2)} ms per message` : '') +
+        `; the generator sent p99 ${l.lateP99ms.toFixed(1)} ms (max ${l.lateMaxms.toFixed(1)}) behind schedule, at most ${l.maxInFlight} requests open`;
       c.log(`  round ${r}: ${Math.round(l.rate)} req/s answered, p50 ${l.p50ms.toFixed(1)} ms, p99 ${l.p99ms.toFixed(1)} ms, max ${l.maxms.toFixed(1)} ms (failures ${JSON.stringify(l.failures)})${lagText}`);
     }
   } finally {
