@@ -545,6 +545,8 @@ async function main() {
     cpuModel: cpus()[0]?.model,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     loadAverageAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
+    /** Settings added to every Sesame node of the run (an A/B of a setting), if any. */
+    childEnv: process.env.SESAME_BENCH_CHILD_ENV,
     messageBytes: BODY_BYTES,
     messagesPerRound: MESSAGES,
     warmupMessages: WARMUP,
@@ -598,7 +600,7 @@ async function main() {
   const summary: string[] = [
     `## Sesame benchmarks ${meta.date} (${meta.mode})`,
     '',
-    `commit \`${meta.commit}\`, Node ${meta.node}, ${meta.cores} × ${meta.cpuModel ?? 'CPU'}, load average at start ${meta.loadAverageAtStart.join(' ')}.`,
+    `commit \`${meta.commit}\`, Node ${meta.node}, ${meta.cores} × ${meta.cpuModel ?? 'CPU'}, load average at start ${meta.loadAverageAtStart.join(' ')}.${meta.childEnv ? ` Every Sesame node ran with \`SESAME_BENCH_CHILD_ENV=${meta.childEnv}\`.` : ''}`,
     `${MESSAGES.toLocaleString('en-US')} messages of ${BODY_BYTES.toLocaleString('en-US')} bytes per round, ${ROUNDS} rounds each, alternating reference and Sesame; medians.`,
     `Load generator on the same machine (${meta.loadGenerator}); its CPU is in the round tables. Sink: ${sink.kind} (\`${sink.config}\`).`,
     '',

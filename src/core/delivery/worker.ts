@@ -55,6 +55,9 @@ const MESSAGES_PER_CONNECTION = 10;
 /** A kept connection is not reused once it is this old (Postfix's smtp_connection_reuse_time_limit). */
 const CONNECTION_REUSE_LIMIT_MS = 300_000;
 
+/** At most this many idle connections are kept at once (a mailing to thousands of domains keeps no thousands of sockets). */
+const MAX_KEPT_CONNECTIONS = 256;
+
 /** One recipient's outcome. */
 type Outcome =
   | { kind: 'delivered'; response: string; ip?: string }
@@ -187,6 +190,7 @@ export class DeliveryWorker {
 
   /** Connections kept open after their messages, per destination (domain, or '*' for the smart host), newest last. */
   private readonly kept = new Map<string, KeptConnection[]>();
+  private keptCount = 0;
 
   /** A kept connection to `key`, taken out of the cache (with its slot), or undefined. */
   private takeKept(key: string): OpenConnection | undefined {
@@ -194,6 +198,7 @@ export class DeliveryWorker {
     const k = list?.pop();
     if (list && list.length === 0) this.kept.delete(key);
     if (!k) return undefined;
+    this.keptCount--;
     clearTimeout(k.timer);
     k.c.removeListener('end', k.gone);
     return { c: k.c, target: k.target, release: k.release, openedAt: k.openedAt, reused: true };
@@ -206,13 +211,14 @@ export class DeliveryWorker {
    */
   private keep(key: string, conn: OpenConnection): boolean {
     const ms = this.settings.connectionCacheMs ?? 2_000;
-    if (this.stopped || ms <= 0 || this.clock.now() - conn.openedAt >= CONNECTION_REUSE_LIMIT_MS || isDestroyed(conn.c)) return false;
+    if (this.stopped || ms <= 0 || this.keptCount >= MAX_KEPT_CONNECTIONS || this.clock.now() - conn.openedAt >= CONNECTION_REUSE_LIMIT_MS || isDestroyed(conn.c)) return false;
     const drop = () => {
       const list = this.kept.get(key);
       const i = list?.indexOf(k) ?? -1;
       if (i === -1) return false;
       list!.splice(i, 1);
       if (list!.length === 0) this.kept.delete(key);
+      this.keptCount--;
       clearTimeout(k.timer);
       k.c.removeListener('end', k.gone);
       return true;
@@ -234,6 +240,7 @@ export class DeliveryWorker {
     const list = this.kept.get(key) ?? [];
     list.push(k);
     this.kept.set(key, list);
+    this.keptCount++;
     return true;
   }
 
