@@ -174,12 +174,9 @@ function result(requests: number, ok: number, failures: Record<string, number>, 
 /**
  * Open-loop load (BENCHMARKS §5): request i leaves at start + i / rate whatever the answers before
  * it, so a slow answer cannot hold back the requests behind it and hide its cost (no coordinated
- * omission). Latency is measured from each request's scheduled start.
- */
-/**
- * What fireAtRate adds: `lateP99ms`/`lateMaxms`, how late the generator itself sent requests behind
- * their schedule (its own event loop or CPU; counted in the latencies too), and `maxInFlight`, the
- * most requests waiting for an answer at once.
+ * omission). Latency is measured from each request's scheduled start. Also reported: `lateP99ms` and
+ * `lateMaxms`, how far behind its schedule the generator itself sent (its own event loop or CPU;
+ * counted in the latencies too), and `maxInFlight`, the most requests waiting for an answer at once.
  */
 export async function fireAtRate(port: number, reqs: SignedRequest[], ratePerSecond: number): Promise<LoadResult & { p999ms: number; maxms: number; lateP99ms: number; lateMaxms: number; maxInFlight: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 512 });
