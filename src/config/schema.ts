@@ -245,7 +245,7 @@ export const schema = {
     defaultDoc: '`2s`',
     unit: 'ms' as const,
     description:
-      "How long a delivery connection stays open after its last message, for the next messages to the same destination (as Postfix's `smtp_connection_cache_time_limit`): they go over it without a DNS lookup, a TCP connection, a greeting, EHLO and STARTTLS. A kept connection holds one of the destination's `SESAME_DOMAIN_CONNECTIONS` slots, and is not reused after 5 minutes (Postfix's `smtp_connection_reuse_time_limit`); at most 256 are kept at once. `0` closes every connection after its messages.",
+      "How long a delivery connection stays open after its last message, for the next messages to the same destination (as Postfix's `smtp_connection_cache_time_limit`): they go over it without a DNS lookup, a TCP connection, a greeting, EHLO and STARTTLS. A kept connection holds one of the destination's `SESAME_DOMAIN_CONNECTIONS` slots, and is not reused after 5 minutes (Postfix's `smtp_connection_reuse_time_limit`); at most 256 are kept at once. A connection is not kept while another of the node waits for the destination's slot, nor on nodes that share PostgreSQL (a kept slot is the installation's, and other nodes may be waiting for it). `0` closes every connection after its messages.",
     usedBy: 'worker',
   },
   deliveryLeaseMs: {

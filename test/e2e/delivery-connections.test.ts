@@ -72,3 +72,22 @@ describe('delivery connection cache', () => {
     expect(f.sink.open).toBe(0);
   });
 });
+
+describe.skipIf(!process.env.SESAME_TEST_DATABASE_URL)('delivery connection cache on a node that shares PostgreSQL', () => {
+  let f: SendingFixture;
+  beforeAll(async () => {
+    f = await startSendingFixture({ backend: 'postgres', env: { SESAME_DELIVERY_CONNECTION_CACHE: '10s' } });
+  });
+  afterAll(() => f?.close());
+
+  it('keeps no connection open: its slot is the installation’s, and other nodes may be waiting for it', async () => {
+    const before = f.sink.connections;
+    for (const to of ['one@dest.test', 'two@dest.test']) {
+      await f.server.sesv2().send(new SendEmailCommand({ FromEmailAddress: 'a@sender.test', Destination: { ToAddresses: [to] }, Content: { Simple: { Subject: { Data: to }, Body: { Text: { Data: 'b' } } } } }));
+      await f.sink.waitFor(() => f.sink.to(to).length === 1);
+    }
+    expect(f.sink.connections - before).toBe(2);
+    // Closed after its message, long before the 10 s the cache would keep it.
+    await eventually(async () => (f.sink.open === 0 ? true : undefined), 5_000);
+  });
+});

@@ -87,6 +87,16 @@ export class DomainLimits {
     return this.settings.connections;
   }
 
+  /** Whether slots are shared with other nodes (PostgreSQL), whose waiters this node cannot see. */
+  isShared(): boolean {
+    return this.shared !== undefined;
+  }
+
+  /** Whether a connection of this node to `domain` is waiting for a slot. */
+  hasWaiters(domain: string): boolean {
+    return (this.waiting.get(domain)?.length ?? 0) > 0;
+  }
+
   /** Waits for a free connection slot of this node for `domain`; call the returned function to free it. */
   async acquire(domain: string): Promise<() => void> {
     const n = this.busy.get(domain) ?? 0;

@@ -211,7 +211,11 @@ export class DeliveryWorker {
    */
   private keep(key: string, conn: OpenConnection): boolean {
     const ms = this.settings.connectionCacheMs ?? 2_000;
-    if (this.stopped || ms <= 0 || this.keptCount >= MAX_KEPT_CONNECTIONS || this.clock.now() - conn.openedAt >= CONNECTION_REUSE_LIMIT_MS || isDestroyed(conn.c)) return false;
+    // Not kept while another connection of this node waits for the domain's slot (it gets the slot
+    // now), nor when the slots are the installation's (PostgreSQL): a node keeping its connections
+    // busy would hold slots that other nodes wait for, which this node cannot see.
+    if (this.stopped || ms <= 0 || this.limits.isShared() || this.limits.hasWaiters(key)) return false;
+    if (this.keptCount >= MAX_KEPT_CONNECTIONS || this.clock.now() - conn.openedAt >= CONNECTION_REUSE_LIMIT_MS || isDestroyed(conn.c)) return false;
     const drop = () => {
       const list = this.kept.get(key);
       const i = list?.indexOf(k) ?? -1;
