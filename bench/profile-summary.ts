@@ -4,20 +4,7 @@
  * time of Sesame's own functions.
  * Usage: node --import tsx bench/profile-summary.ts <file.cpuprofile> [top=25]
  */
-import { readFileSync } from 'node:fs';
-
-interface Node {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: Node[];
-  samples: number[];
-  timeDeltas: number[];
-  startTime: number;
-  endTime: number;
-}
+import { isCode, label, readProfile, source } from './profile-read.ts';
 
 const file = process.argv[2];
 if (!file) {
@@ -25,24 +12,11 @@ if (!file) {
   process.exit(2);
 }
 const top = Number(process.argv[3] ?? 25);
-const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-const byId = new Map(p.nodes.map((n) => [n.id, n]));
-const parent = new Map<number, number>();
-for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const { p, byId, parent } = readProfile(file);
 
 const self = new Map<number, number>();
 for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
 const total = [...self.values()].reduce((a, b) => a + b, 0);
-
-function source(url: string): string {
-  if (!url) return '(native / V8)';
-  if (url.startsWith('node:')) return 'node internals';
-  const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (nm) return nm[1]!;
-  const own = /\/(src|bench|test)\/(.*)$/.exec(url);
-  return own ? `${own[1]}/${own[2]}` : url;
-}
-const label = (n: Node) => `${n.callFrame.functionName || '(anonymous)'} ${source(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
 
 const bySelf = new Map<string, number>();
 const bySource = new Map<string, number>();
@@ -61,7 +35,7 @@ for (const [id, t] of self) {
   let key = source(byId.get(id)!.callFrame.url);
   for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
     const n = byId.get(cur)!;
-    if (n.callFrame.url && !n.callFrame.url.startsWith('node:')) {
+    if (isCode(n)) {
       key = label(n);
       break;
     }

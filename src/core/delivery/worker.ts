@@ -192,16 +192,25 @@ export class DeliveryWorker {
   private readonly kept = new Map<string, KeptConnection[]>();
   private keptCount = 0;
 
-  /** A kept connection to `key`, taken out of the cache (with its slot), or undefined. */
-  private takeKept(key: string): OpenConnection | undefined {
+  /** Takes `k` out of the cache (its timer and close listener too); false when it was no longer there. */
+  private unkeep(key: string, k: KeptConnection): boolean {
     const list = this.kept.get(key);
-    const k = list?.pop();
-    if (list && list.length === 0) this.kept.delete(key);
-    if (!k) return undefined;
+    const i = list?.indexOf(k) ?? -1;
+    if (!list || i === -1) return false;
+    list.splice(i, 1);
+    if (list.length === 0) this.kept.delete(key);
     this.keptCount--;
     clearTimeout(k.timer);
     k.c.removeListener('end', k.gone);
-    return { c: k.c, target: k.target, release: k.release, openedAt: k.openedAt, reused: true };
+    return true;
+  }
+
+  /** A kept connection to `key`, taken out of the cache (with its slot), or undefined. */
+  private takeKept(key: string): OpenConnection | undefined {
+    const k = this.kept.get(key)?.at(-1);
+    if (!k || !this.unkeep(key, k)) return undefined;
+    k.reused = true;
+    return k;
   }
 
   /**
@@ -216,17 +225,7 @@ export class DeliveryWorker {
     // busy would hold slots that other nodes wait for, which this node cannot see.
     if (this.stopped || ms <= 0 || this.limits.isShared() || this.limits.hasWaiters(key)) return false;
     if (this.keptCount >= MAX_KEPT_CONNECTIONS || this.clock.now() - conn.openedAt >= CONNECTION_REUSE_LIMIT_MS || isDestroyed(conn.c)) return false;
-    const drop = () => {
-      const list = this.kept.get(key);
-      const i = list?.indexOf(k) ?? -1;
-      if (i === -1) return false;
-      list!.splice(i, 1);
-      if (list!.length === 0) this.kept.delete(key);
-      this.keptCount--;
-      clearTimeout(k.timer);
-      k.c.removeListener('end', k.gone);
-      return true;
-    };
+    const drop = () => this.unkeep(key, k);
     const k: KeptConnection = {
       ...conn,
       reused: false,
@@ -355,7 +354,11 @@ export class DeliveryWorker {
       }
     }
     const byMessage = new Map<string, LeasedRecipient[]>();
-    for (const r of rcpts) byMessage.set(r.messageId, [...(byMessage.get(r.messageId) ?? []), r]);
+    for (const r of rcpts) {
+      const list = byMessage.get(r.messageId);
+      if (list) list.push(r);
+      else byMessage.set(r.messageId, [r]);
+    }
     const messages = [...byMessage.values()];
     // Spread the messages over several connections (at most the domain's connection limit, and
     // only when each still carries a useful number of messages), each taking a slot first.
