@@ -5,8 +5,7 @@
  * → DKIM sign once → commit to the queue (group commit) → the MessageId. A refused message leaves
  * nothing behind; the MessageId is returned only after the commit.
  */
-import MailComposer from 'nodemailer/lib/mail-composer';
-import type { DkimSignatureSpec, DkimSigner } from '../../lib/dkim-sign.ts';
+import type { ComposeOptions, DkimSignatureSpec, DkimSigner } from '../../lib/dkim-sign.ts';
 import { checkEmailAddress } from '../../lib/domain.ts';
 import { newMessageId } from '../../lib/ids.ts';
 import { field, hasLineBreak, headerBlockEnd, headerValue, headerValues, joinMessage, MimeError, parseAddressList, splitMessage, type HeaderField } from '../../lib/mime.ts';
@@ -346,8 +345,7 @@ export class SendingService {
       }
       content = { kind: 'simple', subject: rendered.subject, text: rendered.text, html: rendered.html, headers: content.headers, attachments: content.attachments };
     }
-    // A raw message's header fields are known from its normalisation; a built one is split (before
-    // signing, which may move the message's memory to the signing thread and back).
+    // A raw message's header fields are known from its normalisation; a built one is split.
     let built: Buffer;
     let builtHeaders: HeaderField[];
     // Open and click tracking rewrite the HTML before signing: a built message's HTML body, or
@@ -371,14 +369,20 @@ export class SendingService {
         if (r) raw = r;
       } else if (content.kind === 'simple' && content.html !== undefined) content = { ...content, html: track(content.html) };
     }
+    // A built message is composed and signed in one trip to the signing thread (see dkim-sign.ts).
+    let composed: { specs: DkimSignatureSpec[]; signatures: string; errors: string[] } | undefined;
     if (raw) ({ message: built, headers: builtHeaders } = this.normaliseRaw(raw, messageId, now));
     else {
-      built = await this.build(cmd, content as Extract<SendContent, { kind: 'simple' }>, fromField, messageId, now);
+      const options = this.composeOptions(cmd, content as Extract<SendContent, { kind: 'simple' }>, fromField, messageId, now);
+      const specs = await this.signingSpecs(ids, fromDomain);
+      const { message, ...result } = await this.services.dkim.composeAndSign(options, specs, new Date(now));
+      composed = { specs, ...result };
+      built = message;
       builtHeaders = splitMessage(built).headers;
     }
     const builtSize = built.length + (rawRest && cmd.content.kind === 'raw' ? sizeOf(cmd.content.data) - rawRest.offset : 0);
     if (builtSize > cmd.maxBytes) throw new SesError('MessageRejected', `Message length is more than ${cmd.maxBytes} bytes long: '${builtSize}'.`);
-    let body = await this.sign(ids, fromDomain, built, now, rawRest);
+    let body = composed ? this.withSignatures(composed.specs, composed, built) : await this.sign(ids, fromDomain, built, now, rawRest);
     // The queue row holds a message's head; a large message's rest is in the BlobStore, written
     // and flushed before the row that names it is committed.
     let bodyBlob: BlobRange | null = rawRest ?? null;
@@ -458,7 +462,8 @@ export class SendingService {
     const now = this.clock.now();
     const messageId = newMessageId(now);
     const from = `no-reply@${this.settings.hostname}`;
-    const built = await new MailComposer({
+    const specs = await this.signingSpecs(identityReader(this.storage, accountId), this.settings.hostname);
+    const options: ComposeOptions = {
       from: `"Sesame" <${from}>`,
       to: m.to,
       subject: m.subject,
@@ -466,10 +471,9 @@ export class SendingService {
       messageId: `<${messageId}@${this.settings.hostname}>`,
       date: new Date(now),
       headers: { 'Auto-Submitted': 'auto-generated' },
-    })
-      .compile()
-      .build();
-    const body = await this.sign(identityReader(this.storage, accountId), this.settings.hostname, built, now);
+    };
+    const { message, ...result } = await this.services.dkim.composeAndSign(options, specs, new Date(now));
+    const body = this.withSignatures(specs, result, message);
     const rcpt = this.address(m.to, 'a recipient');
     await this.batcher.enqueue({
       message: { messageId, accountId, mailFrom: `${messageId}@${this.settings.hostname}`, body, configurationSet: null, createdAt: now, expiresAt: now + this.settings.maxDeliverySeconds * 1000, meta: { system: true, suppressOnBounce: false } },
@@ -577,7 +581,8 @@ export class SendingService {
     return `${messageId}@${this.settings.hostname}`;
   }
 
-  private async build(cmd: SendCommand, c: Extract<SendContent, { kind: 'simple' }>, fromField: string, messageId: string, now: number): Promise<Buffer> {
+  /** What MailComposer builds a Simple message from; refuses a bad Subject or header (BadRequest). */
+  private composeOptions(cmd: SendCommand, c: Extract<SendContent, { kind: 'simple' }>, fromField: string, messageId: string, now: number): ComposeOptions {
     if (hasLineBreak(c.subject)) throw badRequest('Subject must not contain line breaks.');
     const headers: Array<{ key: string; value: string }> = [];
     for (const h of c.headers ?? []) {
@@ -585,7 +590,7 @@ export class SendingService {
       if (hasLineBreak(h.value) || h.value.length > 995 || h.name.length + h.value.length > 996) throw badRequest(`Invalid value for header ${h.name}.`);
       headers.push({ key: h.name, value: h.value });
     }
-    const composer = new MailComposer({
+    return {
       from: fromField,
       to: cmd.to,
       cc: cmd.cc,
@@ -605,8 +610,7 @@ export class SendingService {
         headers: a.description ? { 'Content-Description': a.description } : undefined,
         contentTransferEncoding: a.transferEncoding === 'QUOTED_PRINTABLE' ? 'quoted-printable' : a.transferEncoding === 'SEVEN_BIT' ? '7bit' : 'base64',
       })),
-    });
-    return composer.compile().build();
+    };
   }
 
   /** SES replaces Message-ID and Date, drops Bcc, and strips its own X-SES-* control headers. */
@@ -625,6 +629,20 @@ export class SendingService {
    * customer's DNS does. mailauth makes both signatures in one pass over the message.
    */
   private async sign(ids: IdentityReader, fromDomain: string, message: Buffer, now: number, rest?: BlobRange): Promise<Buffer> {
+    const specs = await this.signingSpecs(ids, fromDomain);
+    if (specs.length === 0) return message;
+    if (rest) {
+      // A spooled message is hashed as it streams from its blob, behind its new header block.
+      const stream = await streamBody(this.storage.blobs, message, rest);
+      if (!stream) throw new Error(`spooled message ${rest.id} is missing from the blob store`);
+      return this.withSignatures(specs, await this.services.dkim.signStream(stream, specs, new Date(now)), message);
+    }
+    const { message: signed, ...result } = await this.services.dkim.sign(message, specs, new Date(now));
+    return this.withSignatures(specs, result, signed);
+  }
+
+  /** The signatures a message gets (see sign): the From domain's first, then SESAME_HOSTNAME's. */
+  private async signingSpecs(ids: IdentityReader, fromDomain: string): Promise<DkimSignatureSpec[]> {
     const specs: DkimSignatureSpec[] = [];
     const labels = fromDomain.split('.');
     for (let i = 0; i < labels.length - 1; i++) {
@@ -639,22 +657,18 @@ export class SendingService {
       const own = this.signingSpec(await this.hostIdentity());
       if (own) specs.push(own);
     }
+    return specs;
+  }
+
+  /** The signed message: its signatures before it, once every one of `specs` was made (else InternalServiceErrorException). */
+  private withSignatures(specs: DkimSignatureSpec[], { signatures, errors }: { signatures: string; errors: string[] }, message: Buffer): Buffer {
     if (specs.length === 0) return message;
-    let signed = message;
-    let result: { signatures: string; errors: string[] };
-    if (rest) {
-      // A spooled message is hashed as it streams from its blob, behind its new header block.
-      const stream = await streamBody(this.storage.blobs, message, rest);
-      if (!stream) throw new Error(`spooled message ${rest.id} is missing from the blob store`);
-      result = await this.services.dkim.signStream(stream, specs, new Date(now));
-    } else ({ message: signed, ...result } = await this.services.dkim.sign(message, specs, new Date(now)));
-    const { signatures, errors } = result;
     if (errors.length > 0 || signatures.match(/^DKIM-Signature:/gim)?.length !== specs.length) {
       const domains = specs.map((s) => s.signingDomain).join(', ');
       this.logger.error({ code: 'DKIM_SIGN_FAILED', domains, errors }, `DKIM signing failed for ${domains}`);
       throw new SesError('InternalServiceErrorException', 'DKIM signing failed.');
     }
-    return Buffer.concat([Buffer.from(signatures), signed]);
+    return Buffer.concat([Buffer.from(signatures), message]);
   }
 
   /** The signature an identity makes, when its DKIM is verified and enabled. */
