@@ -94,6 +94,13 @@ export interface DeliveryObserver {
   outcome(kind: 'delivered' | 'bounced' | 'deferred'): void;
 }
 
+/**
+ * Least time between two wakes of the delivery loops (see DeliveryWorker.wake). §5 of the bench at
+ * 196 SendEmail/s, alternating: node CPU 6.97 / 6.82 / 6.25 → 5.88 / 5.42 / 5.38 ms per message,
+ * p99 62.3 / 83.8 / 36.9 → 55.5 / 31.2 / 30.1 ms; 100 ms was no better than 50.
+ */
+const WAKE_INTERVAL_MS = 50;
+
 /** The delivery worker of one node. */
 export class DeliveryWorker {
   readonly owner: string;
@@ -183,8 +190,35 @@ export class DeliveryWorker {
   /** Called after outcomes with events were committed (the event dispatcher's wake). */
   onEvents: () => void = () => {};
 
-  /** Asks the loops to look at the queue now (called after each commit). */
+  private lastWake = -Infinity;
+  private wakeTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Asks a waiting loop to look at the queue (called after each commit). Under load commits come
+   * hundreds of times a second, each with a few messages: wakes are spaced WAKE_INTERVAL_MS apart
+   * (the ones between become one, at the end of the interval), and each wakes one loop, so that a
+   * pass leases what several commits brought instead of one lease (a write) per commit per loop.
+   * A loop that leased a full batch goes on by itself.
+   */
   wake(): void {
+    if (this.wakeTimer) return;
+    const wait = this.lastWake + WAKE_INTERVAL_MS - performance.now();
+    const fire = () => {
+      this.wakeTimer = undefined;
+      this.lastWake = performance.now();
+      this.wakers.values().next().value?.();
+    };
+    if (wait <= 0) fire();
+    else {
+      this.wakeTimer = setTimeout(fire, wait);
+      this.wakeTimer.unref();
+    }
+  }
+
+  /** Wakes every waiting loop now (at stop). */
+  private wakeAll(): void {
+    clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
     for (const w of [...this.wakers]) w();
   }
 
@@ -261,7 +295,7 @@ export class DeliveryWorker {
     clearInterval(this.pausedTimer);
     // Passes waiting for a shared connection slot give their recipients back instead of waiting on.
     this.limits.close();
-    this.wake();
+    this.wakeAll();
     await this.loop;
     await this.closeKept();
     await this.completions.flush();
