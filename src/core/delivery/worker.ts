@@ -299,14 +299,33 @@ export class DeliveryWorker {
     await this.loop;
     await this.closeKept();
     await this.completions.flush();
+    await this.settle().catch((err: unknown) => this.logger.warn({ code: 'DELIVERY_PASS_FAILED', err }, 'delivery outcomes whose commit failed could not be recorded at stop; their recipients will be delivered again'));
     await this.pausedRead;
     await this.storage.queue.release(this.owner).catch(() => {});
+  }
+
+  /** Outcomes whose commit failed, oldest first (see finish). */
+  private unsettled: CompletionItem[] = [];
+
+  /** Commits the outcomes whose commit failed before; throws (keeping them) while the database still refuses. */
+  private async settle(): Promise<void> {
+    if (this.unsettled.length === 0) return;
+    const items = this.unsettled;
+    this.unsettled = [];
+    try {
+      await this.completions.submit(items);
+    } catch (err) {
+      this.unsettled = [...items, ...this.unsettled];
+      throw err;
+    }
+    this.logger.info({ code: 'DELIVERY_OUTCOMES_RECORDED', recipients: items.length }, `committed ${items.length} delivery outcomes whose first commit had failed (an outcome of a recipient the node no longer leases changes nothing)`);
   }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
       let n = 0;
       try {
+        await this.settle();
         n = await this.runOnce();
       } catch (err) {
         this.logger.error({ code: 'DELIVERY_PASS_FAILED', err }, 'delivery pass failed; retrying');
@@ -726,7 +745,16 @@ export class DeliveryWorker {
           : [],
       });
     }
-    await this.completions.submit(items);
+    try {
+      await this.completions.submit(items);
+    } catch (err) {
+      // Not recorded (the database refused the write: a full disk, say). What happened is known, so
+      // it is committed again before the next lease (settle), in this order: a delivered outcome
+      // then wins over the deferral the pass's failure handler asks for next, and the message is
+      // not sent twice. Until then the recipients keep their leases, renewed while in flight.
+      this.unsettled.push(...items);
+      throw err;
+    }
     for (const { update } of items) {
       this.logger.info(
         { code: update.state === 'delivered' ? 'DELIVERY_OK' : update.state === 'bounced' ? 'DELIVERY_BOUNCED' : 'DELIVERY_DEFERRED', messageId: update.messageId, rcpt: update.rcpt, attempts: update.attempts, response: update.lastResponse },
