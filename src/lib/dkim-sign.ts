@@ -126,12 +126,9 @@ crypto.createPrivateKey = function (opts) {
 };
 const { dkimSign } = require(workerData.signModule);
 let MailComposer;
+// Attachment contents arrive as Uint8Arrays (a Buffer's clone), which MailComposer takes as they are.
 const compose = (options) => {
   MailComposer = MailComposer || require(workerData.composeModule);
-  // Attachment contents arrive as Uint8Arrays (a Buffer's clone); MailComposer wants Buffers.
-  for (const a of options.attachments || []) {
-    if (a.content instanceof Uint8Array && !Buffer.isBuffer(a.content)) a.content = Buffer.from(a.content.buffer, a.content.byteOffset, a.content.byteLength);
-  }
   return new MailComposer(options).compile().build();
 };
 const describe = (errors) => Array.isArray(errors) ? errors.map((e) => {
@@ -191,7 +188,7 @@ class ThreadedSigner implements DkimSigner {
       slot.pending.delete(m.id);
       if (slot.pending.size === 0) worker.unref();
       const message = job.returned && m.message ? Buffer.from(m.message.buffer, m.message.byteOffset, m.message.byteLength) : job.message;
-      if (m.failure !== undefined || !message) job.reject(new Error(`DKIM signing failed: ${m.failure ?? 'no message came back'}`));
+      if (m.failure !== undefined || !message) job.reject(new Error(`${job.message ? 'DKIM signing' : 'Composing or DKIM signing'} failed: ${m.failure ?? 'no message came back'}`));
       else job.resolve({ message, signatures: m.signatures ?? '', errors: m.errors ?? [] });
     });
     const fail = (err: Error) => {

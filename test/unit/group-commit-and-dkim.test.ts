@@ -145,6 +145,40 @@ describe('DKIM signer', () => {
     }
   });
 
+  it('composes a message on its thread and signs exactly what it returns; attachments keep their bytes', async () => {
+    const here = createDkimSigner(0);
+    const threaded = createDkimSigner(1);
+    try {
+      const attachment = Buffer.from([0, 1, 2, 250, 251, 252, 253, 254, 255]);
+      const options = {
+        from: 'a@example.test',
+        to: ['b@example.org'],
+        subject: 'composed',
+        text: 'Hello from the signing thread\n',
+        messageId: '<m1@example.test>',
+        date: at,
+        attachments: [{ content: attachment, filename: 'bytes.bin', contentType: 'application/octet-stream' }],
+      };
+      const r = await threaded.composeAndSign(options, [spec], at);
+      expect(r.errors).toEqual([]);
+      expect(r.signatures).toMatch(/^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed; d=example.test;/);
+      const text = r.message.toString();
+      expect(text).toMatch(/^Content-Type: multipart\/mixed;/m);
+      expect(text).toContain('Subject: composed\r\n');
+      expect(text).toContain('Message-ID: <m1@example.test>\r\n');
+      expect(text).toContain('Hello from the signing thread');
+      expect(text).toContain(attachment.toString('base64'));
+      // The signature is the one the calling thread makes over the returned bytes.
+      expect((await here.sign(r.message, [spec], at)).signatures).toBe(r.signatures);
+      // Without a key the message comes back unsigned.
+      const unsigned = await threaded.composeAndSign(options, [], at);
+      expect(unsigned.signatures).toBe('');
+      expect(unsigned.message.toString()).toContain('Subject: composed\r\n');
+    } finally {
+      await threaded.close();
+    }
+  });
+
   it('reports a key it cannot use instead of signing', async () => {
     const threaded = createDkimSigner(1);
     try {
