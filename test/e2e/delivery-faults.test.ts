@@ -223,6 +223,10 @@ describe.skipIf(!canMount)('a full data disk', () => {
     expect(apiRefusals, 'no send was refused although the disk was full').toBeGreaterThan(0);
     if (smtpReply) expect(smtpReply).toMatch(/^4\d\d /);
     expect((await fetch(`${f.server.url}/health`)).status).toBe(200);
+    // The logs say what happened (not that a rollback found no transaction: SQLite had rolled back).
+    const failures = f.server.logs.filter((l) => l.code === 'API_INTERNAL_ERROR').map((l) => (l.err as { message?: string } | undefined)?.message);
+    expect(failures.length).toBeGreaterThan(0);
+    expect(failures.every((m) => /database or disk is full/.test(String(m))), String(failures[0])).toBe(true);
 
     // Space again: new mail is taken, and everything acknowledged reaches the sink once.
     rmSync(filler, { force: true });

@@ -197,7 +197,12 @@ class DurableSqliteDialect extends SqliteDialect {
         await c.executeQuery(CompiledQuery.raw('begin immediate'));
       },
       commitTransaction: (c) => inner.commitTransaction(c),
-      rollbackTransaction: (c) => inner.rollbackTransaction(c),
+      // After some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM…) SQLite has rolled the transaction
+      // back itself; a ROLLBACK then fails ("no transaction is active") and that error would replace
+      // the one that says what happened (the disk is full).
+      rollbackTransaction: async (c) => {
+        if (sqlite.inTransaction) await inner.rollbackTransaction(c);
+      },
       savepoint: (c, name, compile) => inner.savepoint!(c, name, compile),
       rollbackToSavepoint: (c, name, compile) => inner.rollbackToSavepoint!(c, name, compile),
       releaseSavepoint: (c, name, compile) => inner.releaseSavepoint!(c, name, compile),
