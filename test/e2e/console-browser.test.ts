@@ -273,7 +273,8 @@ describe.skipIf(!HAS_CHROMIUM)('web console in Chromium', () => {
     await expect.poll(() => page.getByTestId('total-Send').textContent()).toBe(String(total('Send')));
     expect(await page.getByTestId('total-Delivery').textContent()).toBe(String(total('Delivery')));
     expect(await page.getByTestId('total-Bounce').textContent()).toBe(String(total('Bounce')));
-    expect(await page.locator('.chart canvas').count()).toBe(1);
+    // uPlot draws in an effect after the totals render.
+    await expect.poll(() => page.locator('.chart canvas').count()).toBe(1);
     await shoot(page, 'overview-chart');
     await context.close();
   });

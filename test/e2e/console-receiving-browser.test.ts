@@ -122,6 +122,8 @@ describe.skipIf(!HAS_CHROMIUM)('console Receiving page in Chromium', () => {
     // Disable "store"; edit it to scan, and see both in SES.
     await page.getByRole('button', { name: 'Disable store' }).click();
     await expect.poll(async () => (await ses.send(new DescribeReceiptRuleSetCommand({ RuleSetName: 'web-set' }))).Rules?.find((r) => r.Name === 'store')?.Enabled).toBe(false);
+    // SES has it before the page does: wait for the page's rule to read disabled, or Edit would start from the enabled one (and Save enable it again).
+    await expect.poll(() => page.getByRole('button', { name: 'Enable store' }).isVisible()).toBe(true);
     await page.getByRole('button', { name: 'Edit store' }).click();
     await page.getByRole('heading', { name: 'Edit rule store' }).waitFor();
     expect(await page.getByLabel('Bucket (action 1)', { exact: true }).inputValue()).toBe('web-mail');
