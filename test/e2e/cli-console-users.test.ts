@@ -60,7 +60,7 @@ describe('sesame console-users', () => {
       expect(out).not.toContain(dave.Password);
       expect(out).not.toContain('scrypt$');
     }
-  });
+  }, 60_000); // a few CLI runs, each a fresh process
 
   it('passwd sets a password read from standard input (or generates one); remove removes the user', async () => {
     const added = await runCliWithInput(['console-users', 'add', 'erin', '--access-key', server.accessKeyId, '--password-stdin'], env, 'first password of erin\n');
@@ -84,7 +84,7 @@ describe('sesame console-users', () => {
     expect(removed.stdout).toContain('Console user erin removed');
     expect(await signIn('erin', password)).toBe(401);
     expect(JSON.parse((await runCli(['console-users', 'list', '--json'], env)).stdout)).not.toContainEqual(expect.objectContaining({ UserName: 'erin' }));
-  });
+  }, 60_000); // five CLI runs, each a fresh process
 
   it('refuses mistakes with the reason and exit code 1, changing nothing', async () => {
     const cases: Array<[string[], string, string?]> = [
@@ -114,5 +114,5 @@ describe('sesame console-users', () => {
     const inactive = await runCli(['console-users', 'add', 'hank', '--access-key', k.AccessKeyId], env);
     expect(inactive.code).toBe(1);
     expect(inactive.stderr).toContain(`Access key ${k.AccessKeyId} is not active`);
-  });
+  }, 90_000); // a dozen CLI runs, each a fresh process
 });
