@@ -28,6 +28,19 @@ describe('GroupCommit', () => {
     expect(stored.sort()).toEqual([1, 2]);
   });
 
+  it('with a linger, callers that arrive apart within it share one transaction; without one, they do not', async () => {
+    const run = async (lingerMs: number) => {
+      const commits: number[][] = [];
+      const g = new GroupCommit<number>(async (items) => void commits.push(items), 500, 2, lingerMs);
+      const first = g.submit([1]);
+      await new Promise((r) => setTimeout(r, 20));
+      await Promise.all([first, g.submit([2])]);
+      return commits;
+    };
+    expect(await run(1_000)).toEqual([[1, 2]]);
+    expect(await run(0)).toEqual([[1], [2]]);
+  });
+
   it('does not resolve before the commit has finished', async () => {
     let release!: () => void;
     const g = new GroupCommit<number>(() => new Promise<void>((r) => (release = r)));

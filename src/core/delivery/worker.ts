@@ -101,6 +101,21 @@ export interface DeliveryObserver {
  */
 const WAKE_INTERVAL_MS = 50;
 
+/**
+ * How long delivery outcomes wait for others to share their transaction. Each commit takes
+ * SQLite's one write lock (which the accepting thread needs for every send) and a flush of the
+ * WAL; outcomes arrive a few milliseconds apart, so without it nearly every one was a commit of
+ * its own. Connections do not wait for it (see deliverOverConnection).
+ */
+const OUTCOME_LINGER_MS = 10;
+
+/** The outcome commits of one connection's messages, in flight while it sends the next. */
+interface Recording {
+  outcomes: Array<Promise<void>>;
+  /** One of them was refused by the database. */
+  refused: boolean;
+}
+
 /** The delivery worker of one node. */
 export class DeliveryWorker {
   readonly owner: string;
@@ -143,7 +158,7 @@ export class DeliveryWorker {
       const n = await this.storage.queue.complete(this.owner, items, this.clock.now());
       if (items.some((i) => i.events.length > 0)) this.onEvents();
       return n;
-    }, undefined, commitDepth(storage));
+    }, undefined, commitDepth(storage), OUTCOME_LINGER_MS);
   }
 
   /**
@@ -474,6 +489,30 @@ export class DeliveryWorker {
    * went well, else closed; either way the slot is given back once the connection is done with.
    */
   private async deliverOverConnection(domain: string, targets: () => Promise<{ list: Target[] } | { outcome: Outcome }>, messages: LeasedRecipient[][], given: OpenConnection | (() => void)): Promise<void> {
+    // The outcome of each message is committed while the next one is sent: a connection does not
+    // wait for the disk between messages, and outcomes share transactions (OUTCOME_LINGER_MS). All
+    // of them are committed (or refused, and kept for settle) before this returns, as before; once
+    // one is refused, no further message is sent (the pass's failure handler defers them).
+    const recording: Recording = { outcomes: [], refused: false };
+    let failure: { err: unknown } | undefined;
+    try {
+      await this.sendOverConnection(domain, targets, messages, given, recording);
+    } catch (err) {
+      failure = { err };
+    }
+    const recorded = await Promise.allSettled(recording.outcomes);
+    if (failure) throw failure.err;
+    const refused = recorded.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (refused) throw refused.reason;
+  }
+
+  private async sendOverConnection(
+    domain: string,
+    targets: () => Promise<{ list: Target[] } | { outcome: Outcome }>,
+    messages: LeasedRecipient[][],
+    given: OpenConnection | (() => void),
+    recording: Recording,
+  ): Promise<void> {
     let conn: OpenConnection | undefined;
     let reusable = false;
     const release = typeof given === 'function' ? given : given.release;
@@ -487,6 +526,7 @@ export class DeliveryWorker {
         conn = opened;
       } else conn = given;
       for (let i = 0; i < messages.length; i++) {
+        if (recording.refused) return; // the database refused an outcome: deliverOverConnection reports it
         const group = messages[i]!;
         const wait = await this.limits.takeMessage(domain, this.clock.now());
         if (wait > 0) {
@@ -522,7 +562,12 @@ export class DeliveryWorker {
         // A reply came on this connection: from now on it is as good as a new one.
         conn.reused = false;
         const ip = conn.target.ip;
-        await this.finish(group, (r) => ({ ...results.get(r.rcpt)!, ip }));
+        const outcome = this.finish(group, (r) => ({ ...results.get(r.rcpt)!, ip }));
+        // Awaited by deliverOverConnection; a refusal stops this loop before its next message.
+        outcome.catch(() => {
+          recording.refused = true;
+        });
+        recording.outcomes.push(outcome);
         if (results.broken) {
           // The connection died: defer the rest now rather than hang on a dead socket.
           const rest = messages.slice(i + 1).flat();

@@ -40,11 +40,14 @@ export class GroupCommit<T> {
    * @param commit writes the items in one transaction; all or nothing
    * @param maxBatch items per transaction at most (one caller's items are never split)
    * @param depth commits in flight at most
+   * @param lingerMs how long a batch waits for more items before its commit starts (0: only the
+   *   callers of the same tick join it); for callers that are not waiting on a user's reply
    */
   constructor(
     private readonly commit: (items: T[]) => Promise<unknown>,
     private readonly maxBatch = 500,
     private readonly depth = 1,
+    private readonly lingerMs = 0,
   ) {}
 
   /** Resolves once all of `items` are durably committed (together); rejects if they were not (nothing of them is stored). */
@@ -81,9 +84,9 @@ export class GroupCommit<T> {
   }
 
   private async drain(): Promise<void> {
-    // Let callers arriving in this tick join the first batch.
+    // Let callers arriving in this tick (or within lingerMs) join the first batch.
     this.idleDrains++;
-    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => (this.lingerMs > 0 ? setTimeout(r, this.lingerMs) : setImmediate(r)));
     this.idleDrains--;
     while (this.pending.length > 0) {
       const batch = this.take();
