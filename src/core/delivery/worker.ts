@@ -484,9 +484,8 @@ export class DeliveryWorker {
   }
 
   /**
-   * Sends `messages` in turn over a kept connection, or a new one to the domain's first reachable
-   * host (`release` is then the slot it holds). The connection is kept for the next pass when all
-   * went well, else closed; either way the slot is given back once the connection is done with.
+   * Delivers `messages` over one connection (sendOverConnection) and returns once every outcome of
+   * them is committed; throws its own error, else the first outcome the database refused.
    */
   private async deliverOverConnection(domain: string, targets: () => Promise<{ list: Target[] } | { outcome: Outcome }>, messages: LeasedRecipient[][], given: OpenConnection | (() => void)): Promise<void> {
     // The outcome of each message is committed while the next one is sent: a connection does not
@@ -506,6 +505,12 @@ export class DeliveryWorker {
     if (refused) throw refused.reason;
   }
 
+  /**
+   * Sends `messages` in turn over a kept connection, or a new one to the domain's first reachable
+   * host (`release` is then the slot it holds), handing each outcome to `recording`. The connection
+   * is kept for the next pass when all went well, else closed; either way the slot is given back
+   * once the connection is done with.
+   */
   private async sendOverConnection(
     domain: string,
     targets: () => Promise<{ list: Target[] } | { outcome: Outcome }>,
