@@ -54,6 +54,12 @@ export interface ObservedBatch {
   checks: Array<[string, number]>;
 }
 
+/**
+ * The worker thread's niceness (Linux): higher than main's and the DKIM threads' 0, so that when the
+ * cores are all busy, the threads that answer waiting clients run first (ADR 0023).
+ */
+export const WORKER_THREAD_NICE = 10;
+
 /** Counts observations in the worker thread until `take()` hands them over (`onFirst` says when to plan that). */
 export class ObservationBuffer {
   private empty = true;

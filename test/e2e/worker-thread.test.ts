@@ -4,12 +4,13 @@
  * and its counts reach /metrics; a thread that dies is started again and delivers what was queued;
  * `SESAME_WORKER_THREAD=false` runs the role on the main thread.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
 import { sunkMessageId } from '../helpers/sink.ts';
+import { WORKER_THREAD_NICE } from '../../src/main/worker-thread.ts';
 
 describe('the worker thread (SQLite)', () => {
   let fixture: SendingFixture | undefined;
@@ -34,6 +35,10 @@ describe('the worker thread (SQLite)', () => {
     return ids;
   }
 
+  /** The niceness of each thread of this process (the fixture's node runs in it), from /proc (Linux). */
+  const threadNiceness = (): number[] =>
+    readdirSync('/proc/self/task').map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[16]));
+
   const atSink = (f: SendingFixture, ids: string[]) => {
     const wanted = new Set(ids);
     return f.sink.messages.filter((m) => wanted.has(sunkMessageId(m.raw) ?? '')).length;
@@ -55,6 +60,13 @@ describe('the worker thread (SQLite)', () => {
         return Number(/^sesame_delivery_attempts_total\{outcome="delivered"\} (\d+)/m.exec(text)?.[1] ?? 0);
       }, { timeout: 10_000 })
       .toBeGreaterThanOrEqual(5);
+    // Delivery yields the cores to the threads that answer clients: the worker thread alone runs at nice 10.
+    if (process.platform === 'linux') {
+      const nice = threadNiceness();
+      expect(nice.filter((n) => n === WORKER_THREAD_NICE)).toHaveLength(1);
+      expect(nice.filter((n) => n !== 0 && n !== WORKER_THREAD_NICE)).toEqual([]);
+      expect(nice[0]).toBe(0);
+    }
   });
 
   it('starts a thread that died again, which delivers what was queued meanwhile', async () => {
@@ -112,5 +124,6 @@ describe('the worker thread (SQLite)', () => {
     const ids = await send(f, 2, 'inline');
     await f.sink.waitFor(() => atSink(f, ids) === 2, 30_000, 'two messages at the sink');
     expect(f.server.logs.some((l) => l.thread === 'worker')).toBe(false);
+    if (process.platform === 'linux') expect(threadNiceness().every((n) => n === 0)).toBe(true);
   });
 });
