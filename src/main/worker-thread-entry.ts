@@ -3,7 +3,7 @@
  * node's database, assembles core, and runs the `worker` role's loops until main asks it to stop.
  * Its log lines and metrics go to main; main's wakes reach its loops.
  */
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Writable } from 'node:stream';
 import { createLogger } from '../observability/logger.ts';
@@ -13,12 +13,12 @@ import { ObservationBuffer, WORKER_THREAD_NICE, type FromWorker, type ToWorker, 
 const port = parentPort!;
 
 // This thread delivers what main accepted; main and the DKIM threads answer clients who are waiting.
-// When the cores are all busy, the scheduler should run those first: nice 10 for this thread alone
-// (on Linux, a priority set with pid 0 is the calling thread's). Delivery still gets the cores main
-// leaves idle, and its share of them when they are all busy (ADR 0023).
+// When the cores are all busy, the scheduler should run those first: this thread alone goes 10 nicer
+// than the thread that started it (on Linux, pid 0 names the calling thread, which inherited main's
+// niceness). Delivery still gets the cores main leaves idle, and its share of busy ones (ADR 0023).
 if (process.platform === 'linux') {
   try {
-    setPriority(0, WORKER_THREAD_NICE);
+    setPriority(0, Math.min(19, getPriority(0) + WORKER_THREAD_NICE));
   } catch {
     // Raising one's own niceness is always allowed on Linux; if a sandbox refuses, run at main's priority.
   }

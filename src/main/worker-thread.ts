@@ -55,8 +55,8 @@ export interface ObservedBatch {
 }
 
 /**
- * The worker thread's niceness (Linux): higher than main's and the DKIM threads' 0, so that when the
- * cores are all busy, the threads that answer waiting clients run first (ADR 0023).
+ * How much nicer than main the worker thread runs (Linux; capped at 19), so that when the cores are
+ * all busy, main and the DKIM threads, which answer waiting clients, run first (ADR 0023).
  */
 export const WORKER_THREAD_NICE = 10;
 
