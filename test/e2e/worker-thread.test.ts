@@ -64,12 +64,12 @@ describe('the worker thread (SQLite)', () => {
         return Number(/^sesame_delivery_attempts_total\{outcome="delivered"\} (\d+)/m.exec(text)?.[1] ?? 0);
       }, { timeout: 10_000 })
       .toBeGreaterThanOrEqual(5);
-    // Delivery yields the cores to the threads that answer clients: the worker thread alone runs 10 nicer than main.
+    // Delivery yields the cores to the threads that answer clients: the worker thread alone runs 10 nicer than main
+    // (at most 19: under `nice -n 19` there is no lower priority to take, and every thread stays at main's).
     if (process.platform === 'linux') {
       const { main, threads } = threadNiceness();
       const lower = Math.min(19, main + WORKER_THREAD_NICE);
-      expect(lower).toBeGreaterThan(main);
-      expect(threads.filter((n) => n === lower)).toHaveLength(1);
+      if (lower > main) expect(threads.filter((n) => n === lower)).toHaveLength(1);
       expect(threads.filter((n) => n !== main && n !== lower)).toEqual([]);
     }
   });
