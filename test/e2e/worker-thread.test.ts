@@ -37,10 +37,19 @@ describe('the worker thread (SQLite)', () => {
 
   /** A thread's niceness from its stat file (Linux): the 19th field, the 17th after the command's closing parenthesis. */
   const niceness = (stat: string) => Number(readFileSync(stat, 'utf8').replace(/^.*\) /s, '').split(' ')[16]);
-  /** The niceness of the process's main thread, and of each of its threads (the fixture's node runs in this process). */
+  /**
+   * The niceness of the process's main thread, and of each of its threads (the fixture's node runs in
+   * this process); a thread that ended between the listing and the read is left out.
+   */
   const threadNiceness = () => ({
     main: niceness('/proc/self/stat'),
-    threads: readdirSync('/proc/self/task').map((tid) => niceness(`/proc/self/task/${tid}/stat`)),
+    threads: readdirSync('/proc/self/task').flatMap((tid) => {
+      try {
+        return [niceness(`/proc/self/task/${tid}/stat`)];
+      } catch {
+        return [];
+      }
+    }),
   });
 
   const atSink = (f: SendingFixture, ids: string[]) => {
