@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { procStatFields } from '../../test/helpers/proc-stat.ts';
 
 /** Clock ticks per second of /proc/<pid>/stat times. */
 const CLK_TCK = (() => {
@@ -22,14 +23,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Fields of /proc/<pid>/stat after the command name (index 0 = field 3, "state"). */
-function statFields(pid: number): string[] | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return s.slice(s.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
+const statFields = (pid: number): string[] | undefined => procStatFields(`/proc/${pid}/stat`);
 
 /** User + system CPU seconds a live process has used (undefined once it is gone). */
 export function processCpuSeconds(pid: number): number | undefined {

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
 import { sunkMessageId } from '../helpers/sink.ts';
+import { procStatFields } from '../helpers/proc-stat.ts';
 import { WORKER_THREAD_NICE } from '../../src/main/worker-thread.ts';
 
 describe('the worker thread (SQLite)', () => {
@@ -35,21 +36,18 @@ describe('the worker thread (SQLite)', () => {
     return ids;
   }
 
-  /** A thread's niceness from its stat file (Linux): the 19th field, the 17th after the command's closing parenthesis. */
-  const niceness = (stat: string) => Number(readFileSync(stat, 'utf8').replace(/^.*\) /s, '').split(' ')[16]);
+  /** A thread's niceness (field 19 of its stat file, Linux); undefined once the thread is gone. */
+  const niceness = (stat: string) => {
+    const f = procStatFields(stat);
+    return f && Number(f[16]);
+  };
   /**
    * The niceness of the process's main thread, and of each of its threads (the fixture's node runs in
    * this process); a thread that ended between the listing and the read is left out.
    */
   const threadNiceness = () => ({
-    main: niceness('/proc/self/stat'),
-    threads: readdirSync('/proc/self/task').flatMap((tid) => {
-      try {
-        return [niceness(`/proc/self/task/${tid}/stat`)];
-      } catch {
-        return [];
-      }
-    }),
+    main: niceness('/proc/self/stat')!,
+    threads: readdirSync('/proc/self/task').flatMap((tid) => niceness(`/proc/self/task/${tid}/stat`) ?? []),
   });
 
   const atSink = (f: SendingFixture, ids: string[]) => {
