@@ -505,6 +505,16 @@ export const schema = {
       'On SQLite, run the `worker` role (delivery, event publishing, webhooks, DNS checks) on a thread of its own with its own database connection, so that accepting and delivering use two cores (ADR 0019). `false` runs everything on one thread. Ignored on PostgreSQL.',
     usedBy: 'worker',
   },
+  readCacheMs: {
+    env: 'SESAME_READ_CACHE',
+    parse: parseDuration,
+    default: 50,
+    defaultDoc: '`50ms`',
+    unit: 'ms' as const,
+    description:
+      "How long a node answers again from what it read of an access key, an account's settings and an identity, instead of reading the row for every request (ADR 0024). The node's own changes are seen at once; a change made by another node or by the CLI is seen at most this late (a key revoked there may still sign requests to this node for that long; IAM too is eventually consistent). `0` reads every time.",
+    usedBy: 'all',
+  },
   roles: { env: 'SESAME_ROLES', parse: parseRoles, default: ['api', 'smtp', 'mx', 'worker'] as Role[], defaultDoc: '`api,smtp,mx,worker`', description: 'Which parts this node runs (several nodes may share one PostgreSQL).', usedBy: 'all' },
   logLevel: {
     env: 'SESAME_LOG_LEVEL',

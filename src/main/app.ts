@@ -17,6 +17,7 @@ import { SecretBox } from '../lib/secretbox.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { openStorage } from '../storage/open.ts';
+import { withReadCache } from '../storage/read-cache.ts';
 import type { Storage } from '../storage/ports.ts';
 import { createResolver } from './dns.ts';
 import { loadMasterKey, loadNodeId } from './master-key.ts';
@@ -94,9 +95,10 @@ export async function assembleCore(config: Config, options: StartOptions & { sns
   // The key that signs SNS deliveries; its URLs follow the public URL, which may be known only after listen.
   const publicUrl = () => core.settings.publicUrl;
   const snsSigning = options.snsPair ? snsSigningFrom(options.snsPair, publicUrl) : await loadSnsSigning(config, box, publicUrl, logger);
-  const storage = await openStorage(config.databaseUrl, config.dataDir, (err) =>
+  const backend = await openStorage(config.databaseUrl, config.dataDir, (err) =>
     logger.warn({ code: 'DATABASE_CONNECTION_ERROR', err }, `an idle database connection failed (${err.message}); the pool replaces it`),
   );
+  const storage = withReadCache(backend, config.readCacheMs);
   const metrics = new Metrics();
   // Backlogs are read when /metrics is scraped.
   metrics.backlogs = { events: () => storage.outbox.backlog(), webhooks: () => storage.webhooks.count() };

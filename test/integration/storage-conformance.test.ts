@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { storageConformanceSuite } from '../../src/storage/conformance/suite.ts';
 import { openPostgresStorage } from '../../src/storage/postgres/index.ts';
 import { PG_MESSAGE_TEXT } from '../../src/storage/sql/migrations.ts';
+import { withReadCache } from '../../src/storage/read-cache.ts';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.ts';
 import type { Storage } from '../../src/storage/ports.ts';
 import { freshPostgresSchema } from '../helpers/server.ts';
@@ -50,6 +51,20 @@ storageConformanceSuite('sqlite', async () => {
     storage,
     async cleanup() {
       await storage.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+// The server's storage is the backend behind its read cache (src/storage/read-cache.ts): through it
+// too, every read after a write of the same storage sees that write.
+storageConformanceSuite('sqlite behind the read cache', async () => {
+  const { dir, file } = await freshSqliteFile();
+  const backend = await openSqliteStorage(file);
+  return {
+    storage: withReadCache(backend, 60_000),
+    async cleanup() {
+      await backend.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -132,7 +132,7 @@ export class AccountsService {
     return (await this.storage.accessKeys.list(accountId)).map((k) => this.info(k));
   }
 
-  /** Deactivates a key; it stops working at once. Returns false if there is no such key. */
+  /** Deactivates a key: refused at once by this process, by other nodes and a running server (when this is the CLI) within SESAME_READ_CACHE (ADR 0024). Returns false if there is no such key. */
   async revokeKey(accessKeyId: string): Promise<boolean> {
     const revoked = await this.storage.accessKeys.setStatus(accessKeyId, 'Inactive');
     // Its console sessions end too (a session also checks its key on every request).
