@@ -290,6 +290,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       // On SQLite the worker role gets a thread and a connection of its own (ADR 0019), unless a
       // caller injected a clock or resolver (tests), which cannot cross to another thread.
       if (config.workerThread && storage.kind === 'sqlite' && !options.clock && !options.resolver) {
+        // Until the thread runs (about 0.7 s), /health answers 503 waiting for `worker`.
+        waiting.add('worker');
         workerThread = instance.workerThread = await startWorkerThread({
           data: { config, publicUrl: core.settings.publicUrl, sns: { cert: snsSigning.certPem, key: snsSigning.keyPem } },
           metrics,
@@ -299,6 +301,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
         // Main's commits (accepted mail, events of the API and the MX) wake the thread's loops.
         const thread = workerThread;
         for (const target of ['delivery', 'dispatcher', 'webhooks'] as const satisfies readonly WakeTarget[]) core[target].wake = () => thread.wake(target);
+        waiting.delete('worker');
       } else startWorkerRole(core);
     }
     // Listed by `sesame nodes` from now on, with a heartbeat every SESAME_NODE_HEARTBEAT.

@@ -5,13 +5,20 @@
  * `SESAME_WORKER_THREAD=false` runs the role on the main thread.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
 import { sunkMessageId } from '../helpers/sink.ts';
 import { procStatFields } from '../helpers/proc-stat.ts';
 import { WORKER_THREAD_NICE } from '../../src/main/worker-thread.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { startSesame } from '../../src/main/app.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 
 describe('the worker thread (SQLite)', () => {
   let fixture: SendingFixture | undefined;
@@ -124,6 +131,56 @@ describe('the worker thread (SQLite)', () => {
     // It did not fail to start again, and did not write another signing pair.
     expect(f.server.logs.filter((l) => l.code === 'WORKER_THREAD_EXITED')).toHaveLength(1);
     expect(readFileSync(join(f.server.dataDir, 'sns-signing-cert.pem'), 'utf8')).toBe(certBefore);
+  });
+
+  it('/health answers 503 waiting for `worker` while the thread starts, and 200 only once it runs', async () => {
+    // The node's HTTP port answers before the thread is up (about 0.7 s): /health is asked from the
+    // HTTP_LISTENING line on, every few milliseconds, until the node has started.
+    const dataDir = await mkdtemp(join(tmpdir(), 'sesame-health-'));
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+        cb();
+      },
+    });
+    const config = loadConfig({
+      SESAME_DATA_DIR: dataDir,
+      SESAME_HTTP_PORT: '0',
+      SESAME_SMTP_PORT: '0',
+      SESAME_SMTPS_PORT: '0',
+      SESAME_MX_PORT: '0',
+      SESAME_LISTEN_HOST: '127.0.0.1',
+      SESAME_WORKER_THREAD: 'true',
+      SESAME_LOG_LEVEL: 'info',
+    });
+    let started = false;
+    const starting = startSesame(config, { logger: createLogger(config.logLevel, sink), logDestination: sink }).finally(() => (started = true));
+    const answers: Array<{ status: number; body: Record<string, unknown> }> = [];
+    try {
+      while (!started) {
+        const url = lines.find((l) => l.code === 'HTTP_LISTENING')?.url as string | undefined;
+        if (url) {
+          const r = await fetch(`${url}/health`);
+          answers.push({ status: r.status, body: (await r.json()) as Record<string, unknown> });
+        }
+        await sleep(5);
+      }
+      const r = await fetch(`${(await starting).httpUrl}/health`);
+      answers.push({ status: r.status, body: (await r.json()) as Record<string, unknown> });
+    } finally {
+      await starting.then(
+        (i) => i.close(),
+        () => undefined,
+      );
+      await rm(dataDir, { recursive: true, force: true });
+    }
+    expect(answers).toContainEqual({ status: 503, body: { status: 'starting', waitingFor: ['worker'], storage: 'ok' } });
+    // Never "ok" before the thread runs; the last answer, after start-up, is.
+    expect(answers.filter((a) => a.status === 200).map((a) => a.body)).toEqual(
+      answers.filter((a) => a.status === 200).map(() => ({ status: 'ok', waitingFor: [], storage: 'ok', workerThread: 'running' })),
+    );
+    expect(answers.at(-1)).toEqual({ status: 200, body: { status: 'ok', waitingFor: [], storage: 'ok', workerThread: 'running' } });
   });
 
   it('SESAME_WORKER_THREAD=false delivers on the main thread', async () => {
