@@ -15,6 +15,7 @@ import { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
 import { sunkMessageId } from '../helpers/sink.ts';
 import { procStatFields } from '../helpers/proc-stat.ts';
+import { FREE_PORTS_ENV } from '../helpers/server.ts';
 import { WORKER_THREAD_NICE } from '../../src/main/worker-thread.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { startSesame } from '../../src/main/app.ts';
@@ -146,11 +147,7 @@ describe('the worker thread (SQLite)', () => {
     });
     const config = loadConfig({
       SESAME_DATA_DIR: dataDir,
-      SESAME_HTTP_PORT: '0',
-      SESAME_SMTP_PORT: '0',
-      SESAME_SMTPS_PORT: '0',
-      SESAME_MX_PORT: '0',
-      SESAME_LISTEN_HOST: '127.0.0.1',
+      ...FREE_PORTS_ENV,
       SESAME_WORKER_THREAD: 'true',
       SESAME_LOG_LEVEL: 'info',
     });

@@ -83,6 +83,15 @@ export async function freshPostgresSchema(): Promise<{ url: string; drop: () => 
   };
 }
 
+/** Every listener of a node on a free loopback port: tests run in parallel. */
+export const FREE_PORTS_ENV = {
+  SESAME_HTTP_PORT: '0',
+  SESAME_SMTP_PORT: '0',
+  SESAME_SMTPS_PORT: '0',
+  SESAME_MX_PORT: '0',
+  SESAME_LISTEN_HOST: '127.0.0.1',
+} as const;
+
 /** Starts Sesame on loopback port 0. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'sesame-test-')));
@@ -103,12 +112,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   const env: NodeJS.ProcessEnv = {
     SESAME_DATA_DIR: dataDir,
-    SESAME_HTTP_PORT: '0',
-    // Tests run in parallel: every listener on a free port.
-    SESAME_SMTP_PORT: '0',
-    SESAME_SMTPS_PORT: '0',
-    SESAME_MX_PORT: '0',
-    SESAME_LISTEN_HOST: '127.0.0.1',
+    ...FREE_PORTS_ENV,
     SESAME_HOSTNAME: 'mta.sesame.test',
     SESAME_VERIFY_INTERVAL: '200ms',
     SESAME_ROOT_ACCESS_KEY_ID: accessKeyId,
