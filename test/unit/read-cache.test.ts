@@ -168,6 +168,29 @@ describe('read cache', () => {
     expect((await node.identities.get('acct', 'example.test'))!.verificationStatus).toBe('SUCCESS');
   });
 
+  it('a read that began while a write was under way is not answered again after it', async () => {
+    // The write is held before it reaches the database, so the read made meanwhile gets the old row.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const held = Object.create(backend, {
+      identities: {
+        value: {
+          ...bind(backend.identities),
+          update: async (i: IdentityRecord, expected: number) => {
+            await gate;
+            return backend.identities.update(i, expected);
+          },
+        },
+      },
+    }) as Storage;
+    const cached = withReadCache(held, TTL, () => clock);
+    const writing = cached.identities.update({ ...IDENTITY, verificationStatus: 'SUCCESS', updatedAt: 2 }, 1);
+    expect((await cached.identities.get('acct', 'example.test'))!.verificationStatus).toBe('PENDING');
+    release();
+    expect(await writing).toBe(true);
+    expect((await cached.identities.get('acct', 'example.test'))!.verificationStatus).toBe('SUCCESS');
+  });
+
   it('gives records that no caller can change for another', async () => {
     const i = (await node.identities.get('acct', 'example.test'))!;
     expect(() => {
