@@ -8,14 +8,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { startSendingFixture, type SendingFixture } from '../helpers/fixtures.ts';
 import { sunkMessageId } from '../helpers/sink.ts';
 import { procStatFields } from '../helpers/proc-stat.ts';
-import { FREE_PORTS_ENV } from '../helpers/server.ts';
+import { FREE_PORTS_ENV, logSink } from '../helpers/server.ts';
 import { WORKER_THREAD_NICE } from '../../src/main/worker-thread.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { startSesame } from '../../src/main/app.ts';
@@ -139,12 +138,7 @@ describe('the worker thread (SQLite)', () => {
     // HTTP_LISTENING line on, every few milliseconds, until the node has started.
     const dataDir = await mkdtemp(join(tmpdir(), 'sesame-health-'));
     const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-        cb();
-      },
-    });
+    const sink = logSink(lines);
     const config = loadConfig({
       SESAME_DATA_DIR: dataDir,
       ...FREE_PORTS_ENV,

@@ -83,6 +83,16 @@ export async function freshPostgresSchema(): Promise<{ url: string; drop: () => 
   };
 }
 
+/** A log destination that parses the node's JSON lines into `into`. */
+export function logSink(into: Array<Record<string, unknown>>): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) into.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+}
+
 /** Every listener of a node on a free loopback port: tests run in parallel. */
 export const FREE_PORTS_ENV = {
   SESAME_HTTP_PORT: '0',
@@ -104,12 +114,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const ownDns = options.dns ? undefined : await TestDnsServer.start();
   const dns = options.dns ?? ownDns!;
   const logs: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
+  const sink = logSink(logs);
   const env: NodeJS.ProcessEnv = {
     SESAME_DATA_DIR: dataDir,
     ...FREE_PORTS_ENV,
