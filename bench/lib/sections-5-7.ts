@@ -47,6 +47,32 @@ async function eventLoopLag(url: string): Promise<{ p50ms: number; p99ms: number
   return Number.isNaN(lag.p99ms) ? undefined : lag;
 }
 
+/** The node's `sesame_send_stage_seconds` buckets (cumulative counts by upper bound, seconds) per stage. */
+type StageBuckets = Record<string, Array<[number, number]>>;
+
+async function sendStages(url: string): Promise<StageBuckets> {
+  const text = await fetch(`${url}/metrics`).then((r) => r.text()).catch(() => '');
+  const out: StageBuckets = {};
+  for (const m of text.matchAll(/^sesame_send_stage_seconds_bucket\{le="([^"]+)",stage="([^"]+)"\} (\d+)$/gm)) (out[m[2]!] ??= []).push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[3])]);
+  return out;
+}
+
+/**
+ * The p50 and p99 of each stage over a round, from the difference of two scrapes: the upper bound of
+ * the bucket that holds the quantile (a histogram knows no better), in ms.
+ */
+function stageQuantiles(before: StageBuckets, after: StageBuckets): Record<string, { p50ms: number; p99ms: number }> {
+  const out: Record<string, { p50ms: number; p99ms: number }> = {};
+  for (const [stage, buckets] of Object.entries(after)) {
+    const diff = buckets.map(([le, n]) => [le, n - (before[stage]?.find(([l]) => l === le)?.[1] ?? 0)] as const);
+    const total = diff.at(-1)?.[1] ?? 0;
+    if (total === 0) continue;
+    const at = (q: number) => (diff.find(([, n]) => n >= q * total)?.[0] ?? Infinity) * 1000;
+    out[stage] = { p50ms: at(0.5), p99ms: at(0.99) };
+  }
+  return out;
+}
+
 const MB = 1024 * 1024;
 
 /** §5: open-loop SendEmail at `rate` (half the §1 Sesame median), latency from each request's scheduled start. */
@@ -55,7 +81,7 @@ export async function section5(c: BenchContext, rate: number) {
   c.log(`§5: latency, ${n} × SendEmail open loop at ${Math.round(rate)} req/s (half the §1 rate), ${c.rounds} rounds`);
   const s = await startSesameChild({ dns: c.dns, sinkPort: c.sink.port, profileDir: c.profileDir });
   type Lag = Awaited<ReturnType<typeof eventLoopLag>>;
-  const rounds: Array<{ round: number; rate: number; ok: number; failures: Record<string, number>; p50ms: number; p99ms: number; p999ms: number; maxms: number; eventLoopLag: Lag; cpuMsPerMessage: number | undefined; generatorLateP99ms: number; generatorLateMaxms: number; maxInFlight: number }> = [];
+  const rounds: Array<{ round: number; rate: number; ok: number; failures: Record<string, number>; p50ms: number; p99ms: number; p999ms: number; maxms: number; eventLoopLag: Lag; stages: ReturnType<typeof stageQuantiles>; cpuMsPerMessage: number | undefined; generatorLateP99ms: number; generatorLateMaxms: number; maxInFlight: number }> = [];
   try {
     await verifySenderDomain(s, c.dns, c.sender, 'RSA_2048_BIT');
     await fire(s.port, await presignSendEmail(BENCH_KEY, s.port, 500, c.makeBody), c.concurrency); // warm-up
@@ -63,16 +89,19 @@ export async function section5(c: BenchContext, rate: number) {
       const reqs = await presignSendEmail(BENCH_KEY, s.port, n, c.makeBody);
       const base = c.sink.count();
       await eventLoopLag(s.url); // starts the node's delay histogram afresh
+      const stages0 = await sendStages(s.url);
       const cpu0 = s.cpuSeconds();
       const l = await fireAtRate(s.port, reqs, rate);
       const lag = await eventLoopLag(s.url);
+      const stages = stageQuantiles(stages0, await sendStages(s.url));
       await c.sink.waitForCount(base + l.ok, c.deliveryTimeoutMs).catch((err: Error) => c.log(`  ${err.message}`));
       // The node's CPU for the round's requests and their deliveries, per message (all threads).
       const cpu1 = s.cpuSeconds();
       const cpuMsPerMessage = cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) * 1000) / n : undefined;
-      rounds.push({ round: r, rate: l.rate, ok: l.ok, failures: l.failures, p50ms: l.p50ms, p99ms: l.p99ms, p999ms: l.p999ms, maxms: l.maxms, eventLoopLag: lag, cpuMsPerMessage, generatorLateP99ms: l.lateP99ms, generatorLateMaxms: l.lateMaxms, maxInFlight: l.maxInFlight });
+      rounds.push({ round: r, rate: l.rate, ok: l.ok, failures: l.failures, p50ms: l.p50ms, p99ms: l.p99ms, p999ms: l.p999ms, maxms: l.maxms, eventLoopLag: lag, stages, cpuMsPerMessage, generatorLateP99ms: l.lateP99ms, generatorLateMaxms: l.lateMaxms, maxInFlight: l.maxInFlight });
       const lagText =
         (lag ? `; the node's event-loop delay p50 ${lag.p50ms.toFixed(1)} ms, p99 ${lag.p99ms.toFixed(1)} ms, max ${lag.maxms.toFixed(1)} ms` : '') +
+        (Object.keys(stages).length > 0 ? `; send stages p50/p99 at most ${Object.entries(stages).map(([k, v]) => `${k} ${v.p50ms}/${v.p99ms}`).join(', ')} ms` : '') +
         (cpuMsPerMessage !== undefined ? `; node CPU ${cpuMsPerMessage.toFixed(2)} ms per message` : '') +
         `; the generator sent p99 ${l.lateP99ms.toFixed(1)} ms (max ${l.lateMaxms.toFixed(1)}) behind schedule, at most ${l.maxInFlight} requests open`;
       c.log(`  round ${r}: ${Math.round(l.rate)} req/s answered, p50 ${l.p50ms.toFixed(1)} ms, p99 ${l.p99ms.toFixed(1)} ms, max ${l.maxms.toFixed(1)} ms (failures ${JSON.stringify(l.failures)})${lagText}`);

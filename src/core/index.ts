@@ -22,7 +22,7 @@ import type { SignInThrottleSettings } from './console/throttle.ts';
 import { RecordChecker } from './identities/record-check.ts';
 import { AccountMessages } from './queue/account-messages.ts';
 import { QueueAdmin } from './queue/admin.ts';
-import { SendingService } from './sending/service.ts';
+import { SendingService, type SendObserver } from './sending/service.ts';
 import { SharedBuckets } from './sending/rate-limiter.ts';
 import { createDkimSigner, type DkimSigner } from '../lib/dkim-sign.ts';
 import { TemplatesService } from './templates/service.ts';
@@ -56,6 +56,8 @@ export {
   type BulkEntry,
   type BulkResult,
   type BulkStatus,
+  type SendObserver,
+  type SendStages,
 } from './sending/service.ts';
 export { TemplatesService, RenderingError, type TemplateContent, type EmailTemplate, type RenderedContent } from './templates/service.ts';
 export { ConfigurationSetsService, MAX_DELIVERY_SECONDS, MAX_EVENT_DESTINATIONS, type ConfigurationSet, type ConfigurationSetOptions, type SuppressionReason, type EventDestinationDefinition } from './configuration-sets/service.ts';
@@ -110,6 +112,8 @@ export interface CoreDeps {
   /** Sending and delivery settings. */
   sending: { maxDeliverySeconds: number } & Omit<DeliverySettings, 'hostname'>;
   deliveryObserver?: DeliveryObserver;
+  /** Hears how long the stages of each accepted send took (the node's metrics). */
+  sendObserver?: SendObserver;
   /** This node's stable id (lease owner). */
   nodeId?: string;
   /** The node registry's heartbeat interval (ms); installation-wide job leases last three of them. */
@@ -331,6 +335,7 @@ export function createCore(deps: CoreDeps): Core {
     deps.logger,
     // Limits hold across nodes that share PostgreSQL (ADR 0014); one node keeps them in memory.
     shared ? new SharedBuckets(deps.storage.limits) : undefined,
+    deps.sendObserver,
   );
   const delivery = new DeliveryWorker(deps.storage, deps.resolver, deps.clock, { ...deps.sending, hostname: deps.settings.hostname }, deps.logger, deps.deliveryObserver, deps.nodeId);
   delivery.onEvents = () => dispatcher.wake();

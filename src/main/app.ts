@@ -131,6 +131,13 @@ export async function assembleCore(config: Config, options: StartOptions & { sns
       domainLimits: { connections: config.domainConnections, rates: config.domainRates },
     },
     deliveryObserver: observers.deliveryObserver,
+    sendObserver: {
+      accepted: ({ checks, sign, store }) => {
+        metrics.sendStages.observe({ stage: 'checks' }, checks);
+        metrics.sendStages.observe({ stage: 'sign' }, sign);
+        metrics.sendStages.observe({ stage: 'store' }, store);
+      },
+    },
     events: {
       webhooks: { retryScheduleMs: config.webhookRetrySchedule, retryWindowMs: config.webhookRetryWindowMs, timeoutMs: config.webhookTimeoutMs },
       webhookObserver: observers.webhookObserver,

@@ -14,6 +14,14 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+  /** Where an accepted send's time went (core's SendStages). */
+  readonly sendStages = new Histogram({
+    name: 'sesame_send_stage_seconds',
+    help: 'Time of each stage of an accepted send (API or SMTP): checks, sign (compose and DKIM), store (durable commit to the queue)',
+    labelNames: ['stage'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.035, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
   /** Authentication failures by reason. */
   readonly authFailures = new Counter({ name: 'sesame_auth_failures_total', help: 'Refused API authentications by error code', labelNames: ['code'] as const, registers: [this.registry] });
   /** DNS verification checks by outcome. */

@@ -194,6 +194,26 @@ describe.each(testBackends())('sending and delivery (%s)', (backend) => {
     for (const r of await server.instance.storage.queue.listQueued(10_000)) expect((await server.instance.storage.queue.message(r.messageId))?.body.toString()).not.toContain('me@unverified.test');
   });
 
+  it("times each stage of an accepted send on /metrics (checks, sign, store), and not a refused one's", async () => {
+    const stages = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const count = (stage: string) => Number(new RegExp(`^sesame_send_stage_seconds_count\\{stage="${stage}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+      const sum = (stage: string) => Number(new RegExp(`^sesame_send_stage_seconds_sum\\{stage="${stage}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+      return { checks: count('checks'), sign: count('sign'), store: count('store'), signSeconds: sum('sign'), storeSeconds: sum('store') };
+    };
+    const before = await stages();
+    const v2 = server.sesv2();
+    const content = { Simple: { Subject: { Data: 'timed' }, Body: { Text: { Data: 'x' } } } };
+    await v2.send(new SendEmailV2({ FromEmailAddress: 'orders@sender.test', Destination: { ToAddresses: ['timed@dest.test'] }, Content: content }));
+    await server.ses().send(new SendRawEmailCommand({ RawMessage: { Data: Buffer.from('From: orders@sender.test\r\nTo: timed@dest.test\r\nSubject: raw\r\n\r\nx\r\n') } }));
+    await expect(v2.send(new SendEmailV2({ FromEmailAddress: 'me@unverified.test', Destination: { ToAddresses: ['timed@dest.test'] }, Content: content }))).rejects.toMatchObject({ name: 'MessageRejected' });
+    const after = await stages();
+    expect({ checks: after.checks - before.checks, sign: after.sign - before.sign, store: after.store - before.store }).toEqual({ checks: 2, sign: 2, store: 2 });
+    // Signing (RSA-2048) and a durable commit take time: the stages are measured, not zeros.
+    expect(after.signSeconds).toBeGreaterThan(before.signSeconds);
+    expect(after.storeSeconds).toBeGreaterThan(before.storeSeconds);
+  });
+
   it('refuses 51 recipients, header injection through Subject, and a 41 MB message', async () => {
     const v2 = server.sesv2();
     const to = Array.from({ length: 51 }, (_, i) => `r${i}@dest.test`);
