@@ -34,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { TestDnsServer } from '../test/helpers/dns-server.ts';
 import { fire, presignSendEmail, sendEmailJson, textBody, type LoadResult } from './lib/load.ts';
 import { postfixUnavailable, protocolCeiling, startPostfix, type Postfix, type PostfixRound } from './lib/postfix.ts';
-import { median, processCpuSeconds, sleep, treeCpuSeconds } from './lib/proc.ts';
+import { median, processCpuSeconds, sleep, threadCpuPerMessage, threadCpuSeconds, treeCpuSeconds } from './lib/proc.ts';
 import { BENCH_KEY, BENCH_SMTP_CREDENTIALS, startSesameChild, verifySenderDomain, type SesameChild } from './lib/sesame.ts';
 import { startSink, type Sink } from './lib/sink.ts';
 import { messageIdsOf, smtpLoad, smtpMessage, type SmtpLoadOptions, type SmtpLoadResult } from './lib/smtp-load.ts';
@@ -184,6 +184,7 @@ async function section1(dns: TestDnsServer, sink: Sink, profileDir: string | und
 
       const sesReqs = await presignSendEmail(BENCH_KEY, sesame.port, MESSAGES, makeBody);
       const sinkCpu0 = sink.cpuSeconds();
+      const threads0 = threadCpuSeconds(sesame.pid);
       const ses = await measureHttp('Sesame', r, sesame.port, sesame.pid, sesReqs);
       expectedAtSink += ses.load.ok;
       // Let the queue drain before the next round so that the reference never competes with it.
@@ -197,7 +198,10 @@ async function section1(dns: TestDnsServer, sink: Sink, profileDir: string | und
       }
       const sinkCpu1 = sink.cpuSeconds();
       ses.round.sinkCpuSeconds = sinkCpu0 !== undefined && sinkCpu1 !== undefined ? sinkCpu1 - sinkCpu0 : undefined;
-      ses.round.extra = { drainAfterLastAcceptSeconds: drainSeconds };
+      // The node's CPU by thread from the round's first request until its last message is at the
+      // sink, per message: compare with §5's rounds (the same split at half this rate).
+      const threads = threadCpuPerMessage(threads0, threadCpuSeconds(sesame.pid), ses.load.ok);
+      ses.round.extra = { drainAfterLastAcceptSeconds: drainSeconds, mainCpuMsPerMessage: threads?.main, workerThreadCpuMsPerMessage: threads?.nicer, otherThreadsCpuMsPerMessage: threads?.other };
       rounds.push(ses.round);
       log(`  round ${r} Sesame: ${fmt(ses.round.rate)} req/s (p99 ${fmt(ses.round.p99ms, 1)} ms, failures ${JSON.stringify(ses.round.failures)}); queue drained ${fmt(drainSeconds, 1)} s after the last 200`);
     }
@@ -520,7 +524,7 @@ function roundsTable(title: string, rounds: Round[]): string {
     const cores = (cpu?: number) => (cpu === undefined ? '–' : `${fmt(cpu, 2)} (${fmt(cpu / r.seconds, 2)})`);
     const notes: string[] = [];
     if (Object.keys(r.failures).length > 0) notes.push(`failures ${JSON.stringify(r.failures)}`);
-    for (const [k, v] of Object.entries(r.extra ?? {})) if (v !== undefined) notes.push(`${k}=${fmt(v, k.endsWith('Seconds') ? 2 : 0)}`);
+    for (const [k, v] of Object.entries(r.extra ?? {})) if (v !== undefined) notes.push(`${k}=${fmt(v, k.endsWith('Seconds') || k.endsWith('PerMessage') ? 2 : 0)}`);
     lines.push(
       `| ${r.round} | ${r.system} | ${fmt(r.ok)} | ${fmt(r.seconds, 2)} | ${fmt(r.rate)} | ${fmt(r.p50ms, 1)} | ${fmt(r.p99ms, 1)} | ${cores(r.serverCpuSeconds)} | ${cores(r.generatorCpuSeconds)} | ${fmt(r.sinkCpuSeconds, 2)} | ${notes.join('; ')} |`,
     );
@@ -690,8 +694,8 @@ async function main() {
     );
   }
   if (s5) {
-    summary.push('### §5 rounds (open loop: each request leaves on schedule whatever the answers before it; latency from the scheduled start)', '', '| round | answered req/s | ok | p50 ms | p99 ms | p99.9 ms | max ms | failures | node event-loop delay p99 / max ms (10 ms timer) | the node\'s send stages p50 / p99 ms, at most (checks; sign; store) | node CPU ms per message | generator behind schedule p99 / max ms | requests open at most |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
-    for (const r of s5.rounds) summary.push(`| ${r.round} | ${fmt(r.rate)} | ${fmt(r.ok)} | ${fmt(r.p50ms, 1)} | ${fmt(r.p99ms, 1)} | ${fmt(r.p999ms, 1)} | ${fmt(r.maxms, 1)} | ${JSON.stringify(r.failures)} | ${r.eventLoopLag ? `${fmt(r.eventLoopLag.p99ms, 1)} / ${fmt(r.eventLoopLag.maxms, 1)}` : '–'} | ${['checks', 'sign', 'store'].map((k) => (r.stages[k] ? `${fmt(r.stages[k].p50ms, 1)} / ${fmt(r.stages[k].p99ms, 1)}` : '–')).join('; ')} | ${fmt(r.cpuMsPerMessage, 2)} | ${fmt(r.generatorLateP99ms, 1)} / ${fmt(r.generatorLateMaxms, 1)} | ${fmt(r.maxInFlight)} |`);
+    summary.push('### §5 rounds (open loop: each request leaves on schedule whatever the answers before it; latency from the scheduled start)', '', '| round | answered req/s | ok | p50 ms | p99 ms | p99.9 ms | max ms | failures | node event-loop delay p99 / max ms (10 ms timer) | the node\'s send stages p50 / p99 ms, at most (checks; sign; store) | node CPU ms per message (main / worker thread / other threads) | generator behind schedule p99 / max ms | requests open at most |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of s5.rounds) summary.push(`| ${r.round} | ${fmt(r.rate)} | ${fmt(r.ok)} | ${fmt(r.p50ms, 1)} | ${fmt(r.p99ms, 1)} | ${fmt(r.p999ms, 1)} | ${fmt(r.maxms, 1)} | ${JSON.stringify(r.failures)} | ${r.eventLoopLag ? `${fmt(r.eventLoopLag.p99ms, 1)} / ${fmt(r.eventLoopLag.maxms, 1)}` : '–'} | ${['checks', 'sign', 'store'].map((k) => (r.stages[k] ? `${fmt(r.stages[k].p50ms, 1)} / ${fmt(r.stages[k].p99ms, 1)}` : '–')).join('; ')} | ${fmt(r.cpuMsPerMessage, 2)}${r.threadCpuMsPerMessage ? ` (${fmt(r.threadCpuMsPerMessage.main, 2)} / ${fmt(r.threadCpuMsPerMessage.nicer, 2)} / ${fmt(r.threadCpuMsPerMessage.other, 2)})` : ''} | ${fmt(r.generatorLateP99ms, 1)} / ${fmt(r.generatorLateMaxms, 1)} | ${fmt(r.maxInFlight)} |`);
     summary.push('');
   }
   if (s6) {

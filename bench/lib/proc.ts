@@ -33,6 +33,48 @@ export function processCpuSeconds(pid: number): number | undefined {
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
+/** A node's CPU seconds by thread: main, the threads that run nicer than main, the rest. */
+export interface ThreadCpu {
+  /** The thread whose id is the pid (a Sesame node's event loop: HTTP, SMTP, the group commit). */
+  main: number;
+  /** Threads nicer than main: a SQLite node's worker thread (ADR 0023). */
+  nicer: number;
+  /** Everything else, threads that have ended included: DKIM threads, V8's helpers (GC), libuv's pool. */
+  other: number;
+}
+
+/** CPU seconds of a live process's threads, grouped as ThreadCpu says (/proc/PID/task); undefined once it is gone. */
+export function threadCpuSeconds(pid: number): ThreadCpu | undefined {
+  const all = statFields(pid);
+  if (!all) return undefined;
+  const total = Number(all[11]) + Number(all[12]);
+  // Field 19 (nice) → index 16.
+  const nice = Number(all[16]);
+  let main = 0;
+  let nicer = 0;
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  for (const tid of tids) {
+    const f = procStatFields(`/proc/${pid}/task/${tid}/stat`);
+    if (!f) continue;
+    const ticks = Number(f[11]) + Number(f[12]);
+    if (Number(tid) === pid) main = ticks;
+    else if (Number(f[16]) > nice) nicer += ticks;
+  }
+  return { main: main / CLK_TCK, nicer: nicer / CLK_TCK, other: Math.max(0, total - main - nicer) / CLK_TCK };
+}
+
+/** Milliseconds of CPU per message between two ThreadCpu readings. */
+export function threadCpuPerMessage(a: ThreadCpu | undefined, b: ThreadCpu | undefined, messages: number): ThreadCpu | undefined {
+  if (!a || !b || messages <= 0) return undefined;
+  const per = (k: keyof ThreadCpu) => ((b[k] - a[k]) * 1000) / messages;
+  return { main: per('main'), nicer: per('nicer'), other: per('other') };
+}
+
 /**
  * CPU seconds of a process and its direct children: the root's own time, the time of children it
  * has reaped (cutime + cstime) and the time of children still alive. For Postfix's master this

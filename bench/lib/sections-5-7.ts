@@ -16,7 +16,7 @@ import { newMessageId } from '../../src/lib/ids.ts';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.ts';
 import type { TestDnsServer } from '../../test/helpers/dns-server.ts';
 import { fire, fireAtRate, presignSendEmail } from './load.ts';
-import { median, memoryOf, resetPeakMemory, sleep, waitForTcp } from './proc.ts';
+import { median, memoryOf, resetPeakMemory, sleep, threadCpuPerMessage, threadCpuSeconds, waitForTcp, type ThreadCpu } from './proc.ts';
 import { BENCH_KEY, BENCH_SMTP_CREDENTIALS, startSesameChild, verifySenderDomain, type SesameChild } from './sesame.ts';
 import type { Sink } from './sink.ts';
 
@@ -81,7 +81,7 @@ export async function section5(c: BenchContext, rate: number) {
   c.log(`§5: latency, ${n} × SendEmail open loop at ${Math.round(rate)} req/s (half the §1 rate), ${c.rounds} rounds`);
   const s = await startSesameChild({ dns: c.dns, sinkPort: c.sink.port, profileDir: c.profileDir });
   type Lag = Awaited<ReturnType<typeof eventLoopLag>>;
-  const rounds: Array<{ round: number; rate: number; ok: number; failures: Record<string, number>; p50ms: number; p99ms: number; p999ms: number; maxms: number; eventLoopLag: Lag; stages: ReturnType<typeof stageQuantiles>; cpuMsPerMessage: number | undefined; generatorLateP99ms: number; generatorLateMaxms: number; maxInFlight: number }> = [];
+  const rounds: Array<{ round: number; rate: number; ok: number; failures: Record<string, number>; p50ms: number; p99ms: number; p999ms: number; maxms: number; eventLoopLag: Lag; stages: ReturnType<typeof stageQuantiles>; cpuMsPerMessage: number | undefined; threadCpuMsPerMessage: ThreadCpu | undefined; generatorLateP99ms: number; generatorLateMaxms: number; maxInFlight: number }> = [];
   try {
     await verifySenderDomain(s, c.dns, c.sender, 'RSA_2048_BIT');
     await fire(s.port, await presignSendEmail(BENCH_KEY, s.port, 500, c.makeBody), c.concurrency); // warm-up
@@ -91,18 +91,21 @@ export async function section5(c: BenchContext, rate: number) {
       await eventLoopLag(s.url); // starts the node's delay histogram afresh
       const stages0 = await sendStages(s.url);
       const cpu0 = s.cpuSeconds();
+      const threads0 = threadCpuSeconds(s.pid);
       const l = await fireAtRate(s.port, reqs, rate);
       const lag = await eventLoopLag(s.url);
       const stages = stageQuantiles(stages0, await sendStages(s.url));
       await c.sink.waitForCount(base + l.ok, c.deliveryTimeoutMs).catch((err: Error) => c.log(`  ${err.message}`));
       // The node's CPU for the round's requests and their deliveries, per message (all threads).
       const cpu1 = s.cpuSeconds();
+      const threadCpuMsPerMessage = threadCpuPerMessage(threads0, threadCpuSeconds(s.pid), n);
       const cpuMsPerMessage = cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) * 1000) / n : undefined;
-      rounds.push({ round: r, rate: l.rate, ok: l.ok, failures: l.failures, p50ms: l.p50ms, p99ms: l.p99ms, p999ms: l.p999ms, maxms: l.maxms, eventLoopLag: lag, stages, cpuMsPerMessage, generatorLateP99ms: l.lateP99ms, generatorLateMaxms: l.lateMaxms, maxInFlight: l.maxInFlight });
+      rounds.push({ round: r, rate: l.rate, ok: l.ok, failures: l.failures, p50ms: l.p50ms, p99ms: l.p99ms, p999ms: l.p999ms, maxms: l.maxms, eventLoopLag: lag, stages, cpuMsPerMessage, threadCpuMsPerMessage, generatorLateP99ms: l.lateP99ms, generatorLateMaxms: l.lateMaxms, maxInFlight: l.maxInFlight });
       const lagText =
         (lag ? `; the node's event-loop delay p50 ${lag.p50ms.toFixed(1)} ms, p99 ${lag.p99ms.toFixed(1)} ms, max ${lag.maxms.toFixed(1)} ms` : '') +
         (Object.keys(stages).length > 0 ? `; send stages p50/p99 at most ${Object.entries(stages).map(([k, v]) => `${k} ${v.p50ms}/${v.p99ms}`).join(', ')} ms` : '') +
         (cpuMsPerMessage !== undefined ? `; node CPU ${cpuMsPerMessage.toFixed(2)} ms per message` : '') +
+        (threadCpuMsPerMessage ? ` (main ${threadCpuMsPerMessage.main.toFixed(2)}, worker thread ${threadCpuMsPerMessage.nicer.toFixed(2)}, other threads ${threadCpuMsPerMessage.other.toFixed(2)})` : '') +
         `; the generator sent p99 ${l.lateP99ms.toFixed(1)} ms (max ${l.lateMaxms.toFixed(1)}) behind schedule, at most ${l.maxInFlight} requests open`;
       c.log(`  round ${r}: ${Math.round(l.rate)} req/s answered, p50 ${l.p50ms.toFixed(1)} ms, p99 ${l.p99ms.toFixed(1)} ms, max ${l.maxms.toFixed(1)} ms (failures ${JSON.stringify(l.failures)})${lagText}`);
     }

@@ -24,8 +24,8 @@ describe('bench harness (quick, tiny)', () => {
     const json = readdirSync(out).find((f) => f.endsWith('.json'))!;
     const md = readFileSync(join(out, json.replace(/\.json$/, '.md')), 'utf8');
     const r = JSON.parse(readFileSync(join(out, json), 'utf8')) as {
-      s1: { rounds: Array<{ rate: number; ok: number }>; referenceMedian: number; sesameMedian: number };
-      s5: { rounds: Array<{ ok: number; p99ms: number }> };
+      s1: { rounds: Array<{ system: string; rate: number; ok: number; extra?: Record<string, number> }>; referenceMedian: number; sesameMedian: number };
+      s5: { rounds: Array<{ ok: number; p99ms: number; stages: Record<string, { p50ms: number; p99ms: number }>; threadCpuMsPerMessage?: { main: number; nicer: number; other: number } }> };
       s6: { ways: Record<string, { delivered: boolean; extraMB: number }> };
       s7: { rounds: Array<{ rate: number }>; depth: number };
     };
@@ -34,6 +34,12 @@ describe('bench harness (quick, tiny)', () => {
     expect(r.s1.sesameMedian).toBeGreaterThan(0);
     expect(r.s5.rounds[0]!.ok).toBeGreaterThan(0);
     expect(r.s5.rounds[0]!.p99ms).toBeGreaterThan(0);
+    // The node's own account of each send (sesame_send_stage_seconds) and its CPU by thread.
+    expect(Object.keys(r.s5.rounds[0]!.stages).sort()).toEqual(['checks', 'sign', 'store']);
+    for (const q of Object.values(r.s5.rounds[0]!.stages)) expect(q.p99ms).toBeGreaterThanOrEqual(q.p50ms);
+    expect(r.s5.rounds[0]!.threadCpuMsPerMessage?.main).toBeGreaterThan(0);
+    expect(r.s5.rounds[0]!.threadCpuMsPerMessage?.nicer).toBeGreaterThan(0); // the worker thread delivered
+    expect(r.s1.rounds.find((x) => x.system === 'Sesame')?.extra?.mainCpuMsPerMessage).toBeGreaterThan(0);
     expect(Object.keys(r.s6.ways).sort()).toEqual(['api', 'mx', 'smtp']);
     for (const w of Object.values(r.s6.ways)) expect(w.delivered).toBe(true);
     expect(r.s7.depth).toBe(3000);
