@@ -174,7 +174,8 @@ const TAG = /^[A-Za-z0-9_-]{1,256}$/;
 /**
  * How long each stage of an accepted send took, in seconds: `checks` (authorization, identities,
  * quota, rendering), `sign` (composing and DKIM signing, on the signing thread in a server) and
- * `store` (the durable commit to the queue, with its disk flush). For the node's metrics.
+ * `store` (the suppression check, a large body written to the blob store, and the durable commit to
+ * the queue with its disk flush). For the node's metrics.
  */
 export interface SendStages {
   checks: number;
