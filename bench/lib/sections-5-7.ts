@@ -36,12 +36,14 @@ export interface BenchContext {
   profileDir?: string;
 }
 
+/** The node's /metrics text ('' when it cannot be read). */
+const scrape = (url: string): Promise<string> => fetch(`${url}/metrics`).then((r) => r.text()).catch(() => '');
+
 /**
  * The node's event-loop delay since the previous scrape, from prom-client's default metrics
  * (monitorEventLoopDelay, reset at every collection): scrape once before a round to start afresh.
  */
-async function eventLoopLag(url: string): Promise<{ p50ms: number; p99ms: number; maxms: number } | undefined> {
-  const text = await fetch(`${url}/metrics`).then((r) => r.text()).catch(() => '');
+function eventLoopLag(text: string): { p50ms: number; p99ms: number; maxms: number } | undefined {
   const read = (name: string) => Number(new RegExp(`^sesame_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
   const lag = { p50ms: read('p50'), p99ms: read('p99'), maxms: read('max') };
   return Number.isNaN(lag.p99ms) ? undefined : lag;
@@ -50,8 +52,7 @@ async function eventLoopLag(url: string): Promise<{ p50ms: number; p99ms: number
 /** The node's `sesame_send_stage_seconds` buckets (cumulative counts by upper bound, seconds) per stage. */
 type StageBuckets = Record<string, Array<[number, number]>>;
 
-async function sendStages(url: string): Promise<StageBuckets> {
-  const text = await fetch(`${url}/metrics`).then((r) => r.text()).catch(() => '');
+function sendStages(text: string): StageBuckets {
   const out: StageBuckets = {};
   for (const m of text.matchAll(/^sesame_send_stage_seconds_bucket\{le="([^"]+)",stage="([^"]+)"\} (\d+)$/gm)) (out[m[2]!] ??= []).push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[3])]);
   return out;
@@ -80,7 +81,7 @@ export async function section5(c: BenchContext, rate: number) {
   const n = Math.max(500, Math.round(c.messages / 2));
   c.log(`§5: latency, ${n} × SendEmail open loop at ${Math.round(rate)} req/s (half the §1 rate), ${c.rounds} rounds`);
   const s = await startSesameChild({ dns: c.dns, sinkPort: c.sink.port, profileDir: c.profileDir });
-  type Lag = Awaited<ReturnType<typeof eventLoopLag>>;
+  type Lag = ReturnType<typeof eventLoopLag>;
   const rounds: Array<{ round: number; rate: number; ok: number; failures: Record<string, number>; p50ms: number; p99ms: number; p999ms: number; maxms: number; eventLoopLag: Lag; stages: ReturnType<typeof stageQuantiles>; cpuMsPerMessage: number | undefined; threadCpuMsPerMessage: ThreadCpu | undefined; generatorLateP99ms: number; generatorLateMaxms: number; maxInFlight: number }> = [];
   try {
     await verifySenderDomain(s, c.dns, c.sender, 'RSA_2048_BIT');
@@ -88,13 +89,14 @@ export async function section5(c: BenchContext, rate: number) {
     for (let r = 1; r <= c.rounds; r++) {
       const reqs = await presignSendEmail(BENCH_KEY, s.port, n, c.makeBody);
       const base = c.sink.count();
-      await eventLoopLag(s.url); // starts the node's delay histogram afresh
-      const stages0 = await sendStages(s.url);
+      // One scrape before the round (it starts the node's delay histogram afresh) and one after.
+      const stages0 = sendStages(await scrape(s.url));
       const cpu0 = s.cpuSeconds();
       const threads0 = threadCpuSeconds(s.pid);
       const l = await fireAtRate(s.port, reqs, rate);
-      const lag = await eventLoopLag(s.url);
-      const stages = stageQuantiles(stages0, await sendStages(s.url));
+      const after = await scrape(s.url);
+      const lag = eventLoopLag(after);
+      const stages = stageQuantiles(stages0, sendStages(after));
       await c.sink.waitForCount(base + l.ok, c.deliveryTimeoutMs).catch((err: Error) => c.log(`  ${err.message}`));
       // The node's CPU for the round's requests and their deliveries, per message (all threads).
       const cpu1 = s.cpuSeconds();
