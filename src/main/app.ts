@@ -304,6 +304,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
           metrics,
           logger,
           logDestination: options.logDestination ?? process.stdout,
+          // A checkpoint blocks the loop that runs it: while the thread runs, it takes them, not main.
+          onRunning: (running) => storage.walCheckpoints?.(running ? 'other' : 'self'),
         });
         // Main's commits (accepted mail, events of the API and the MX) wake the thread's loops.
         const thread = workerThread;

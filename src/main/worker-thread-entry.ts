@@ -11,6 +11,8 @@ import { assembleCore, startWorkerRole, stopWorkerRole } from './app.ts';
 import { ObservationBuffer, WORKER_THREAD_NICE, type FromWorker, type ToWorker, type WorkerThreadData } from './worker-thread.ts';
 
 const port = parentPort!;
+/** How often this thread checkpoints the write-ahead log besides its own commits' checkpoints (SQLite). */
+const CHECKPOINT_EVERY_MS = 250;
 
 // This thread delivers what main accepted; main and the DKIM threads answer clients who are waiting.
 // When the cores are all busy, the scheduler should run those first: this thread alone goes 10 nicer
@@ -58,11 +60,24 @@ try {
   // Main's SNS signing pair, and no bootstrap: main did it, and a restarted thread must not redo it.
   const { core, storage, dkim } = await assembleCore(config, { logger, dkimThreads: 0, observers: observed.observers, snsPair: sns });
   core.settings.publicUrl = publicUrl;
+  // Main leaves the write-ahead log's checkpoints to this thread (it blocks the loop that runs one):
+  // its own commits take them past 1,000 pages, as SQLite does, and this timer takes them while it
+  // has nothing to commit and main writes.
+  const checkpoints = storage.checkpointWal
+    ? setInterval(() => {
+        try {
+          storage.checkpointWal!();
+        } catch (err) {
+          logger.warn({ code: 'WAL_CHECKPOINT_FAILED', err }, `a checkpoint of the write-ahead log failed (${(err as Error).message}); the next one tries again`);
+        }
+      }, CHECKPOINT_EVERY_MS)
+    : undefined;
   let stopping = false;
   port.on('message', (m: ToWorker) => {
     if (m.type === 'wake') core[m.target].wake();
     else if (m.type === 'stop' && !stopping) {
       stopping = true;
+      clearInterval(checkpoints);
       void (async () => {
         try {
           await stopWorkerRole(core);

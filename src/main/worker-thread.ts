@@ -205,6 +205,8 @@ export async function startWorkerThread(o: {
   logger: Logger;
   /** Where the thread's log lines are written (main's own log destination). */
   logDestination: NodeJS.WritableStream;
+  /** Told when a thread is ready (true) and when it has ended (false). */
+  onRunning?: (running: boolean) => void;
 }): Promise<WorkerThread> {
   let worker: Worker | undefined;
   let stopping = false;
@@ -253,6 +255,7 @@ export async function startWorkerThread(o: {
             readyAt = performance.now();
             running = true;
             gauges.up.set(1);
+            o.onRunning?.(true);
             resolve();
             break;
           case 'failed':
@@ -271,6 +274,7 @@ export async function startWorkerThread(o: {
         w.once('exit', (code) => {
           done();
           if (worker === w) worker = undefined;
+          if (running) o.onRunning?.(false);
           running = false;
           gauges.up.set(0);
           if (!started) {

@@ -816,6 +816,17 @@ export interface Storage {
   readonly jobLeases: JobLeaseRepository;
   /** Limits shared by the nodes of an installation: token buckets, slot leases, strike counters. */
   readonly limits: LimitRepository;
+  /**
+   * SQLite only: which connection copies the write-ahead log into the database file. A checkpoint
+   * (the copy and two flushes) runs on the thread of the connection that starts it and blocks that
+   * thread's event loop meanwhile. `self`, as opened: this connection, when one of its commits leaves
+   * the log over 1,000 pages. `other`: another connection to the same file takes them (the worker
+   * thread's, which calls `checkpointWal` on a timer), and this one only past a backstop of
+   * WAL_BACKSTOP_PAGES, should that connection stop keeping up.
+   */
+  walCheckpoints?(by: 'self' | 'other'): void;
+  /** SQLite only: copies what the write-ahead log holds into the database file now, as far as it can without waiting for readers (PASSIVE). */
+  checkpointWal?(): void;
   /** Cheap round trip, for /health. */
   ping(): Promise<void>;
   /** Flushes and closes; idempotent. */

@@ -43,7 +43,7 @@ export async function openSqliteStorage(file: string): Promise<Storage> {
   // The database holds only sealed secrets, but identities and mail are nobody else's business
   // (-wal and -shm exist once the migrations have written).
   for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
-  return sqlStorage(
+  const storage = sqlStorage(
     'sqlite',
     db,
     (err) => typeof (err as { code?: unknown })?.code === 'string' && /^SQLITE_CONSTRAINT_(PRIMARYKEY|UNIQUE)$/.test((err as { code: string }).code),
@@ -53,7 +53,27 @@ export async function openSqliteStorage(file: string): Promise<Storage> {
     },
     new FileBlobStore(join(dirname(file), 'blobs')),
   );
+  return Object.assign(storage, {
+    walCheckpoints(by: 'self' | 'other') {
+      // The worker thread may end after the node closed its storage.
+      if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${by === 'self' ? WAL_AUTOCHECKPOINT_PAGES : WAL_BACKSTOP_PAGES}`);
+    },
+    checkpointWal() {
+      // Not inside this connection's own open transaction (an async one spans turns of the loop);
+      // PASSIVE neither waits for nor blocks the other connection's readers and writers.
+      if (sqlite.open && !sqlite.inTransaction) sqlite.pragma('wal_checkpoint(PASSIVE)');
+    },
+  });
 }
+
+/** SQLite's own default: a commit that leaves the write-ahead log over this many pages checkpoints it. */
+const WAL_AUTOCHECKPOINT_PAGES = 1000;
+
+/**
+ * The checkpoint threshold of a connection that leaves checkpoints to another one (`walCheckpoints('other')`):
+ * about 40 MB of log at 4 KiB pages, reached only if that connection stops checkpointing.
+ */
+export const WAL_BACKSTOP_PAGES = 10_000;
 
 /**
  * better-sqlite3 as Kysely's driver sees it, with a bounded LRU cache of prepared statements: Kysely
