@@ -25,6 +25,10 @@
  * `--quick` sends 2,000 messages per round instead of 20,000 (a few minutes in all);
  * `--profile` runs every Sesame child under `node --cpu-prof` (profiles in bench/results/profiles/,
  * summarise one with `node --import tsx bench/profile-summary.ts <file>`).
+ *
+ * Settings of the Sesame nodes can be tried without changing Sesame: `SESAME_BENCH_CHILD_ENV` (a
+ * JSON object of environment variables, NODE_OPTIONS among them) and `SESAME_BENCH_NODE_ARGS` (Node
+ * and V8 flags that NODE_OPTIONS does not take, such as `--interrupt-budget=16384`).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -90,7 +90,9 @@ export async function startSesameChild(o: SesameOptions): Promise<SesameChild> {
   };
   // Node runs Sesame as its bin's first line says (`#!/usr/bin/env -S node <flags>`), as `npx sesame serve` does.
   const shebang = /^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(SESAME_BIN, 'utf8').split('\n')[0]!)?.[1]?.trim();
-  const nodeArgs = [...(shebang ? shebang.split(/\s+/) : []), ...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [])];
+  // SESAME_BENCH_NODE_ARGS='--flag …' adds Node or V8 flags that NODE_OPTIONS does not take.
+  const extraArgs = process.env.SESAME_BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  const nodeArgs = [...(shebang ? shebang.split(/\s+/) : []), ...extraArgs, ...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [])];
   const proc: ChildProcess = spawn(process.execPath, [...nodeArgs, SESAME_BIN, 'serve'], {
     // SESAME_BENCH_CHILD_ENV='{"NODE_OPTIONS":"…"}' tries runtime settings on the nodes without changing Sesame.
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...(JSON.parse(process.env.SESAME_BENCH_CHILD_ENV ?? '{}') as Record<string, string>), ...env },
