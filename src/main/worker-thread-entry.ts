@@ -62,7 +62,8 @@ try {
   core.settings.publicUrl = publicUrl;
   // Main leaves the write-ahead log's checkpoints to this thread (it blocks the loop that runs one):
   // its own commits take them past 1,000 pages, as SQLite does, and this timer takes them while it
-  // has nothing to commit and main writes.
+  // has nothing to commit and main writes. Unref'd: the port and the loops keep the thread alive, and
+  // a thread whose start failed below must still end.
   const checkpoints = storage.checkpointWal
     ? setInterval(() => {
         try {
@@ -70,7 +71,7 @@ try {
         } catch (err) {
           logger.warn({ code: 'WAL_CHECKPOINT_FAILED', err }, `a checkpoint of the write-ahead log failed (${(err as Error).message}); the next one tries again`);
         }
-      }, CHECKPOINT_EVERY_MS)
+      }, CHECKPOINT_EVERY_MS).unref()
     : undefined;
   let stopping = false;
   port.on('message', (m: ToWorker) => {
