@@ -95,17 +95,15 @@ export async function section5(c: BenchContext, rate: number) {
       const base = c.sink.count();
       // One scrape before the round (it starts the node's delay histogram afresh) and one after.
       const stages0 = sendStages(await scrape(s.url));
-      const cpu0 = s.cpuSeconds();
       const threads0 = threadCpuSeconds(s.pid);
       const l = await fireAtRate(s.port, reqs, rate);
       const after = await scrape(s.url);
       const lag = eventLoopLag(after);
       const stages = stageQuantiles(stages0, sendStages(after));
       await c.sink.waitForCount(base + l.ok, c.deliveryTimeoutMs).catch((err: Error) => c.log(`  ${err.message}`));
-      // The node's CPU for the round's requests and their deliveries, per message (all threads).
-      const cpu1 = s.cpuSeconds();
+      // The node's CPU for the round's requests and their deliveries, per message: by thread, and all threads.
       const threadCpuMsPerMessage = threadCpuPerMessage(threads0, threadCpuSeconds(s.pid), n);
-      const cpuMsPerMessage = cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) * 1000) / n : undefined;
+      const cpuMsPerMessage = threadCpuMsPerMessage && threadCpuMsPerMessage.main + threadCpuMsPerMessage.nicer + threadCpuMsPerMessage.other;
       rounds.push({ round: r, rate: l.rate, ok: l.ok, failures: l.failures, p50ms: l.p50ms, p99ms: l.p99ms, p999ms: l.p999ms, maxms: l.maxms, eventLoopLag: lag, stages, cpuMsPerMessage, threadCpuMsPerMessage, generatorLateP99ms: l.lateP99ms, generatorLateMaxms: l.lateMaxms, maxInFlight: l.maxInFlight });
       const lagText =
         (lag ? `; the node's event-loop delay p50 ${lag.p50ms.toFixed(1)} ms, p99 ${lag.p99ms.toFixed(1)} ms, max ${lag.maxms.toFixed(1)} ms` : '') +
