@@ -60,6 +60,33 @@ describe.each(testBackends())('queue storage (%s)', (backend) => {
     expect((await a.queue.events('m1')).map((e) => e.type)).toEqual(['Send']);
   });
 
+  it('stores every row of a large batch (written in several multi-row statements), with the counters summed', async () => {
+    const { a } = await open(backend);
+    const now = Date.now();
+    // 87 messages = 64 + 16 + 4 + 1 + 1 + 1 rows per statement; 174 recipients; a second account
+    // and a system message (not counted toward the quota) in the same batch.
+    const items = Array.from({ length: 87 }, (_, i) => item(`big${String(i).padStart(3, '0')}`, [`r${i}@a.test`, `s${i}@b.test`], now));
+    items[5] = { ...items[5]!, message: { ...items[5]!.message, accountId: '111111111111', requireTls: true, configurationSet: 'cs1', meta: { n: 5, text: 'naïve ✓' } } };
+    items[6] = { ...items[6]!, countTowardQuota: false };
+    await a.queue.enqueue(items);
+    expect((await a.queue.stats()).queued).toBe(174);
+    expect(await a.queue.sentSince('000000000000', now - 1000)).toBe(170);
+    expect(await a.queue.sentSince('111111111111', now - 1000)).toBe(2);
+    for (const i of [0, 5, 63, 64, 79, 80, 84, 85, 86]) {
+      const id = `big${String(i).padStart(3, '0')}`;
+      const m = await a.queue.message(id);
+      expect(m?.messageId).toBe(id);
+      expect((await a.queue.body(id))?.head.toString()).toBe(`Subject: ${id}\r\n\r\nbody\r\n`);
+      expect((await a.queue.recipients(id)).map((r) => r.rcpt).sort()).toEqual([`r${i}@a.test`, `s${i}@b.test`]);
+      expect((await a.queue.events(id)).map((e) => e.type)).toEqual(['Send']);
+    }
+    const five = await a.queue.message('big005');
+    expect(five).toMatchObject({ accountId: '111111111111', requireTls: true, configurationSet: 'cs1', meta: { n: 5, text: 'naïve ✓' } });
+    // A second batch adds to the same quota bucket.
+    await a.queue.enqueue([item('after', ['t@a.test'], now)]);
+    expect(await a.queue.sentSince('000000000000', now - 1000)).toBe(171);
+  });
+
   it('leases exclusively, honours lease owners, and re-leases expired leases', async () => {
     const { a, b } = await open(backend);
     const now = Date.now();

@@ -46,6 +46,9 @@ export type BootstrapResult =
 const aad = (accessKeyId: string) => `access-key:${accessKeyId}`;
 
 /** Accounts, keys and authorization. */
+/** How many keys' opened secrets and parsed policies AccountsService keeps. */
+const OPENED_KEYS = 1000;
+
 export class AccountsService {
   constructor(
     private readonly storage: Storage,
@@ -155,11 +158,24 @@ export class AccountsService {
     if (!k || k.status !== 'Active') {
       throw new SesError('InvalidClientTokenId', 'The security token included in the request is invalid.');
     }
+    // Every request of a key opens the same sealed secret and parses the same policy: both are kept
+    // for as long as the stored key has the same sealed secret and policy text (a rotated secret or
+    // a new policy is a different entry; the status is checked above on every request).
+    let opened = this.opened.get(k.accessKeyId);
+    if (!opened || opened.secretSealed !== k.secretSealed || opened.policyText !== k.policy) {
+      opened = { secretSealed: k.secretSealed, policyText: k.policy, secret: this.box.open(k.secretSealed, aad(k.accessKeyId)), policy: parsePolicy(k.policy) };
+      this.opened.delete(k.accessKeyId);
+      if (this.opened.size >= OPENED_KEYS) this.opened.delete(this.opened.keys().next().value!);
+      this.opened.set(k.accessKeyId, opened);
+    }
     return {
-      principal: { accountId: k.accountId, accessKeyId: k.accessKeyId, isRoot: k.isRoot, policy: parsePolicy(k.policy) },
-      secretAccessKey: this.box.open(k.secretSealed, aad(k.accessKeyId)),
+      principal: { accountId: k.accountId, accessKeyId: k.accessKeyId, isRoot: k.isRoot, policy: opened.policy },
+      secretAccessKey: opened.secret,
     };
   }
+
+  /** Opened secrets and parsed policies of the keys that authenticated lately (at most OPENED_KEYS, oldest dropped). */
+  private readonly opened = new Map<string, { secretSealed: string; policyText: AccessKeyRecord['policy']; secret: string; policy: PolicyDocument }>();
 
   /**
    * Authenticates a SigV4-signed request (header form): the key must be active, the signature right,

@@ -11,7 +11,7 @@ import type { Metrics } from '../../observability/metrics.ts';
 import { V2_ERRORS } from './errors.ts';
 import { parseJsonBody, type Body } from './validate.ts';
 import { operations } from './operations/index.ts';
-import { BodyTooLargeError, readSendEmailBody, type StreamedBody } from './stream-body.ts';
+import { BodyTooLargeError, BUFFER_BODIES_UP_TO, readSendEmailBody, readWholeBody, type StreamedBody } from './stream-body.ts';
 import { parseAuthorization } from '../../lib/sigv4.ts';
 import type { Readable } from 'node:stream';
 
@@ -100,8 +100,17 @@ export function registerSesV2(app: FastifyInstance, deps: V2Deps): void {
  * Reads a streamed body, as Fastify's parser reads a buffered one before the handler runs: a body
  * over the limit or a broken upload is answered by the app's error handler, as it was then.
  */
-async function readBody(deps: V2Deps, req: FastifyRequest, reply: FastifyReply, limit: number): Promise<StreamedBody> {
+async function readBody(deps: V2Deps, req: FastifyRequest, reply: FastifyReply, limit: number): Promise<StreamedBody | Buffer> {
   const payload = req.body as Readable | undefined;
+  const declared = Number(req.headers['content-length']);
+  if (payload && typeof payload.on === 'function' && declared <= BUFFER_BODIES_UP_TO) {
+    try {
+      return await readWholeBody(payload, limit);
+    } catch (err) {
+      reply.header('connection', 'close');
+      throw err;
+    }
+  }
   // A request that cannot authenticate (no or malformed Authorization) is read and hashed but not spooled.
   let spool: V2Deps['core']['spool'] | undefined = deps.core.spool;
   try {
@@ -124,12 +133,14 @@ async function readBody(deps: V2Deps, req: FastifyRequest, reply: FastifyReply, 
 
 const EMPTY = Buffer.alloc(0);
 
-async function handle(deps: V2Deps, op: V2Operation, req: FastifyRequest, reply: FastifyReply, streamed: StreamedBody | undefined): Promise<FastifyReply> {
+async function handle(deps: V2Deps, op: V2Operation, req: FastifyRequest, reply: FastifyReply, read: StreamedBody | Buffer | undefined): Promise<FastifyReply> {
   const requestId = newRequestId();
   const started = process.hrtime.bigint();
   let code = 'OK';
+  // A streamed operation's body: streamed (large), or read whole (small, then as any other operation's).
+  const streamed = Buffer.isBuffer(read) ? undefined : read;
   try {
-    const raw = streamed ? EMPTY : Buffer.isBuffer(req.body) ? req.body : EMPTY;
+    const raw = Buffer.isBuffer(read) ? read : streamed ? EMPTY : Buffer.isBuffer(req.body) ? req.body : EMPTY;
     const q = req.url.indexOf('?');
     const principal = await deps.core.accounts.authenticateSigV4(
       {

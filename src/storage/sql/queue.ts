@@ -5,7 +5,7 @@
  * `FOR UPDATE SKIP LOCKED` so several nodes never lease the same row; SQLite has one writer, so an
  * UPDATE … RETURNING inside its transaction is already exclusive.
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Selectable } from 'kysely';
 import type {
   CompletionItem,
   DestinationSummary,
@@ -46,6 +46,44 @@ function toRecipient(r: Selectable<RecipientsTable>): RecipientRecord {
   };
 }
 
+/**
+ * Rows per INSERT statement: a batch of n rows is written in statements of these sizes, largest
+ * first, so each table has at most four statement shapes (SQLite prepares each once and keeps it)
+ * and one statement's parameters stay far below both dialects' limits.
+ */
+const INSERT_ROWS = [64, 16, 4, 1] as const;
+
+/** A multi-row INSERT whose text is written once per dialect and row count. */
+class MultiRowInsert {
+  private readonly texts = new Map<string, string>();
+
+  constructor(
+    private readonly head: string,
+    private readonly columns: number,
+    private readonly tail = '',
+  ) {}
+
+  sql(dialect: Dialect, rows: number): string {
+    const key = `${dialect}${rows}`;
+    let text = this.texts.get(key);
+    if (text === undefined) {
+      let p = 0;
+      const row = () => `(${Array.from({ length: this.columns }, () => (dialect === 'postgres' ? `$${++p}` : '?')).join(', ')})`;
+      text = `${this.head} VALUES ${Array.from({ length: rows }, row).join(', ')}${this.tail}`;
+      this.texts.set(key, text);
+    }
+    return text;
+  }
+}
+
+/** What enqueue writes (the columns in the order enqueue gives their values). */
+const ENQUEUE_INSERTS = {
+  messages: new MultiRowInsert('INSERT INTO messages (message_id, account_id, mail_from, body, configuration_set, created_at, expires_at, meta, require_tls, body_blob, body_blob_offset)', 11),
+  recipients: new MultiRowInsert('INSERT INTO recipients (message_id, rcpt, domain, state, attempts, next_attempt_at, last_response, updated_at)', 8),
+  events: new MultiRowInsert('INSERT INTO events (message_id, account_id, type, created_at, payload)', 5),
+  sendCounters: new MultiRowInsert('INSERT INTO send_counters (account_id, bucket, recipients)', 3, ' ON CONFLICT (account_id, bucket) DO UPDATE SET recipients = send_counters.recipients + excluded.recipients'),
+};
+
 function eventRow(e: EventRecord) {
   return { message_id: e.messageId, account_id: e.accountId, type: e.type, created_at: e.createdAt, payload: JSON.stringify(e.payload) };
 }
@@ -59,57 +97,36 @@ export class SqlQueue implements QueueRepository {
 
   async enqueue(items: EnqueueItem[]): Promise<void> {
     if (items.length === 0) return;
+    const messages: unknown[][] = [];
+    const recipients: unknown[][] = [];
+    const events: unknown[][] = [];
+    const counters = new Map<string, number>();
+    for (const { message: m, recipients: rs, events: es, countTowardQuota } of items) {
+      messages.push([m.messageId, m.accountId, m.mailFrom, m.body, m.configurationSet, m.createdAt, m.expiresAt, JSON.stringify(m.meta), m.requireTls ? 1 : 0, m.bodyBlob?.id ?? null, m.bodyBlob ? m.bodyBlob.offset : null]);
+      for (const r of rs) recipients.push([r.messageId, r.rcpt, r.domain, r.state, r.attempts, r.nextAttemptAt, r.lastResponse, r.updatedAt]);
+      for (const e of es) events.push([e.messageId, e.accountId, e.type, e.createdAt, JSON.stringify(e.payload)]);
+      if (countTowardQuota === false) continue;
+      const key = `${m.accountId}\u0000${Math.floor(m.createdAt / BUCKET_MS) * BUCKET_MS}`;
+      counters.set(key, (counters.get(key) ?? 0) + rs.length);
+    }
+    const sends = [...counters].map(([key, n]) => {
+      const [accountId, bucket] = key.split('\u0000') as [string, string];
+      return [accountId, Number(bucket), n];
+    });
+    // The queue's hottest write, a commit per group of accepted messages: a few multi-row INSERTs of
+    // SQL written once per shape (ENQUEUE_INSERTS), not a query built and compiled per row.
     await this.db.transaction().execute(async (trx) => {
-      const counters = new Map<string, number>();
-      for (const item of items) {
-        const { message: m, recipients, events } = item;
-        await trx
-          .insertInto('messages')
-          .values({
-            message_id: m.messageId,
-            account_id: m.accountId,
-            mail_from: m.mailFrom,
-            body: m.body,
-            configuration_set: m.configurationSet,
-            created_at: m.createdAt,
-            expires_at: m.expiresAt,
-            meta: JSON.stringify(m.meta),
-            require_tls: m.requireTls ? 1 : 0,
-            body_blob: m.bodyBlob?.id ?? null,
-            body_blob_offset: m.bodyBlob ? m.bodyBlob.offset : null,
-          })
-          .execute();
-        if (recipients.length > 0) {
-          await trx
-            .insertInto('recipients')
-            .values(
-              recipients.map((r) => ({
-                message_id: r.messageId,
-                rcpt: r.rcpt,
-                domain: r.domain,
-                state: r.state,
-                attempts: r.attempts,
-                next_attempt_at: r.nextAttemptAt,
-                lease_owner: null,
-                lease_expires_at: null,
-                last_response: r.lastResponse,
-                updated_at: r.updatedAt,
-              })),
-            )
-            .execute();
+      for (const [insert, rows] of [
+        [ENQUEUE_INSERTS.messages, messages],
+        [ENQUEUE_INSERTS.recipients, recipients],
+        [ENQUEUE_INSERTS.events, events],
+        [ENQUEUE_INSERTS.sendCounters, sends],
+      ] as const) {
+        for (let i = 0; i < rows.length; ) {
+          const n = INSERT_ROWS.find((size) => size <= rows.length - i)!;
+          await trx.executeQuery(CompiledQuery.raw(insert.sql(this.dialect, n), rows.slice(i, i + n).flat()));
+          i += n;
         }
-        if (events.length > 0) await trx.insertInto('events').values(events.map(eventRow)).execute();
-        if (item.countTowardQuota === false) continue;
-        const key = `${m.accountId}\u0000${Math.floor(m.createdAt / BUCKET_MS) * BUCKET_MS}`;
-        counters.set(key, (counters.get(key) ?? 0) + recipients.length);
-      }
-      for (const [key, n] of counters) {
-        const [accountId, bucket] = key.split('\u0000') as [string, string];
-        await trx
-          .insertInto('send_counters')
-          .values({ account_id: accountId, bucket: Number(bucket), recipients: n })
-          .onConflict((oc) => oc.columns(['account_id', 'bucket']).doUpdateSet({ recipients: sql`send_counters.recipients + ${n}` }))
-          .execute();
       }
     });
   }
