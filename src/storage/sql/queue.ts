@@ -76,12 +76,29 @@ class MultiRowInsert {
   }
 }
 
-/** What enqueue writes (the columns in the order enqueue gives their values). */
-const ENQUEUE_INSERTS = {
+/** What enqueue (and complete, its events) writes: the columns in the order the values are given. */
+const QUEUE_INSERTS = {
   messages: new MultiRowInsert('INSERT INTO messages (message_id, account_id, mail_from, body, configuration_set, created_at, expires_at, meta, require_tls, body_blob, body_blob_offset)', 11),
   recipients: new MultiRowInsert('INSERT INTO recipients (message_id, rcpt, domain, state, attempts, next_attempt_at, last_response, updated_at)', 8),
   events: new MultiRowInsert('INSERT INTO events (message_id, account_id, type, created_at, payload)', 5),
   sendCounters: new MultiRowInsert('INSERT INTO send_counters (account_id, bucket, recipients)', 3, ' ON CONFLICT (account_id, bucket) DO UPDATE SET recipients = send_counters.recipients + excluded.recipients'),
+};
+
+/** Writes `rows` with `insert`, in statements of INSERT_ROWS sizes. */
+async function insertRows(db: Kysely<Database>, dialect: Dialect, insert: MultiRowInsert, rows: unknown[][]): Promise<void> {
+  for (let i = 0; i < rows.length; ) {
+    const n = INSERT_ROWS.find((size) => size <= rows.length - i)!;
+    await db.executeQuery(CompiledQuery.raw(insert.sql(dialect, n), rows.slice(i, i + n).flat()));
+    i += n;
+  }
+}
+
+/** A delivery outcome: the recipient's new state, applied only while `owner` still holds its lease. */
+const COMPLETE_UPDATE: Record<Dialect, string> = {
+  sqlite:
+    'UPDATE recipients SET state = ?, attempts = ?, next_attempt_at = ?, last_response = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE message_id = ? AND rcpt = ? AND lease_owner = ?',
+  postgres:
+    'UPDATE recipients SET state = $1, attempts = $2, next_attempt_at = $3, last_response = $4, lease_owner = NULL, lease_expires_at = NULL, updated_at = $5 WHERE message_id = $6 AND rcpt = $7 AND lease_owner = $8',
 };
 
 function eventRow(e: EventRecord) {
@@ -114,19 +131,15 @@ export class SqlQueue implements QueueRepository {
       return [accountId, Number(bucket), n];
     });
     // The queue's hottest write, a commit per group of accepted messages: a few multi-row INSERTs of
-    // SQL written once per shape (ENQUEUE_INSERTS), not a query built and compiled per row.
+    // SQL written once per shape (QUEUE_INSERTS), not a query built and compiled per row.
     await this.db.transaction().execute(async (trx) => {
       for (const [insert, rows] of [
-        [ENQUEUE_INSERTS.messages, messages],
-        [ENQUEUE_INSERTS.recipients, recipients],
-        [ENQUEUE_INSERTS.events, events],
-        [ENQUEUE_INSERTS.sendCounters, sends],
+        [QUEUE_INSERTS.messages, messages],
+        [QUEUE_INSERTS.recipients, recipients],
+        [QUEUE_INSERTS.events, events],
+        [QUEUE_INSERTS.sendCounters, sends],
       ] as const) {
-        for (let i = 0; i < rows.length; ) {
-          const n = INSERT_ROWS.find((size) => size <= rows.length - i)!;
-          await trx.executeQuery(CompiledQuery.raw(insert.sql(this.dialect, n), rows.slice(i, i + n).flat()));
-          i += n;
-        }
+        await insertRows(trx, this.dialect, insert, rows);
       }
     });
   }
@@ -189,25 +202,15 @@ export class SqlQueue implements QueueRepository {
     if (items.length === 0) return 0;
     return this.db.transaction().execute(async (trx) => {
       let applied = 0;
-      for (const { update: u, events, suppression: e } of items) {
-        const r = await trx
-          .updateTable('recipients')
-          .set({
-            state: u.state,
-            attempts: u.attempts,
-            next_attempt_at: u.nextAttemptAt,
-            last_response: u.lastResponse,
-            lease_owner: null,
-            lease_expires_at: null,
-            updated_at: now,
-          })
-          .where('message_id', '=', u.messageId)
-          .where('rcpt', '=', u.rcpt)
-          .where('lease_owner', '=', owner)
-          .executeTakeFirst();
-        if (Number(r.numUpdatedRows) === 0) continue;
+      const events: unknown[][] = [];
+      for (const { update: u, events: es, suppression: e } of items) {
+        // The delivery loops' hottest write: SQL written once (COMPLETE_UPDATE), not built per recipient.
+        const r = await trx.executeQuery(
+          CompiledQuery.raw(COMPLETE_UPDATE[this.dialect], [u.state, u.attempts, u.nextAttemptAt, u.lastResponse, now, u.messageId, u.rcpt, owner]),
+        );
+        if (Number(r.numAffectedRows ?? 0) === 0) continue;
         applied++;
-        if (events.length > 0) await trx.insertInto('events').values(events.map(eventRow)).execute();
+        for (const ev of es) events.push([ev.messageId, ev.accountId, ev.type, ev.createdAt, JSON.stringify(ev.payload)]);
         if (e) {
           await trx
             .insertInto('suppressed_destinations')
@@ -216,6 +219,7 @@ export class SqlQueue implements QueueRepository {
             .execute();
         }
       }
+      await insertRows(trx, this.dialect, QUEUE_INSERTS.events, events);
       return applied;
     });
   }
