@@ -28,7 +28,11 @@
  *
  * Settings of the Sesame nodes can be tried without changing Sesame: `SESAME_BENCH_CHILD_ENV` (a
  * JSON object of environment variables, NODE_OPTIONS among them) and `SESAME_BENCH_NODE_ARGS` (Node
- * and V8 flags that NODE_OPTIONS does not take, such as `--interrupt-budget=16384`).
+ * and V8 flags that NODE_OPTIONS does not take, such as `--interrupt-budget=16384`). Two commits are
+ * compared with `SESAME_BENCH_BIN` (another checkout's `bin/sesame.js`, e.g. a `git worktree` of the
+ * commit before, with node_modules linked): run the bench with and without it, alternating.
+ * `SESAME_BENCH_CHILD_LOG=FILE` appends the Sesame nodes' standard output to FILE (with
+ * `SESAME_BENCH_NODE_ARGS=--trace-gc`, every isolate's collections).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -7,7 +7,7 @@
  * `smtpPassword` is the SES SMTP password of the bench key (§3 authenticates with it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,12 +88,14 @@ export async function startSesameChild(o: SesameOptions): Promise<SesameChild> {
     SESAME_LOG_LEVEL: 'warn',
     ...o.extraEnv,
   };
+  // SESAME_BENCH_BIN=/other/checkout/bin/sesame.js runs another checkout's Sesame (A/B between commits).
+  const bin = process.env.SESAME_BENCH_BIN || SESAME_BIN;
   // Node runs Sesame as its bin's first line says (`#!/usr/bin/env -S node <flags>`), as `npx sesame serve` does.
-  const shebang = /^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(SESAME_BIN, 'utf8').split('\n')[0]!)?.[1]?.trim();
+  const shebang = /^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(bin, 'utf8').split('\n')[0]!)?.[1]?.trim();
   // SESAME_BENCH_NODE_ARGS='--flag …' adds Node or V8 flags that NODE_OPTIONS does not take.
   const extraArgs = process.env.SESAME_BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
   const nodeArgs = [...(shebang ? shebang.split(/\s+/) : []), ...extraArgs, ...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [])];
-  const proc: ChildProcess = spawn(process.execPath, [...nodeArgs, SESAME_BIN, 'serve'], {
+  const proc: ChildProcess = spawn(process.execPath, [...nodeArgs, bin, 'serve'], {
     // SESAME_BENCH_CHILD_ENV='{"NODE_OPTIONS":"…"}' tries runtime settings on the nodes without changing Sesame.
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...(JSON.parse(process.env.SESAME_BENCH_CHILD_ENV ?? '{}') as Record<string, string>), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -104,6 +106,9 @@ export async function startSesameChild(o: SesameOptions): Promise<SesameChild> {
     if (out.length > 65_536) out = out.slice(-32_768);
   };
   proc.stdout!.on('data', keep);
+  // SESAME_BENCH_CHILD_LOG=FILE appends the nodes' standard output there (with `--trace-gc` in SESAME_BENCH_NODE_ARGS, say).
+  const childLog = process.env.SESAME_BENCH_CHILD_LOG;
+  if (childLog) proc.stdout!.on('data', (d: Buffer) => appendFileSync(childLog, d));
   proc.stderr!.on('data', keep);
   running.add(proc);
   const exited = new Promise<void>((resolve) =>
