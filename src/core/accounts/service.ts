@@ -45,10 +45,10 @@ export type BootstrapResult =
 // The secret is bound to its key id as associated data, so a sealed secret cannot be moved to another key.
 const aad = (accessKeyId: string) => `access-key:${accessKeyId}`;
 
-/** Accounts, keys and authorization. */
 /** How many keys' opened secrets and parsed policies AccountsService keeps. */
 const OPENED_KEYS = 1000;
 
+/** Accounts, keys and authorization. */
 export class AccountsService {
   constructor(
     private readonly storage: Storage,

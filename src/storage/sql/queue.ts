@@ -101,6 +101,11 @@ const COMPLETE_UPDATE: Record<Dialect, string> = {
     'UPDATE recipients SET state = $1, attempts = $2, next_attempt_at = $3, last_response = $4, lease_owner = NULL, lease_expires_at = NULL, updated_at = $5 WHERE message_id = $6 AND rcpt = $7 AND lease_owner = $8',
 };
 
+/** An event's values in the order of QUEUE_INSERTS.events. */
+function eventValues(e: EventRecord): unknown[] {
+  return [e.messageId, e.accountId, e.type, e.createdAt, JSON.stringify(e.payload)];
+}
+
 function eventRow(e: EventRecord) {
   return { message_id: e.messageId, account_id: e.accountId, type: e.type, created_at: e.createdAt, payload: JSON.stringify(e.payload) };
 }
@@ -121,7 +126,7 @@ export class SqlQueue implements QueueRepository {
     for (const { message: m, recipients: rs, events: es, countTowardQuota } of items) {
       messages.push([m.messageId, m.accountId, m.mailFrom, m.body, m.configurationSet, m.createdAt, m.expiresAt, JSON.stringify(m.meta), m.requireTls ? 1 : 0, m.bodyBlob?.id ?? null, m.bodyBlob ? m.bodyBlob.offset : null]);
       for (const r of rs) recipients.push([r.messageId, r.rcpt, r.domain, r.state, r.attempts, r.nextAttemptAt, r.lastResponse, r.updatedAt]);
-      for (const e of es) events.push([e.messageId, e.accountId, e.type, e.createdAt, JSON.stringify(e.payload)]);
+      for (const e of es) events.push(eventValues(e));
       if (countTowardQuota === false) continue;
       const key = `${m.accountId}\u0000${Math.floor(m.createdAt / BUCKET_MS) * BUCKET_MS}`;
       counters.set(key, (counters.get(key) ?? 0) + rs.length);
@@ -210,7 +215,7 @@ export class SqlQueue implements QueueRepository {
         );
         if (Number(r.numAffectedRows ?? 0) === 0) continue;
         applied++;
-        for (const ev of es) events.push([ev.messageId, ev.accountId, ev.type, ev.createdAt, JSON.stringify(ev.payload)]);
+        for (const ev of es) events.push(eventValues(ev));
         if (e) {
           await trx
             .insertInto('suppressed_destinations')
