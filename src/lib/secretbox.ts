@@ -18,7 +18,8 @@ const OPENED_MAX = 1_000;
  */
 export class SecretBox {
   readonly #key: Buffer;
-  readonly #opened = new Map<string, string>();
+  /** Sealed form → what it opened to, and under which associated data (a sealed form is unique: its IV is random). */
+  readonly #opened = new Map<string, { associatedData: string; plain: string }>();
 
   /** @param key exactly 32 bytes */
   constructor(key: Buffer) {
@@ -50,16 +51,18 @@ export class SecretBox {
 
   /** Opens a sealed string; throws if it was tampered with or sealed under another key or AAD. */
   open(sealed: string, associatedData = ''): string {
-    const memo = `${associatedData}\u0000${sealed}`;
-    const known = this.#opened.get(memo);
-    if (known !== undefined) {
-      this.#opened.delete(memo);
-      this.#opened.set(memo, known);
-      return known;
+    // Looked up by the sealed string itself (no key built per call: a DKIM key's sealed form is
+    // ~2 KB); the same sealed form under other associated data is opened again, and fails.
+    const known = this.#opened.get(sealed);
+    if (known !== undefined && known.associatedData === associatedData) {
+      this.#opened.delete(sealed);
+      this.#opened.set(sealed, known);
+      return known.plain;
     }
     const plain = this.#open(sealed, associatedData);
+    this.#opened.delete(sealed);
     if (this.#opened.size >= OPENED_MAX) this.#opened.delete(this.#opened.keys().next().value!);
-    this.#opened.set(memo, plain);
+    this.#opened.set(sealed, { associatedData, plain });
     return plain;
   }
 

@@ -422,7 +422,7 @@ export function sqlStorage(kind: Storage['kind'], db: Kysely<Database>, isUnique
     identities: new SqlIdentities(db, isUnique),
     tags: new SqlTags(db),
     queue: new SqlQueue(db, kind),
-    suppression: new SqlSuppression(db),
+    suppression: new SqlSuppression(db, kind),
     templates: new SqlNamed(db, 'templates', isUnique),
     configurationSets: new SqlNamed(db, 'configuration_sets', isUnique),
     topics: new SqlNamed(db, 'topics', isUnique),
