@@ -45,8 +45,8 @@ export type BootstrapResult =
 // The secret is bound to its key id as associated data, so a sealed secret cannot be moved to another key.
 const aad = (accessKeyId: string) => `access-key:${accessKeyId}`;
 
-/** How many keys' opened secrets and parsed policies AccountsService keeps. */
-const OPENED_KEYS = 1000;
+/** How many parsed policy documents AccountsService keeps for authentication. */
+const PARSED_POLICIES = 1000;
 
 /** Accounts, keys and authorization. */
 export class AccountsService {
@@ -158,24 +158,22 @@ export class AccountsService {
     if (!k || k.status !== 'Active') {
       throw new SesError('InvalidClientTokenId', 'The security token included in the request is invalid.');
     }
-    // Every request of a key opens the same sealed secret and parses the same policy: both are kept
-    // for as long as the stored key has the same sealed secret and policy text (a rotated secret or
-    // a new policy is a different entry; the status is checked above on every request).
-    let opened = this.opened.get(k.accessKeyId);
-    if (!opened || opened.secretSealed !== k.secretSealed || opened.policyText !== k.policy) {
-      opened = { secretSealed: k.secretSealed, policyText: k.policy, secret: this.box.open(k.secretSealed, aad(k.accessKeyId)), policy: parsePolicy(k.policy) };
-      this.opened.delete(k.accessKeyId);
-      if (this.opened.size >= OPENED_KEYS) this.opened.delete(this.opened.keys().next().value!);
-      this.opened.set(k.accessKeyId, opened);
+    // Every request of a key parses the same policy text: the parsed document is kept per text (the
+    // opened secret is SecretBox's to remember).
+    let policy = this.policies.get(k.policy);
+    if (policy === undefined) {
+      policy = parsePolicy(k.policy);
+      if (this.policies.size >= PARSED_POLICIES) this.policies.delete(this.policies.keys().next().value!);
+      this.policies.set(k.policy, policy);
     }
     return {
-      principal: { accountId: k.accountId, accessKeyId: k.accessKeyId, isRoot: k.isRoot, policy: opened.policy },
-      secretAccessKey: opened.secret,
+      principal: { accountId: k.accountId, accessKeyId: k.accessKeyId, isRoot: k.isRoot, policy },
+      secretAccessKey: this.box.open(k.secretSealed, aad(k.accessKeyId)),
     };
   }
 
-  /** Opened secrets and parsed policies of the keys that authenticated lately (at most OPENED_KEYS, oldest dropped). */
-  private readonly opened = new Map<string, { secretSealed: string; policyText: AccessKeyRecord['policy']; secret: string; policy: PolicyDocument }>();
+  /** Policy documents parsed for authentication, by their text (at most PARSED_POLICIES, oldest first out). */
+  private readonly policies = new Map<string, PolicyDocument>();
 
   /**
    * Authenticates a SigV4-signed request (header form): the key must be active, the signature right,

@@ -53,6 +53,12 @@ function toRecipient(r: Selectable<RecipientsTable>): RecipientRecord {
  */
 const INSERT_ROWS = [64, 16, 4, 1] as const;
 
+/** SQL written with `?` placeholders, as `dialect` numbers them (PostgreSQL: `$1`, `$2`, …). */
+function forDialect(text: string, dialect: Dialect): string {
+  let n = 0;
+  return dialect === 'postgres' ? text.replace(/\?/g, () => `$${++n}`) : text;
+}
+
 /** A multi-row INSERT whose text is written once per dialect and row count. */
 class MultiRowInsert {
   private readonly texts = new Map<string, string>();
@@ -67,9 +73,8 @@ class MultiRowInsert {
     const key = `${dialect}${rows}`;
     let text = this.texts.get(key);
     if (text === undefined) {
-      let p = 0;
-      const row = () => `(${Array.from({ length: this.columns }, () => (dialect === 'postgres' ? `$${++p}` : '?')).join(', ')})`;
-      text = `${this.head} VALUES ${Array.from({ length: rows }, row).join(', ')}${this.tail}`;
+      const row = `(${Array.from({ length: this.columns }, () => '?').join(', ')})`;
+      text = forDialect(`${this.head} VALUES ${Array.from({ length: rows }, () => row).join(', ')}${this.tail}`, dialect);
       this.texts.set(key, text);
     }
     return text;
@@ -94,20 +99,13 @@ async function insertRows(db: Kysely<Database>, dialect: Dialect, insert: MultiR
 }
 
 /** A delivery outcome: the recipient's new state, applied only while `owner` still holds its lease. */
-const COMPLETE_UPDATE: Record<Dialect, string> = {
-  sqlite:
-    'UPDATE recipients SET state = ?, attempts = ?, next_attempt_at = ?, last_response = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE message_id = ? AND rcpt = ? AND lease_owner = ?',
-  postgres:
-    'UPDATE recipients SET state = $1, attempts = $2, next_attempt_at = $3, last_response = $4, lease_owner = NULL, lease_expires_at = NULL, updated_at = $5 WHERE message_id = $6 AND rcpt = $7 AND lease_owner = $8',
-};
+const COMPLETE_UPDATE_SQL =
+  'UPDATE recipients SET state = ?, attempts = ?, next_attempt_at = ?, last_response = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE message_id = ? AND rcpt = ? AND lease_owner = ?';
+const COMPLETE_UPDATE: Record<Dialect, string> = { sqlite: COMPLETE_UPDATE_SQL, postgres: forDialect(COMPLETE_UPDATE_SQL, 'postgres') };
 
 /** An event's values in the order of QUEUE_INSERTS.events. */
 function eventValues(e: EventRecord): unknown[] {
   return [e.messageId, e.accountId, e.type, e.createdAt, JSON.stringify(e.payload)];
-}
-
-function eventRow(e: EventRecord) {
-  return { message_id: e.messageId, account_id: e.accountId, type: e.type, created_at: e.createdAt, payload: JSON.stringify(e.payload) };
 }
 
 /** The queue repository. */
@@ -471,7 +469,7 @@ export class SqlQueue implements QueueRepository {
           .executeTakeFirst();
         if (Number(r.numUpdatedRows) === 0) continue;
         purged.push(it.rcpt);
-        if (it.events.length > 0) await trx.insertInto('events').values(it.events.map(eventRow)).execute();
+        await insertRows(trx, this.dialect, QUEUE_INSERTS.events, it.events.map(eventValues));
       }
       return purged;
     });
@@ -584,8 +582,7 @@ export class SqlSuppression implements SuppressionRepository {
   async findMany(accountId: string, emails: string[]): Promise<SuppressionRecord[]> {
     if (emails.length === 0) return [];
     // Asked once per send (its recipients): SQL written here, not a query built and compiled.
-    const at = (i: number) => (this.dialect === 'postgres' ? `$${i}` : '?');
-    const text = `SELECT * FROM suppressed_destinations WHERE account_id = ${at(1)} AND email IN (${emails.map((_, i) => at(i + 2)).join(', ')})`;
+    const text = forDialect(`SELECT * FROM suppressed_destinations WHERE account_id = ? AND email IN (${emails.map(() => '?').join(', ')})`, this.dialect);
     const { rows } = await this.db.executeQuery<Selectable<Database['suppressed_destinations']>>(CompiledQuery.raw(text, [accountId, ...emails]));
     return rows.map(toSuppression);
   }
