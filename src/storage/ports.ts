@@ -763,6 +763,11 @@ export interface LimitRepository {
   renewSlots(owner: string, until: number): Promise<number>;
   /** Frees a slot if `owner` still holds it. */
   releaseSlot(key: string, slot: number, owner: string): Promise<void>;
+  /**
+   * Frees every slot held under `node/…` except by `current`: what an earlier life of a restarted
+   * node (its owner names are `node/<per-process id>`) held when it died. Returns how many.
+   */
+  releaseEarlierSlots(node: string, current: string): Promise<number>;
   /** Slots of `key` held (unexpired) at `now`. */
   heldSlots(key: string, now: number): Promise<number>;
   /**

@@ -7,7 +7,7 @@
  * The server runs as a child process exactly as an operator starts it; the sink and the DNS server
  * run in the test process on loopback.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateEmailIdentityCommand, GetEmailIdentityCommand, SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
@@ -17,7 +17,7 @@ import { startChild, type Child } from '../helpers/child.ts';
 import { TestDnsServer } from '../helpers/dns-server.ts';
 import { publishRecords } from '../helpers/identities.ts';
 import { eventually, freshPostgresSchema, testBackends } from '../helpers/server.ts';
-import { leasedAtKill, messageIdOf as messageIdAt } from '../helpers/crash.ts';
+import { leasedAtKill, messageIdOf as messageIdAt, queueStateOf } from '../helpers/crash.ts';
 import { SinkMta } from '../helpers/sink.ts';
 
 const TOTAL = 5_000;
@@ -205,12 +205,13 @@ describe.each(testBackends())('crash recovery: kill -9 during a 5,000-message se
           ` requests outstanding: ${atKill!.outstanding}) committed=${committed} unacknowledged-but-delivered=${unacknowledgedDelivered}` +
           ` send=${sendMs}ms recovery=${recoveryMs}ms (those not leased at the kill: ${notLeasedDoneMs ?? '-'}ms)`,
       );
+      const stateOfLost = lostIds.length > 0 ? `their recipients now (this node is ${(await readFile(join(dataDir, 'node.id'), 'utf8')).trim()}):\n${await queueStateOf(backend, dataDir, databaseUrl, lostIds)}\n` : '';
       const leaseLeft = lostLeased.length > 0 ? Math.round((Math.min(...lostLeased.map((id) => leased.get(id)!)) - Date.now()) / 1000) : 0;
       expect(
         lostIds.length,
         `${lostIds.length} acknowledged messages never reached the sink ` +
           (stalled ? `(nothing arrived for ${STALL_MS / 1000} s, ${Math.round(recoveryMs / 1000)} s after the restart); ` : `within ${DELIVERY_TIMEOUT_MS / 1000} s of the restart; `) +
-          `${lostLeased.length} of them were leased by the killed process (their lease still runs ~${leaseLeft} s)\n${second.output()}`,
+          `${lostLeased.length} of them were leased by the killed process (their lease still runs ~${leaseLeft} s); ${stateOfLost}${second.output()}`,
       ).toBe(0);
       expect(committed).toBeGreaterThanOrEqual(acked.size);
       // A second copy is possible only for a message the killed process had sent but not yet recorded.

@@ -15,11 +15,12 @@
  *   limits-across-nodes: accepted … recipients … = …/s (target 50/s; …); sink … = …/s, per second […]
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateEmailIdentityCommand, GetEmailIdentityCommand, SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import nodemailer from 'nodemailer';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveSmtpPassword } from '../../src/lib/smtp-password.ts';
 import { freePort, startChild, type Child } from '../helpers/child.ts';
@@ -289,5 +290,36 @@ describe.skipIf(!process.env.SESAME_TEST_DATABASE_URL)('limits across three node
       expect(perNode.filter((n) => n > 0).length).toBeGreaterThan(1);
     },
     180_000,
+  );
+
+  it(
+    'frees, when a node starts again, the connection slots its killed run still held',
+    async () => {
+      const [a, b] = nodes as [Node, Node];
+      const nodeId = (await readFile(join(a.env.SESAME_DATA_DIR!, 'node.id'), 'utf8')).trim();
+      const domain = 'held.dest.test';
+      routeToSink(dns, domain);
+      // Node A is killed while it holds every slot of the domain (2 after the test above, 20 by
+      // default): what is left in the database is its run's slot leases, here running another ten minutes.
+      a.api.destroy();
+      a.child.proc.kill('SIGKILL');
+      await a.child.exited;
+      const db = new pg.Client({ connectionString: process.env.SESAME_TEST_DATABASE_URL, options: `-c search_path=${new URL(a.env.SESAME_DATABASE_URL!).searchParams.get('schema')}` });
+      await db.connect();
+      cleanups.push(() => db.end());
+      const until = Date.now() + 600_000;
+      await db.query('INSERT INTO limit_slots (key, slot, owner, expires_at) SELECT $1, n, $2, $3 FROM generate_series(0, 19) AS n', [`conn:domain:${domain}`, `${nodeId}/killed-run`, until]);
+      const rcpt = `held@${domain}`;
+      await send(b, [rcpt]);
+      // Node B waits for a slot: the killed run's are still held.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(sink.to(rcpt)).toHaveLength(0);
+      // A starts again and frees them at once, not in ten minutes: the message goes.
+      await run(a, { SESAME_DOMAIN_CONNECTIONS: '2' });
+      await sink.waitFor(() => sink.to(rcpt).length > 0, 30_000, `${rcpt} at the sink`);
+      const left = await db.query('SELECT owner FROM limit_slots WHERE owner = $1', [`${nodeId}/killed-run`]);
+      expect(left.rows).toEqual([]);
+    },
+    90_000,
   );
 });

@@ -52,6 +52,8 @@ export class DomainLimits {
   private readonly buckets = new Map<string, Bucket>();
   private readonly shared?: {
     limits: LimitRepository;
+    /** The node's stable id, and this process's owner name under it (`node/<uuid>`). */
+    node: string;
     owner: string;
     now: () => number;
     logger?: Logger;
@@ -71,6 +73,7 @@ export class DomainLimits {
     if (shared) {
       this.shared = {
         limits: shared.limits,
+        node: shared.owner,
         // The node id is stable across restarts; a slot must not be renewed by the next life of
         // the node (it would never expire), so each process owns its slots under a name of its own.
         owner: `${shared.owner}/${randomUUID()}`,
@@ -200,6 +203,16 @@ export class DomainLimits {
     if (rate === undefined) return 0;
     if (!this.shared) return this.take(domain, now);
     return this.shared.buckets.take(`rate:domain:${domain}`, rate, Math.max(1, rate), 1, now);
+  }
+
+  /**
+   * Frees the shared slots an earlier life of this node still holds (it was killed holding them):
+   * without this a restarted node would wait for them to expire, up to a slot's lifetime, before
+   * reaching a domain whose every slot the dead process held. Nothing to do when not shared.
+   */
+  async releaseEarlierSlots(): Promise<number> {
+    const sh = this.shared;
+    return sh ? sh.limits.releaseEarlierSlots(sh.node, sh.owner) : 0;
   }
 
   /** Undoes close (a worker started again). */

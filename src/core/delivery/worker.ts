@@ -194,12 +194,17 @@ export class DeliveryWorker {
     void readPaused();
     this.pausedTimer = setInterval(readPaused, PAUSED_REFRESH_MS);
     this.pausedTimer.unref();
-    this.loop = this.storage.queue
-      .release(this.owner)
-      .catch((err: unknown) => this.logger.error({ code: 'DELIVERY_PASS_FAILED', err }, 'could not release leases left by an earlier run'))
-      .then(async () => {
-        await Promise.all(Array.from({ length: Math.max(1, this.settings.passes ?? 4) }, () => this.run()));
-      });
+    // What an earlier run of this node left when it died: its leases (retried at once) and, when
+    // nodes share the limits, the destinations' connection slots it held.
+    const earlier = Promise.all([
+      this.storage.queue.release(this.owner).catch((err: unknown) => this.logger.error({ code: 'DELIVERY_PASS_FAILED', err }, 'could not release leases left by an earlier run')),
+      this.limits.releaseEarlierSlots().catch((err: unknown) => {
+        this.logger.warn({ code: 'DELIVERY_SLOT_RELEASE_FAILED', err }, 'could not free the connection slots left by an earlier run (they expire anyway)');
+      }),
+    ]);
+    this.loop = earlier.then(async () => {
+      await Promise.all(Array.from({ length: Math.max(1, this.settings.passes ?? 4) }, () => this.run()));
+    });
   }
 
   /** Called after outcomes with events were committed (the event dispatcher's wake). */

@@ -1979,6 +1979,23 @@ export function storageConformanceSuite(name: string, open: OpenStorage): void {
         expect(await s().limits.heldSlots(k, T + 1010)).toBe(2);
       });
 
+      it("frees at a node's start the slots of its earlier lives, and only those", async () => {
+        const k = unique('slots');
+        const node = `node-${unique('n')}_%`;
+        const dead = await s().limits.acquireSlot(k, 4, `${node}/earlier`, T, 60_000);
+        const live = await s().limits.acquireSlot(k, 4, `${node}/current`, T, 60_000);
+        // Another node, one whose name merely starts alike, and one that a LIKE pattern would match.
+        await s().limits.acquireSlot(k, 4, `${node}x/other`, T, 60_000);
+        await s().limits.acquireSlot(k, 4, `${node.slice(0, -2)}ab/other`, T, 60_000);
+        expect(await s().limits.heldSlots(k, T)).toBe(4);
+        expect(await s().limits.releaseEarlierSlots(node, `${node}/current`)).toBe(1);
+        expect(await s().limits.heldSlots(k, T)).toBe(3);
+        expect(await s().limits.acquireSlot(k, 4, 'node-new/1', T, 60_000)).toBe(dead);
+        expect(await s().limits.renewSlots(`${node}/current`, T + 120_000)).toBe(1);
+        expect(live).toBeDefined();
+        expect(await s().limits.releaseEarlierSlots(node, `${node}/current`)).toBe(0);
+      });
+
       it('concurrent acquisitions never hold more than N slots', async () => {
         const k = unique('slots');
         const got = await Promise.all(Array.from({ length: 12 }, (_, i) => s().limits.acquireSlot(k, 3, `node-${i}`, T, 60_000)));

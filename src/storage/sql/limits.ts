@@ -108,6 +108,17 @@ export class SqlLimits implements LimitRepository {
     await this.db.deleteFrom('limit_slots').where('key', '=', key).where('slot', '=', slot).where('owner', '=', owner).execute();
   }
 
+  async releaseEarlierSlots(node: string, current: string): Promise<number> {
+    const prefix = `${node}/`;
+    // A prefix compared as text (not LIKE, whose `_` and `%` a name may hold).
+    const r = await this.db
+      .deleteFrom('limit_slots')
+      .where(sql<string>`substr(owner, 1, ${prefix.length})`, '=', prefix)
+      .where('owner', '!=', current)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   async heldSlots(key: string, now: number): Promise<number> {
     const r = await this.db
       .selectFrom('limit_slots')
