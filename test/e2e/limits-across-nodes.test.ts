@@ -299,8 +299,9 @@ describe.skipIf(!process.env.SESAME_TEST_DATABASE_URL)('limits across three node
       const nodeId = (await readFile(join(a.env.SESAME_DATA_DIR!, 'node.id'), 'utf8')).trim();
       const domain = 'held.dest.test';
       routeToSink(dns, domain);
-      // Node A is killed while it holds every slot of the domain (2 after the test above, 20 by
-      // default): what is left in the database is its run's slot leases, here running another ten minutes.
+      // Node A is killed. What a run killed while it held every slot of the domain (2 after the
+      // test above, 20 by default) leaves in the database is its slot leases: written here, as if
+      // that run had taken them, to run another ten minutes.
       a.api.destroy();
       a.child.proc.kill('SIGKILL');
       await a.child.exited;
