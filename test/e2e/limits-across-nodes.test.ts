@@ -20,14 +20,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateEmailIdentityCommand, GetEmailIdentityCommand, SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import nodemailer from 'nodemailer';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveSmtpPassword } from '../../src/lib/smtp-password.ts';
 import { freePort, startChild, type Child } from '../helpers/child.ts';
 import { runCli } from '../helpers/cli.ts';
 import { TestDnsServer } from '../helpers/dns-server.ts';
 import { publishRecords, routeToSink } from '../helpers/identities.ts';
-import { eventually, freshPostgresSchema } from '../helpers/server.ts';
+import { eventually, freshPostgresSchema, schemaClient } from '../helpers/server.ts';
 import { SinkMta } from '../helpers/sink.ts';
 
 const RATE = 50;
@@ -305,8 +304,7 @@ describe.skipIf(!process.env.SESAME_TEST_DATABASE_URL)('limits across three node
       a.api.destroy();
       a.child.proc.kill('SIGKILL');
       await a.child.exited;
-      const db = new pg.Client({ connectionString: process.env.SESAME_TEST_DATABASE_URL, options: `-c search_path=${new URL(a.env.SESAME_DATABASE_URL!).searchParams.get('schema')}` });
-      await db.connect();
+      const db = await schemaClient(a.env.SESAME_DATABASE_URL!);
       cleanups.push(() => db.end());
       const until = Date.now() + 600_000;
       await db.query('INSERT INTO limit_slots (key, slot, owner, expires_at) SELECT $1, n, $2, $3 FROM generate_series(0, 19) AS n', [`conn:domain:${domain}`, `${nodeId}/killed-run`, until]);

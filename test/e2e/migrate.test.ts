@@ -24,7 +24,6 @@ import {
   SendEmailCommand,
 } from '@aws-sdk/client-sesv2';
 import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/child.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -32,7 +31,7 @@ import { messageIdOf as messageIdAt } from '../helpers/crash.ts';
 import { dkimVerify, HAVE_DKIMPY } from '../helpers/dkim.ts';
 import { TestDnsServer } from '../helpers/dns-server.ts';
 import { routeToSink, verifyDomain } from '../helpers/identities.ts';
-import { eventually, freshPostgresSchema, startTestServer, type TestServer } from '../helpers/server.ts';
+import { eventually, freshPostgresSchema, schemaClient, startTestServer, type TestServer } from '../helpers/server.ts';
 import { SinkMta } from '../helpers/sink.ts';
 
 const SENDER = 'sender.migrate.test';
@@ -167,9 +166,7 @@ describe.skipIf(!process.env.SESAME_TEST_DATABASE_URL)('sesame migrate --to post
       expect(migrated.stderr).toContain('Do NOT start Sesame on the SQLite database again');
 
       // The copy, as rows: same counts, leases cleared, the large body's blob as 1 MiB chunks.
-      const schema = new URL(target.url).searchParams.get('schema')!;
-      const pgc = new pg.Client({ connectionString: process.env.SESAME_TEST_DATABASE_URL, options: `-c search_path=${schema}` });
-      await pgc.connect();
+      const pgc = await schemaClient(target.url);
       cleanups.push(() => pgc.end());
       for (const [t, n] of Object.entries(srcCounts)) expect({ t, n: Number((await pgc.query(`SELECT count(*) AS n FROM ${t}`)).rows[0].n) }).toEqual({ t, n });
       expect(Number((await pgc.query('SELECT count(*) AS n FROM recipients WHERE lease_owner IS NOT NULL')).rows[0].n)).toBe(0);

@@ -15,7 +15,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateEmailIdentityCommand, GetEmailIdentityCommand, SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import nodemailer from 'nodemailer';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deriveSmtpPassword } from '../../src/lib/smtp-password.ts';
 import { freePort, startChild, type Child } from '../helpers/child.ts';
@@ -23,7 +22,7 @@ import { runCli } from '../helpers/cli.ts';
 import { messageIdOf as messageIdAt } from '../helpers/crash.ts';
 import { TestDnsServer } from '../helpers/dns-server.ts';
 import { publishRecords } from '../helpers/identities.ts';
-import { eventually, freshPostgresSchema } from '../helpers/server.ts';
+import { eventually, freshPostgresSchema, schemaClient } from '../helpers/server.ts';
 import { SinkMta } from '../helpers/sink.ts';
 
 const TOTAL = 20_000;
@@ -112,8 +111,7 @@ describe.skipIf(!process.env.SESAME_TEST_DATABASE_URL)('three nodes on one Postg
       let killed = false;
       let ackedAtKill = 0;
       // Watch the queue from outside: C is killed halfway, at a moment when it holds leases (in flight).
-      const db = new pg.Client({ connectionString: process.env.SESAME_TEST_DATABASE_URL, options: `-c search_path=${new URL(schema.url).searchParams.get('schema')}` });
-      await db.connect();
+      const db = await schemaClient(schema.url);
       cleanups.push(() => db.end());
       const leasesOfC = async () => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM recipients WHERE lease_owner = $1`, [nodeIdOfC])).rows[0]!.n);
       let killing: Promise<void> | undefined;

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
+import { schemaClient } from './server.ts';
 
 /** The MessageId in a delivered message's `Message-ID: <id@hostname>` (headers unfolded first). */
 export function messageIdOf(m: { raw: Buffer }, hostname: string): string | undefined {
@@ -27,9 +27,7 @@ async function queryData(backend: 'sqlite' | 'postgres', dataDir: string, databa
       db.close();
     }
   }
-  const schema = new URL(databaseUrl!).searchParams.get('schema')!;
-  const c = new pg.Client({ connectionString: process.env.SESAME_TEST_DATABASE_URL, options: `-c search_path=${schema}` });
-  await c.connect();
+  const c = await schemaClient(databaseUrl!);
   try {
     const out: Array<Array<Record<string, unknown>>> = [];
     for (const q of queries) out.push((await c.query<Record<string, unknown>>(q)).rows);

@@ -83,6 +83,13 @@ export async function freshPostgresSchema(): Promise<{ url: string; drop: () => 
   };
 }
 
+/** A connected client of the test database on the schema of `url` (a `freshPostgresSchema` URL); `end()` it. */
+export async function schemaClient(url: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: process.env.SESAME_TEST_DATABASE_URL, options: `-c search_path=${new URL(url).searchParams.get('schema')}` });
+  await c.connect();
+  return c;
+}
+
 /** A log destination that parses the node's JSON lines into `into`. */
 export function logSink(into: Array<Record<string, unknown>>): Writable {
   return new Writable({
