@@ -1,9 +1,12 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=4 --single-threaded-gc
 // The `sesame` command. Sesame runs its TypeScript sources through tsx's loader (docs/adr/0002),
 // so what `npm install` fetched is what runs: there is no build step to forget.
 // --max-semi-space-size=4 (MB; V8's default is 16): a server's young generation need not grow to
 // 3 × 16 MB under load. Measured on the §2 relay: peak RSS 352 -> 279 MB, throughput unchanged
-// (docs/operations.md, "Memory"). `node bin/sesame.js` without the flag runs too, with V8's default.
+// (docs/operations.md, "Memory"). --single-threaded-gc: each isolate collects its own garbage on
+// its own thread, instead of calling V8's helper threads onto cores that main, the DKIM thread and
+// the worker thread already share (ADR 0026: §5 p99 about halved, CPU per message 5 % lower).
+// `node bin/sesame.js` without the flags runs too, with V8's defaults.
 import { setFlagsFromString } from 'node:v8';
 import { register } from 'tsx/esm/api';
 
