@@ -137,6 +137,52 @@ describe('DKIM signer', () => {
     }
   });
 
+  it('signs every shape of message on its thread as mailauth signs it in the calling thread, whatever the canonicalizations and keys', async () => {
+    const ed = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const specSets: DkimSignatureSpec[][] = [
+      [spec],
+      [{ ...spec, canonicalization: 'simple/simple' }],
+      // Two signatures with different body canonicalizations: two body hashes of one message.
+      [
+        { ...spec, canonicalization: 'relaxed/simple' },
+        { ...spec, signingDomain: 'other.test', selector: 'ed', privateKey: ed, algorithm: 'ed25519-sha256', canonicalization: 'simple/relaxed' },
+      ],
+    ];
+    const crlf = (lines: string[]) => Buffer.from(lines.join('\r\n'));
+    const messages: Array<[string, Buffer]> = [
+      ['folded headers, a repeated header, tabs and trailing spaces', crlf(['From:  "A"\t<a@example.test> ', 'To: b@example.org,', '\tc@example.org', 'Subject: one', '  two\t', 'Received: x', 'Received: y', 'Date: Tue, 1 Dec 2026 00:00:00 +0000', '', 'line one  ', ' line\t two', '', '', ''])],
+      ['an empty body', crlf(['From: a@example.test', 'Subject: empty', '', ''])],
+      ['bare LFs, which mailauth reads as CRLFs', Buffer.from('From: a@example.test\nSubject: lf\n\nbody\nmore\r\nmixed\n')],
+      ['a composed text body: CRLF in the header, bare LFs and blank lines in the body', Buffer.from('From: a@example.test\r\nSubject: text\r\n\r\npara one\n\npara two\n\n\n')],
+      ['LFs after a CRLF (mailauth keeps them), one ending the header', Buffer.from('From: a@example.test\r\nSubject: quirk\r\n\nbody\r\n\n\nend\r\n')],
+      ['a LF first, and CR LF CR LF later in the body', Buffer.from('\nFrom: a@example.test\n\nx\r\n\r\ny\n')],
+      ['a lone CR and CR CR LF', Buffer.from('From: a@example.test\rX: y\r\n\r\nbody\r\r\nmore\r')],
+      ['a body with no final line break', crlf(['From: a@example.test', 'Subject: tail', '', 'no newline at the end'])],
+      ['an empty line in the body right after the separator', crlf(['From: a@example.test', 'Subject: gap', '', '', 'after a gap', ''])],
+      ['8-bit header and body bytes', Buffer.concat([Buffer.from('From: a@example.test\r\nSubject: caf'), Buffer.from([0xc3, 0xa9]), Buffer.from('\r\n\r\n'), Buffer.from([0xff, 0x00, 0x80]), Buffer.from('\r\n')])],
+    ];
+    // A header without the empty line that ends it: mailauth 4.13 makes no signature (and reports
+    // no error); the thread does exactly the same.
+    const headerOnly = crlf(['From: a@example.test', 'Subject: no body']);
+    const here = createDkimSigner(0);
+    const threaded = createDkimSigner(1);
+    try {
+      expect(await threaded.sign(Buffer.from(headerOnly), [spec], at)).toEqual(await here.sign(Buffer.from(headerOnly), [spec], at));
+      for (const specs of specSets) {
+        for (const [what, m] of messages) {
+          const a = await here.sign(Buffer.from(m), specs, at);
+          const b = await threaded.sign(Buffer.from(m), specs, at);
+          expect(a.errors, what).toEqual([]);
+          expect(a.signatures.match(/^DKIM-Signature:/gm)?.length, what).toBe(specs.length);
+          expect(b.signatures, `${what}, ${specs.map((s) => s.canonicalization).join(' + ')}`).toBe(a.signatures);
+          expect(b.errors, what).toEqual([]);
+        }
+      }
+    } finally {
+      await threaded.close();
+    }
+  });
+
   it('moves a large message to its thread and back: same bytes, same signature, no copy kept behind', async () => {
     const here = createDkimSigner(0);
     const threaded = createDkimSigner(1);
