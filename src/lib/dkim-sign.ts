@@ -140,20 +140,17 @@ const { parseHeaders } = require(workerData.toolsModule);
 // - Line breaks, as mailauth's ensureLinebreaks reads them: a LF whose last byte before it that is
 //   not a LF is not a CR becomes CR LF (in "x LF LF" both LFs do, in "CR LF LF" neither).
 const crlf = (b) => {
-  let bare = 0;
+  const bare = [];
   let prevBare = false;
   for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) {
     prevBare = i > 0 && b[i - 1] === 10 ? prevBare : !(i > 0 && b[i - 1] === 13);
-    if (prevBare) bare++;
+    if (prevBare) bare.push(i);
   }
-  if (bare === 0) return b;
-  const out = Buffer.allocUnsafe(b.length + bare);
+  if (bare.length === 0) return b;
+  const out = Buffer.allocUnsafe(b.length + bare.length);
   let from = 0;
   let to = 0;
-  prevBare = false;
-  for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) {
-    prevBare = i > 0 && b[i - 1] === 10 ? prevBare : !(i > 0 && b[i - 1] === 13);
-    if (!prevBare) continue;
+  for (const i of bare) {
     to += b.copy(out, to, from, i);
     out[to++] = 13;
     out[to++] = 10;
